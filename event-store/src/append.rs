@@ -1,0 +1,65 @@
+//! What an append asks for and what it produced.
+
+use schemas::{EventMetadata, NewEvent};
+
+/// The version a command expects its stream to be at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExpectedVersion {
+    /// The stream must not exist yet.
+    NoStream,
+    /// The stream must be exactly at this version.
+    Exact(i64),
+    /// No check: append after whatever is there.
+    Any,
+}
+
+impl ExpectedVersion {
+    /// Whether a stream currently at `current` (0 = absent) satisfies the expectation.
+    pub fn admits(self, current: i64) -> bool {
+        match self {
+            Self::NoStream => current == 0,
+            Self::Exact(version) => current == version,
+            Self::Any => true,
+        }
+    }
+}
+
+impl std::fmt::Display for ExpectedVersion {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::NoStream => f.write_str("no stream"),
+            Self::Exact(version) => write!(f, "{version}"),
+            Self::Any => f.write_str("any"),
+        }
+    }
+}
+
+/// A client-supplied idempotency key and a fingerprint of the request it came with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Idempotency {
+    pub key: String,
+    pub fingerprint: String,
+}
+
+/// Events to append to one stream, atomically.
+#[derive(Debug, Clone)]
+pub struct AppendRequest {
+    pub stream_id: String,
+    pub expected: ExpectedVersion,
+    pub events: Vec<NewEvent>,
+    pub metadata: EventMetadata,
+    pub idempotency: Option<Idempotency>,
+}
+
+/// Where an append landed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Appended {
+    pub first_version: i64,
+    /// The stream's version after the append.
+    pub last_version: i64,
+    pub first_position: i64,
+    /// The global position a reader must reach to see the whole append.
+    pub last_position: i64,
+    /// True when an earlier request with the same idempotency key produced this.
+    pub replayed: bool,
+}

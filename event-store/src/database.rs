@@ -1,0 +1,38 @@
+//! Connecting to PostgreSQL, creating the database when missing, and migrating it.
+
+use std::time::Duration;
+
+use sqlx::{
+    PgPool, Postgres,
+    migrate::{MigrateDatabase, Migrator},
+    postgres::PgPoolOptions,
+};
+
+use crate::StoreError;
+
+/// Migrations of the event store and of every read model: one folder, one history.
+pub static MIGRATOR: Migrator = sqlx::migrate!("../migrations");
+
+/// Creates the database if it does not exist, connects, and applies pending migrations.
+pub async fn connect_and_migrate(url: &str, max_connections: u32) -> Result<PgPool, StoreError> {
+    if !Postgres::database_exists(url).await? {
+        // Two services starting together may both try; the loser sees "already exists".
+        if let Err(err) = Postgres::create_database(url).await
+            && !Postgres::database_exists(url).await?
+        {
+            return Err(err.into());
+        }
+    }
+    let pool = connect(url, max_connections).await?;
+    MIGRATOR.run(&pool).await?;
+    Ok(pool)
+}
+
+/// A pool with the platform's settings.
+pub async fn connect(url: &str, max_connections: u32) -> Result<PgPool, StoreError> {
+    Ok(PgPoolOptions::new()
+        .max_connections(max_connections)
+        .acquire_timeout(Duration::from_secs(5))
+        .connect(url)
+        .await?)
+}

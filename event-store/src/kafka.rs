@@ -1,0 +1,69 @@
+//! Kafka settings and topics shared by the relay and the Kafka subscription.
+
+use std::time::Duration;
+
+use rdkafka::{
+    ClientConfig,
+    admin::{AdminClient, AdminOptions, NewTopic, TopicReplication},
+    client::DefaultClientContext,
+    error::RDKafkaErrorCode,
+};
+
+use crate::StoreError;
+
+/// Where the broker is and how topics are named.
+#[derive(Debug, Clone)]
+pub struct KafkaConfig {
+    pub brokers: String,
+    /// Prefix of every topic; the context name follows it (`events.` + `items`).
+    pub topic_prefix: String,
+    pub replication_factor: i32,
+}
+
+impl KafkaConfig {
+    pub fn new(brokers: impl Into<String>, topic_prefix: impl Into<String>) -> Self {
+        Self {
+            brokers: brokers.into(),
+            topic_prefix: topic_prefix.into(),
+            replication_factor: 1,
+        }
+    }
+
+    /// The topic of a context.
+    pub fn topic(&self, context: &str) -> String {
+        format!("{}{}", self.topic_prefix, context)
+    }
+
+    /// Base client settings.
+    pub fn client_config(&self) -> ClientConfig {
+        let mut config = ClientConfig::new();
+        config.set("bootstrap.servers", &self.brokers);
+        config
+    }
+
+    /// Creates the topics of these contexts if they are missing. Each topic has one
+    /// partition: a context's events stay in global order, which read-your-writes and
+    /// position-based deduplication rely on.
+    pub async fn ensure_topics(&self, contexts: &[&str]) -> Result<(), StoreError> {
+        let admin: AdminClient<DefaultClientContext> = self.client_config().create()?;
+        let names: Vec<String> = contexts.iter().map(|c| self.topic(c)).collect();
+        let topics: Vec<NewTopic> = names
+            .iter()
+            .map(|name| {
+                NewTopic::new(name, 1, TopicReplication::Fixed(self.replication_factor))
+            })
+            .collect();
+        let options = AdminOptions::new().operation_timeout(Some(Duration::from_secs(10)));
+        for result in admin.create_topics(&topics, &options).await? {
+            match result {
+                Ok(_) | Err((_, RDKafkaErrorCode::TopicAlreadyExists)) => {}
+                Err((topic, code)) => {
+                    return Err(StoreError::Malformed(format!(
+                        "cannot create topic {topic}: {code}"
+                    )));
+                }
+            }
+        }
+        Ok(())
+    }
+}

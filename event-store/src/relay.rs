@@ -1,0 +1,172 @@
+//! The outbox relay: publishes the log to Kafka in position order.
+//!
+//! The log itself is the outbox, so there is no dual write. The relay reads events after
+//! its checkpoint, publishes them with an idempotent producer, waits for every delivery,
+//! then moves the checkpoint. A crash between publishing and checkpointing republishes a
+//! few events: duplicates are possible and harmless (consumers skip positions they have
+//! applied), losses are not. One relay leads at a time, elected by an advisory lock.
+
+use std::time::Duration;
+
+use futures::future::try_join_all;
+use rdkafka::{
+    message::{Header, OwnedHeaders},
+    producer::{FutureProducer, FutureRecord},
+};
+use schemas::RecordedEvent;
+use sqlx::{PgPool, postgres::PgListener};
+use tokio_util::sync::CancellationToken;
+
+use crate::{StoreError, kafka::KafkaConfig, store};
+
+/// Advisory lock key held by the leading relay.
+const LEADER_LOCK: i64 = 0x7265_6c61_79; // "relay"
+const BATCH: i64 = 1000;
+const CHECKPOINT: &str = "kafka";
+
+pub struct Relay {
+    pool: PgPool,
+    kafka: KafkaConfig,
+    producer: FutureProducer,
+}
+
+impl Relay {
+    pub fn new(pool: PgPool, kafka: KafkaConfig) -> Result<Self, StoreError> {
+        let producer = kafka
+            .client_config()
+            .set("enable.idempotence", "true")
+            .set("acks", "all")
+            .set("linger.ms", "2")
+            .set("compression.type", "lz4")
+            .set("message.timeout.ms", "30000")
+            .create()?;
+        Ok(Self {
+            pool,
+            kafka,
+            producer,
+        })
+    }
+
+    /// Relays until cancelled, retrying with backoff after any failure.
+    pub async fn run(self, shutdown: CancellationToken) {
+        let mut backoff = Duration::from_millis(200);
+        while !shutdown.is_cancelled() {
+            match self.lead(&shutdown).await {
+                Ok(()) => return,
+                Err(err) => {
+                    tracing::error!(error = %err, "relay failed; restarting from its checkpoint");
+                    tokio::select! {
+                        _ = tokio::time::sleep(backoff) => {}
+                        _ = shutdown.cancelled() => return,
+                    }
+                    backoff = (backoff * 2).min(Duration::from_secs(10));
+                }
+            }
+        }
+    }
+
+    /// Waits to become leader, then publishes until cancelled.
+    async fn lead(&self, shutdown: &CancellationToken) -> Result<(), StoreError> {
+        let mut lock = self.pool.acquire().await?.detach();
+        loop {
+            let leader: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
+                .bind(LEADER_LOCK)
+                .fetch_one(&mut lock)
+                .await?;
+            if leader {
+                break;
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(Duration::from_secs(2)) => {}
+                _ = shutdown.cancelled() => return Ok(()),
+            }
+        }
+        self.kafka.ensure_topics(schemas::catalog::CONTEXTS).await?;
+        let mut listener = PgListener::connect_with(&self.pool).await?;
+        listener.listen("events").await?;
+        let mut checkpoint = self.checkpoint().await?;
+        tracing::info!(checkpoint, "relay leading");
+        loop {
+            let events = store::read_all(&self.pool, checkpoint, BATCH, None).await?;
+            if let Some(last) = events.last() {
+                self.publish(&events).await?;
+                checkpoint = last.position;
+                self.save_checkpoint(checkpoint).await?;
+            }
+            let head = store::head(&self.pool).await?;
+            metrics::gauge!("relay_lag_events").set((head - checkpoint) as f64);
+            if head > checkpoint {
+                continue;
+            }
+            tokio::select! {
+                notice = listener.try_recv() => { notice?; }
+                _ = tokio::time::sleep(Duration::from_secs(30)) => {}
+                _ = shutdown.cancelled() => return Ok(()),
+            }
+        }
+    }
+
+    async fn publish(&self, events: &[RecordedEvent]) -> Result<(), StoreError> {
+        let encoded: Vec<(String, String, String, String)> = events
+            .iter()
+            .map(|e| {
+                let payload = serde_json::to_string(e).expect("events serialize");
+                (
+                    self.kafka.topic(&e.context),
+                    payload,
+                    e.schema_version.to_string(),
+                    e.event_id.to_string(),
+                )
+            })
+            .collect();
+        let mut deliveries = Vec::with_capacity(events.len());
+        for (event, (topic, payload, version, event_id)) in events.iter().zip(&encoded) {
+            let headers = OwnedHeaders::new()
+                .insert(header("event_type", &event.event_type))
+                .insert(header("schema_version", version))
+                .insert(header("event_id", event_id))
+                .insert(header("correlation_id", &event.correlation_id));
+            let record = FutureRecord::to(topic)
+                .key(&event.stream_id)
+                .payload(payload)
+                .headers(headers);
+            deliveries.push(self.producer.send(record, Duration::from_secs(30)));
+        }
+        try_join_all(deliveries)
+            .await
+            .map_err(|(err, _)| StoreError::Kafka(err))?;
+        metrics::counter!("relay_published_total").increment(events.len() as u64);
+        Ok(())
+    }
+
+    async fn checkpoint(&self) -> Result<i64, StoreError> {
+        sqlx::query(
+            "INSERT INTO relay_checkpoints (name, position) VALUES ($1, 0) ON CONFLICT DO NOTHING",
+        )
+        .bind(CHECKPOINT)
+        .execute(&self.pool)
+        .await?;
+        Ok(
+            sqlx::query_scalar("SELECT position FROM relay_checkpoints WHERE name = $1")
+                .bind(CHECKPOINT)
+                .fetch_one(&self.pool)
+                .await?,
+        )
+    }
+
+    async fn save_checkpoint(&self, position: i64) -> Result<(), StoreError> {
+        sqlx::query("UPDATE relay_checkpoints SET position = $2 WHERE name = $1")
+            .bind(CHECKPOINT)
+            .bind(position)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+}
+
+fn header<'a>(key: &'a str, value: &'a str) -> Header<'a, &'a str> {
+    Header {
+        key,
+        value: Some(value),
+    }
+}

@@ -1,0 +1,113 @@
+//! [`EventStore`]: append, read a stream, read the log from a position.
+
+use schemas::RecordedEvent;
+use sqlx::PgPool;
+use tokio::sync::{mpsc, oneshot};
+
+use crate::{
+    AppendError, AppendRequest, Appended, StoreError,
+    appender::{self, Job},
+    rows::{EVENT_COLUMNS, EventRow, IdempotencyRow},
+};
+
+/// The event store. Cheap to clone; all clones share one group-commit writer.
+#[derive(Clone)]
+pub struct EventStore {
+    pool: PgPool,
+    writer: mpsc::Sender<Job>,
+}
+
+impl EventStore {
+    /// A store on a migrated database. Starts the writer task.
+    pub fn new(pool: PgPool) -> Self {
+        let writer = appender::spawn(pool.clone());
+        Self { pool, writer }
+    }
+
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    /// Appends events to one stream if it is at the expected version. Concurrent calls are
+    /// committed together; each still succeeds or fails on its own.
+    pub async fn append(&self, request: AppendRequest) -> Result<Appended, AppendError> {
+        let (reply, answer) = oneshot::channel();
+        self.writer
+            .send(Job { request, reply })
+            .await
+            .map_err(|_| StoreError::AppenderStopped)?;
+        answer.await.map_err(|_| StoreError::AppenderStopped)?
+    }
+
+    /// What an earlier append with this idempotency key produced, if any.
+    pub async fn idempotent_outcome(
+        &self,
+        key: &str,
+    ) -> Result<Option<(String, Appended)>, StoreError> {
+        let row: Option<IdempotencyRow> = sqlx::query_as(
+            "SELECT key, fingerprint, first_version, last_version, first_position, last_position \
+             FROM idempotency_keys WHERE key = $1",
+        )
+        .bind(key)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.map(|row| (row.fingerprint.clone(), row.appended())))
+    }
+
+    /// Every event of a stream in version order, up to `max_version` when given.
+    pub async fn read_stream(
+        &self,
+        stream_id: &str,
+        max_version: Option<i64>,
+    ) -> Result<Vec<RecordedEvent>, StoreError> {
+        let sql = format!(
+            "SELECT {EVENT_COLUMNS} FROM events WHERE stream_id = $1 AND stream_version <= $2 \
+             ORDER BY stream_version"
+        );
+        let rows: Vec<EventRow> = sqlx::query_as(&sql)
+            .bind(stream_id)
+            .bind(max_version.unwrap_or(i64::MAX))
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows.into_iter().map(Into::into).collect())
+    }
+
+    /// Up to `limit` events after `after`, in position order.
+    pub async fn read_all(&self, after: i64, limit: i64) -> Result<Vec<RecordedEvent>, StoreError> {
+        read_all(&self.pool, after, limit, None).await
+    }
+
+    /// The position of the last committed event (0 when the log is empty).
+    pub async fn head(&self) -> Result<i64, StoreError> {
+        head(&self.pool).await
+    }
+}
+
+/// The position of the last committed event (0 when the log is empty).
+pub async fn head(pool: &PgPool) -> Result<i64, StoreError> {
+    Ok(
+        sqlx::query_scalar("SELECT last_position FROM event_log_head WHERE id")
+            .fetch_one(pool)
+            .await?,
+    )
+}
+
+/// Up to `limit` events after `after` in position order, of the given contexts only.
+pub(crate) async fn read_all<'e>(
+    executor: impl sqlx::PgExecutor<'e>,
+    after: i64,
+    limit: i64,
+    contexts: Option<&[String]>,
+) -> Result<Vec<RecordedEvent>, StoreError> {
+    let sql = format!(
+        "SELECT {EVENT_COLUMNS} FROM events WHERE position > $1 \
+         AND ($3::text[] IS NULL OR context = ANY($3)) ORDER BY position LIMIT $2"
+    );
+    let rows: Vec<EventRow> = sqlx::query_as(&sql)
+        .bind(after)
+        .bind(limit)
+        .bind(contexts)
+        .fetch_all(executor)
+        .await?;
+    Ok(rows.into_iter().map(Into::into).collect())
+}

@@ -1,0 +1,86 @@
+//! Following the PostgreSQL log directly, woken by LISTEN/NOTIFY.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use sqlx::{PgPool, postgres::PgListener};
+
+use super::{Batch, Subscription};
+use crate::{StoreError, store};
+
+pub(super) const SOURCE: &str = "log";
+
+/// Catch-up reads happen without waiting; this only bounds the wait when a notification
+/// was lost with a dropped connection.
+const SAFETY_WAKE: Duration = Duration::from_secs(30);
+
+pub struct PgLogSubscription {
+    pool: PgPool,
+    listener: PgListener,
+    contexts: Option<Vec<String>>,
+    after: i64,
+}
+
+impl PgLogSubscription {
+    /// Listens first, then reads: a commit between the two still wakes the reader.
+    pub async fn start(
+        pool: PgPool,
+        contexts: Option<Vec<String>>,
+        after: i64,
+    ) -> Result<Self, StoreError> {
+        let mut listener = PgListener::connect_with(&pool).await?;
+        listener.listen("events").await?;
+        Ok(Self {
+            pool,
+            listener,
+            contexts,
+            after,
+        })
+    }
+
+    /// Reads after the cursor. Positions commit in order, so everything at or below the
+    /// head read in the same snapshot is visible: nothing can appear behind the cursor.
+    async fn read(&self, max: usize) -> Result<Batch, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            .execute(&mut *tx)
+            .await?;
+        let head: i64 = sqlx::query_scalar("SELECT last_position FROM event_log_head WHERE id")
+            .fetch_one(&mut *tx)
+            .await?;
+        let events =
+            store::read_all(&mut *tx, self.after, max as i64, self.contexts.as_deref()).await?;
+        tx.commit().await?;
+        let through = match events.last() {
+            Some(last) if events.len() == max => last.position,
+            _ => head.max(self.after),
+        };
+        Ok(Batch { events, through })
+    }
+}
+
+#[async_trait]
+impl Subscription for PgLogSubscription {
+    fn source(&self) -> &str {
+        SOURCE
+    }
+
+    async fn next_batch(&mut self, max: usize) -> Result<Batch, StoreError> {
+        loop {
+            let batch = self.read(max).await?;
+            if batch.through > self.after {
+                self.after = batch.through;
+                return Ok(batch);
+            }
+            // Caught up: sleep until an append commits.
+            tokio::select! {
+                notice = self.listener.try_recv() => { notice?; }
+                _ = tokio::time::sleep(SAFETY_WAKE) => {}
+            }
+        }
+    }
+
+    async fn commit(&mut self) -> Result<(), StoreError> {
+        Ok(())
+    }
+}

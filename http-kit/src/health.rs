@@ -1,0 +1,68 @@
+//! `/healthz` (the process answers) and `/readyz` (its dependencies answer).
+
+use std::{sync::Arc, time::Duration};
+
+use axum::{Router, extract::State, http::StatusCode, response::IntoResponse, routing::get};
+use futures::future::{BoxFuture, join_all};
+use serde_json::{Map, Value, json};
+
+use crate::{ApiError, ok};
+
+/// A named readiness check.
+pub type Check = Arc<dyn Fn() -> BoxFuture<'static, Result<(), String>> + Send + Sync>;
+
+const CHECK_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Routes for `/healthz`, `/readyz` and `/metrics`.
+pub fn routes(checks: Vec<(&'static str, Check)>) -> Router {
+    Router::new()
+        .route("/healthz", get(|| async { ok(json!({"alive": true})) }))
+        .route("/readyz", get(ready))
+        .route("/metrics", get(crate::metrics::render))
+        .with_state(Arc::new(checks))
+}
+
+async fn ready(State(checks): State<Arc<Vec<(&'static str, Check)>>>) -> impl IntoResponse {
+    let results = join_all(checks.iter().map(|(name, check)| async move {
+        let outcome = match tokio::time::timeout(CHECK_TIMEOUT, check()).await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(err)) => Err(err),
+            Err(_) => Err("timed out".to_owned()),
+        };
+        (*name, outcome)
+    }))
+    .await;
+    let mut report = Map::new();
+    let mut healthy = true;
+    for (name, outcome) in results {
+        let text = match outcome {
+            Ok(()) => "ok".to_owned(),
+            Err(err) => {
+                healthy = false;
+                err
+            }
+        };
+        report.insert(name.to_owned(), Value::String(text));
+    }
+    if healthy {
+        (StatusCode::OK, ok(Value::Object(report))).into_response()
+    } else {
+        ApiError::unavailable("a dependency is unreachable")
+            .with_details(Value::Object(report))
+            .into_response()
+    }
+}
+
+/// A check that PostgreSQL answers.
+pub fn postgres(pool: sqlx::PgPool) -> Check {
+    Arc::new(move || {
+        let pool = pool.clone();
+        Box::pin(async move {
+            sqlx::query("SELECT 1")
+                .execute(&pool)
+                .await
+                .map(|_| ())
+                .map_err(|err| err.to_string())
+        })
+    })
+}

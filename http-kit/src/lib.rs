@@ -1,0 +1,28 @@
+//! HTTP plumbing shared by the platform's services.
+//!
+//! Layout:
+//! - [`error`]: the error envelope and [`ApiError`], the one error type handlers return.
+//! - [`extract`]: JSON, path and query extractors whose rejections use the envelope.
+//! - [`response`]: the success envelope.
+//! - [`layers`]: request ids, tracing, timeouts, body limits, envelopes for bare errors.
+//! - [`metrics`]: the Prometheus recorder, per-route request metrics, `/metrics`.
+//! - [`health`]: `/healthz` and `/readyz`.
+//! - [`docs`]: Swagger UI over the generated OpenAPI documents, served offline.
+//! - [`telemetry`]: structured logs.
+//! - [`shutdown`]: SIGTERM / Ctrl-C handling.
+//! - [`paging`]: `page` / `size` parameters and paged results.
+
+pub mod docs;
+pub mod error;
+pub mod extract;
+pub mod health;
+pub mod layers;
+pub mod metrics;
+pub mod paging;
+pub mod response;
+pub mod shutdown;
+pub mod telemetry;
+
+pub use error::{ApiError, ErrorCode};
+pub use extract::{Json, Path, Query};
+pub use response::{Envelope, ok};

@@ -1,0 +1,75 @@
+//! `page` / `size` parameters and paged results.
+
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::ApiError;
+
+pub const MAX_PAGE_SIZE: u32 = 100;
+pub const DEFAULT_PAGE_SIZE: u32 = 20;
+
+/// Query parameters of a paged list.
+#[derive(Debug, Clone, Copy, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PageParams {
+    /// 1-based page number (default 1).
+    pub page: Option<u32>,
+    /// Items per page, 1 to 100 (default 20).
+    pub size: Option<u32>,
+}
+
+/// A validated page request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Page {
+    pub page: u32,
+    pub size: u32,
+}
+
+impl PageParams {
+    pub fn validate(self) -> Result<Page, ApiError> {
+        let page = self.page.unwrap_or(1);
+        let size = self.size.unwrap_or(DEFAULT_PAGE_SIZE);
+        if page == 0 {
+            return Err(ApiError::bad_request("page must be 1 or more"));
+        }
+        if size == 0 || size > MAX_PAGE_SIZE {
+            return Err(ApiError::bad_request(format!(
+                "size must be between 1 and {MAX_PAGE_SIZE}"
+            )));
+        }
+        Ok(Page { page, size })
+    }
+}
+
+impl Page {
+    pub fn offset(self) -> i64 {
+        i64::from(self.page - 1) * i64::from(self.size)
+    }
+
+    pub fn limit(self) -> i64 {
+        i64::from(self.size)
+    }
+
+    /// Wraps one page of rows with the totals.
+    pub fn of<T>(self, items: Vec<T>, total: i64) -> Paged<T> {
+        let size = i64::from(self.size);
+        Paged {
+            items,
+            page: self.page,
+            size: self.size,
+            total,
+            total_pages: (total + size - 1) / size,
+        }
+    }
+}
+
+/// One page of a list, with the totals.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Paged<T> {
+    pub items: Vec<T>,
+    pub page: u32,
+    pub size: u32,
+    /// Number of items in the whole list.
+    pub total: i64,
+    pub total_pages: i64,
+}

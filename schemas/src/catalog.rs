@@ -1,0 +1,57 @@
+//! Every context and event type the platform knows, with its JSON Schema.
+
+use schemars::{JsonSchema, Schema, schema_for};
+
+use crate::{envelope::RecordedEvent, items};
+
+/// The bounded contexts; each has its own Kafka topic.
+pub const CONTEXTS: &[&str] = &["items"];
+
+/// One event type at one schema version.
+pub struct EventSchema {
+    pub context: &'static str,
+    pub event_type: &'static str,
+    pub schema_version: i32,
+    pub schema: Schema,
+}
+
+fn entry<T: JsonSchema>(context: &'static str, event_type: &'static str) -> EventSchema {
+    EventSchema {
+        context,
+        event_type,
+        schema_version: 1,
+        schema: schema_for!(T),
+    }
+}
+
+/// The payload schema of every current event type.
+pub fn event_schemas() -> Vec<EventSchema> {
+    vec![
+        entry::<items::ItemCreated>("items", "ItemCreated"),
+        entry::<items::ItemUpdated>("items", "ItemUpdated"),
+        entry::<items::ItemDeleted>("items", "ItemDeleted"),
+    ]
+}
+
+/// The schema of the envelope every event is stored and published in.
+pub fn envelope_schema() -> Schema {
+    schema_for!(RecordedEvent)
+}
+
+/// Every schema file, as (path relative to `schemas/json`, pretty JSON with a final newline).
+pub fn schema_files() -> Vec<(String, String)> {
+    let render = |schema: &Schema| {
+        let mut text = serde_json::to_string_pretty(schema).expect("schemas serialize");
+        text.push('\n');
+        text
+    };
+    let mut files = vec![("envelope.schema.json".to_owned(), render(&envelope_schema()))];
+    for event in event_schemas() {
+        let path = format!(
+            "{}/{}.v{}.schema.json",
+            event.context, event.event_type, event.schema_version
+        );
+        files.push((path, render(&event.schema)));
+    }
+    files
+}
