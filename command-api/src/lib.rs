@@ -1,0 +1,17 @@
+//! command-api: validates commands, decides their events and appends them.
+//!
+//! It never reads read models: every decision is taken on the aggregate's own stream.
+//!
+//! Layout:
+//! - [`app`]: configuration, state, the router and the server.
+//! - [`command`]: what every command handler shares (metadata, idempotency, If-Match,
+//!   responses carrying positions).
+//! - [`items`]: the items aggregate and its endpoints.
+//! - [`docs`]: the OpenAPI document.
+
+pub mod app;
+pub mod command;
+pub mod docs;
+pub mod items;
+
+pub use app::{AppState, Config, api_router, build};

@@ -67,3 +67,18 @@ impl KafkaConfig {
         Ok(())
     }
 }
+
+/// Answers whether the brokers respond to a metadata request.
+pub async fn ping(config: &KafkaConfig) -> Result<(), String> {
+    let admin: AdminClient<DefaultClientContext> =
+        config.client_config().create().map_err(|e| e.to_string())?;
+    tokio::task::spawn_blocking(move || {
+        admin
+            .inner()
+            .fetch_metadata(None, Duration::from_secs(2))
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    })
+    .await
+    .map_err(|e| e.to_string())?
+}

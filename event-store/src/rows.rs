@@ -47,6 +47,8 @@ impl From<EventRow> for RecordedEvent {
 pub(crate) struct IdempotencyRow {
     pub key: String,
     pub fingerprint: String,
+    #[sqlx(default)]
+    pub stream_id: String,
     pub first_version: i64,
     pub last_version: i64,
     pub first_position: i64,

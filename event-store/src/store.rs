@@ -39,19 +39,20 @@ impl EventStore {
         answer.await.map_err(|_| StoreError::AppenderStopped)?
     }
 
-    /// What an earlier append with this idempotency key produced, if any.
+    /// What an earlier append with this idempotency key produced, if any: the request's
+    /// fingerprint, the stream and where the append landed.
     pub async fn idempotent_outcome(
         &self,
         key: &str,
-    ) -> Result<Option<(String, Appended)>, StoreError> {
+    ) -> Result<Option<(String, String, Appended)>, StoreError> {
         let row: Option<IdempotencyRow> = sqlx::query_as(
-            "SELECT key, fingerprint, first_version, last_version, first_position, last_position \
+            "SELECT key, fingerprint, stream_id, first_version, last_version, first_position, last_position \
              FROM idempotency_keys WHERE key = $1",
         )
         .bind(key)
         .fetch_optional(&self.pool)
         .await?;
-        Ok(row.map(|row| (row.fingerprint.clone(), row.appended())))
+        Ok(row.map(|row| (row.fingerprint.clone(), row.stream_id.clone(), row.appended())))
     }
 
     /// Every event of a stream in version order, up to `max_version` when given.

@@ -66,3 +66,12 @@ pub fn postgres(pool: sqlx::PgPool) -> Check {
         })
     })
 }
+
+/// A check from an async function.
+pub fn check<F, Fut>(f: F) -> Check
+where
+    F: Fn() -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<(), String>> + Send + 'static,
+{
+    Arc::new(move || Box::pin(f()))
+}

@@ -1,6 +1,7 @@
 //! HTTP plumbing shared by the platform's services.
 //!
 //! Layout:
+//! - [`config`]: settings every service reads from its environment.
 //! - [`error`]: the error envelope and [`ApiError`], the one error type handlers return.
 //! - [`extract`]: JSON, path and query extractors whose rejections use the envelope.
 //! - [`response`]: the success envelope.
@@ -12,6 +13,7 @@
 //! - [`shutdown`]: SIGTERM / Ctrl-C handling.
 //! - [`paging`]: `page` / `size` parameters and paged results.
 
+pub mod config;
 pub mod docs;
 pub mod error;
 pub mod extract;

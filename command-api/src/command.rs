@@ -1,0 +1,133 @@
+//! What every command handler shares: metadata, idempotency, If-Match, positions.
+
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
+use event_store::{AppendError, Appended, ExpectedVersion, Idempotency};
+use http_kit::{ApiError, layers};
+use schemas::EventMetadata;
+use serde::Serialize;
+use serde_json::json;
+use sha2::{Digest, Sha256};
+
+pub const X_POSITION: HeaderName = HeaderName::from_static("x-position");
+pub const IDEMPOTENCY_KEY: HeaderName = HeaderName::from_static("idempotency-key");
+const MAX_KEY_LENGTH: usize = 200;
+
+/// Who sent a command, in answer to which request, and under which idempotency key.
+pub struct CommandContext {
+    pub metadata: EventMetadata,
+    pub idempotency: Option<Idempotency>,
+}
+
+impl CommandContext {
+    /// Reads the request id and the `Idempotency-Key`. The key is scoped to the actor and
+    /// the operation; the fingerprint covers the operation and its validated input, so
+    /// reusing a key for a different request is detected.
+    pub fn new(
+        headers: &HeaderMap,
+        actor: Option<String>,
+        operation: &str,
+        input: &impl Serialize,
+    ) -> Result<Self, ApiError> {
+        let idempotency = match headers.get(IDEMPOTENCY_KEY) {
+            None => None,
+            Some(value) => {
+                let key = value
+                    .to_str()
+                    .ok()
+                    .filter(|k| !k.is_empty() && k.len() <= MAX_KEY_LENGTH)
+                    .ok_or_else(|| {
+                        ApiError::bad_request(format!(
+                            "Idempotency-Key must be 1 to {MAX_KEY_LENGTH} visible ASCII characters"
+                        ))
+                    })?;
+                let scope = actor.as_deref().unwrap_or("anonymous");
+                let request = serde_json::to_vec(&(operation, input)).expect("input serializes");
+                Some(Idempotency {
+                    key: format!("{scope}:{key}"),
+                    fingerprint: hex::encode(Sha256::digest(&request)),
+                })
+            }
+        };
+        Ok(Self {
+            metadata: EventMetadata {
+                correlation_id: layers::request_id(headers),
+                actor,
+            },
+            idempotency,
+        })
+    }
+}
+
+/// Parses `If-Match` into the version the client expects (`*` or absent: any).
+pub fn if_match(headers: &HeaderMap) -> Result<Option<i64>, ApiError> {
+    let Some(value) = headers.get(header::IF_MATCH) else {
+        return Ok(None);
+    };
+    let text = value.to_str().unwrap_or_default().trim();
+    if text == "*" {
+        return Ok(None);
+    }
+    let tag = text.strip_prefix("W/").unwrap_or(text).trim_matches('"');
+    tag.parse::<i64>()
+        .ok()
+        .filter(|version| *version > 0)
+        .map(Some)
+        .ok_or_else(|| {
+            ApiError::bad_request(format!(
+                "If-Match must be a version as returned in ETag (e.g. \"3\"), got {text:?}"
+            ))
+        })
+}
+
+/// The expected version to append with, after checking the client's `If-Match`.
+pub fn expected_version(current: i64, if_match: Option<i64>) -> Result<ExpectedVersion, ApiError> {
+    match if_match {
+        Some(expected) if expected != current => Err(version_conflict(expected, current)),
+        _ => Ok(ExpectedVersion::Exact(current)),
+    }
+}
+
+fn version_conflict(expected: i64, current: i64) -> ApiError {
+    ApiError::conflict(format!(
+        "version {expected} is stale: the resource is at version {current}"
+    ))
+    .with_details(json!({ "expected_version": expected, "current_version": current }))
+}
+
+/// Maps a refused append to its response.
+pub fn append_error(err: AppendError) -> ApiError {
+    match err {
+        AppendError::Conflict {
+            expected, actual, ..
+        } => ApiError::conflict(format!(
+            "the resource changed concurrently: it is at version {actual}, expected {expected}"
+        ))
+        .with_details(json!({ "expected_version": expected, "current_version": actual })),
+        AppendError::IdempotencyKeyReused => ApiError::invalid(
+            "this Idempotency-Key was already used with a different request",
+        ),
+        AppendError::Store(err) => ApiError::internal(err),
+    }
+}
+
+/// Headers every successful command response carries.
+pub fn position_headers(appended: &Appended) -> HeaderMap {
+    let mut headers = HeaderMap::new();
+    headers.insert(X_POSITION, HeaderValue::from(appended.last_position));
+    headers.insert(header::ETAG, etag(appended.last_version));
+    headers
+}
+
+/// A strong ETag of a version.
+pub fn etag(version: i64) -> HeaderValue {
+    HeaderValue::from_str(&format!("\"{version}\"")).expect("digits are a valid header")
+}
+
+/// 201 for a creation, 200 otherwise; a replayed request answers as the first did.
+pub fn created_or_ok(created: bool) -> StatusCode {
+    if created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    }
+}

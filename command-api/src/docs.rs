@@ -1,0 +1,20 @@
+//! The OpenAPI document of command-api, generated from the handlers.
+
+use utoipa::OpenApi;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "command-api", description = "Commands of the event-sourced platform: each appends events and answers with the global position it produced."),
+    paths(
+        crate::items::handlers::create_item,
+        crate::items::handlers::update_item,
+        crate::items::handlers::delete_item,
+    ),
+    components(schemas(http_kit::error::ErrorBody, http_kit::ApiError, http_kit::ErrorCode)),
+    tags((name = "items", description = "Items with sequential ids"))
+)]
+struct CommandApiDoc;
+
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    CommandApiDoc::openapi()
+}

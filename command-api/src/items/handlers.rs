@@ -1,0 +1,253 @@
+//! The item endpoints.
+
+use axum::{
+    extract::State,
+    http::{HeaderMap, HeaderValue, StatusCode, header},
+    response::{IntoResponse, Response},
+};
+use event_store::{AppendRequest, Appended, ExpectedVersion};
+use http_kit::{ApiError, Json, Path, error::ErrorBody, ok};
+use schemas::{DomainEvent, NewEvent, items};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use super::{
+    aggregate::{self, Item, ItemCommand, ItemError},
+    input::ItemInput,
+};
+use crate::{
+    AppState,
+    command::{self, CommandContext},
+};
+
+/// An item as the command left it, and the global position that records it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ItemWritten {
+    pub id: i64,
+    pub name: String,
+    pub description: String,
+    /// Version of the item; send it back in `If-Match`.
+    pub version: i64,
+    /// Global position of the command's last event; send it as `X-Min-Position` to read
+    /// your own write.
+    pub position: i64,
+}
+
+/// Create an item; its id is the next sequential number.
+#[utoipa::path(
+    post, path = "/api/v1/items", tag = "items",
+    request_body = ItemInput,
+    params(("Idempotency-Key" = Option<String>, Header, description = "Retries with the same key return the first outcome")),
+    responses(
+        (status = 201, description = "Created", body = inline(http_kit::Envelope<ItemWritten>),
+         headers(("Location" = String), ("X-Position" = i64), ("ETag" = String))),
+        (status = 400, description = "Malformed request", body = ErrorBody),
+        (status = 422, description = "Invalid fields", body = ErrorBody),
+    )
+)]
+pub async fn create_item(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Json(input): Json<ItemInput>,
+) -> Result<Response, ApiError> {
+    let fields = input.parse()?;
+    let context = CommandContext::new(&headers, None, "CreateItem", &fields)?;
+    if let Some(response) = replay(&state, &context, true).await? {
+        return Ok(response);
+    }
+    let id: i64 = sqlx::query_scalar("SELECT nextval('item_ids')")
+        .fetch_one(state.pool())
+        .await
+        .map_err(ApiError::internal)?;
+    let command = ItemCommand::CreateItem { id, fields };
+    execute(&state, context, id, None, command, ExpectedVersion::NoStream).await
+}
+
+/// Replace an item's name and description.
+#[utoipa::path(
+    put, path = "/api/v1/items/{id}", tag = "items",
+    request_body = ItemInput,
+    params(
+        ("id" = i64, Path, description = "Item id"),
+        ("If-Match" = Option<String>, Header, description = "The version (ETag) the change is based on"),
+        ("Idempotency-Key" = Option<String>, Header, description = "Retries with the same key return the first outcome"),
+    ),
+    responses(
+        (status = 200, description = "Updated", body = inline(http_kit::Envelope<ItemWritten>),
+         headers(("X-Position" = i64), ("ETag" = String))),
+        (status = 400, description = "Malformed request", body = ErrorBody),
+        (status = 404, description = "No such item", body = ErrorBody),
+        (status = 409, description = "Stale If-Match or concurrent change", body = ErrorBody),
+        (status = 422, description = "Invalid fields", body = ErrorBody),
+    )
+)]
+pub async fn update_item(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    headers: HeaderMap,
+    Json(input): Json<ItemInput>,
+) -> Result<Response, ApiError> {
+    let fields = input.parse()?;
+    let if_match = command::if_match(&headers)?;
+    let context = CommandContext::new(&headers, None, &format!("UpdateItem {id}"), &fields)?;
+    if let Some(response) = replay(&state, &context, false).await? {
+        return Ok(response);
+    }
+    let item = load_live(&state, id).await?;
+    let expected = command::expected_version(item.version, if_match)?;
+    let command = ItemCommand::UpdateItem { fields };
+    execute(&state, context, id, Some(item), command, expected).await
+}
+
+/// Delete an item.
+#[utoipa::path(
+    delete, path = "/api/v1/items/{id}", tag = "items",
+    params(
+        ("id" = i64, Path, description = "Item id"),
+        ("If-Match" = Option<String>, Header, description = "The version (ETag) the deletion is based on"),
+        ("Idempotency-Key" = Option<String>, Header, description = "Retries with the same key return the first outcome"),
+    ),
+    responses(
+        (status = 204, description = "Deleted", headers(("X-Position" = i64))),
+        (status = 400, description = "Malformed request", body = ErrorBody),
+        (status = 404, description = "No such item", body = ErrorBody),
+        (status = 409, description = "Stale If-Match or concurrent change", body = ErrorBody),
+    )
+)]
+pub async fn delete_item(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let if_match = command::if_match(&headers)?;
+    let context = CommandContext::new(&headers, None, &format!("DeleteItem {id}"), &())?;
+    if let Some(response) = replay(&state, &context, false).await? {
+        return Ok(response);
+    }
+    let item = load_live(&state, id).await?;
+    let expected = command::expected_version(item.version, if_match)?;
+    execute(&state, context, id, Some(item), ItemCommand::DeleteItem, expected).await
+}
+
+/// Decides, appends and answers.
+async fn execute(
+    state: &AppState,
+    context: CommandContext,
+    id: i64,
+    current: Option<Item>,
+    command: ItemCommand,
+    expected: ExpectedVersion,
+) -> Result<Response, ApiError> {
+    let created = matches!(command, ItemCommand::CreateItem { .. });
+    let events = aggregate::decide(current.as_ref(), command).map_err(item_error)?;
+    let appended = state
+        .store
+        .append(AppendRequest {
+            stream_id: items::stream_id(id),
+            expected,
+            events: events.iter().map(NewEvent::from_domain).collect(),
+            metadata: context.metadata.clone(),
+            idempotency: context.idempotency.clone(),
+        })
+        .await
+        .map_err(command::append_error)?;
+    if appended.replayed {
+        // A concurrent retry with the same key committed first: answer as it did.
+        return replay(state, &context, created)
+            .await?
+            .ok_or_else(|| ApiError::internal("idempotency key vanished"));
+    }
+    let item = events
+        .iter()
+        .zip(appended.first_version..)
+        .fold(current, |state, (event, version)| {
+            aggregate::evolve(state, event, version)
+        });
+    Ok(respond(item, &appended, created))
+}
+
+/// The first outcome of a request whose idempotency key was seen before.
+async fn replay(
+    state: &AppState,
+    context: &CommandContext,
+    created: bool,
+) -> Result<Option<Response>, ApiError> {
+    let Some(idempotency) = &context.idempotency else {
+        return Ok(None);
+    };
+    let outcome = state
+        .store
+        .idempotent_outcome(&idempotency.key)
+        .await
+        .map_err(ApiError::internal)?;
+    let Some((fingerprint, stream_id, appended)) = outcome else {
+        return Ok(None);
+    };
+    if fingerprint != idempotency.fingerprint {
+        return Err(command::append_error(
+            event_store::AppendError::IdempotencyKeyReused,
+        ));
+    }
+    let item = load(state, &stream_id, Some(appended.last_version)).await?;
+    Ok(Some(respond(item, &appended, created)))
+}
+
+fn respond(item: Option<Item>, appended: &Appended, created: bool) -> Response {
+    let mut headers = command::position_headers(appended);
+    let Some(item) = item.filter(|item| !item.deleted) else {
+        headers.remove(header::ETAG);
+        return (StatusCode::NO_CONTENT, headers).into_response();
+    };
+    if created {
+        let location = format!("/api/v1/items/{}", item.id);
+        headers.insert(
+            header::LOCATION,
+            HeaderValue::from_str(&location).expect("ids are valid in headers"),
+        );
+    }
+    let body = ItemWritten {
+        id: item.id,
+        name: item.name,
+        description: item.description,
+        version: item.version,
+        position: appended.last_position,
+    };
+    (command::created_or_ok(created), headers, ok(body)).into_response()
+}
+
+/// The item, unless it never existed or was deleted.
+async fn load_live(state: &AppState, id: i64) -> Result<Item, ApiError> {
+    load(state, &items::stream_id(id), None)
+        .await?
+        .filter(|item| !item.deleted)
+        .ok_or_else(|| ApiError::not_found(format!("no item with id {id}")))
+}
+
+/// Folds an item's stream (up to `max_version`) into its state.
+async fn load(
+    state: &AppState,
+    stream_id: &str,
+    max_version: Option<i64>,
+) -> Result<Option<Item>, ApiError> {
+    let events = state
+        .store
+        .read_stream(stream_id, max_version)
+        .await
+        .map_err(ApiError::internal)?;
+    events.iter().try_fold(None, |item, recorded| {
+        let event = items::ItemEvent::decode(
+            &recorded.event_type,
+            recorded.schema_version,
+            recorded.data.clone(),
+        )
+        .map_err(ApiError::internal)?;
+        Ok(aggregate::evolve(item, &event, recorded.stream_version))
+    })
+}
+
+fn item_error(err: ItemError) -> ApiError {
+    match err {
+        ItemError::NotFound => ApiError::not_found(err.to_string()),
+        ItemError::AlreadyExists => ApiError::conflict(err.to_string()),
+    }
+}

@@ -1,0 +1,8 @@
+use clap::Parser;
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let config = command_api::Config::parse();
+    http_kit::telemetry::init(config.common.log_format);
+    command_api::build(config).await?.serve().await
+}
