@@ -14,4 +14,4 @@ pub mod command;
 pub mod docs;
 pub mod items;
 
-pub use app::{AppState, Config, api_router, build};
+pub use app::{AppState, Config, build, start};

@@ -4,5 +4,6 @@ use clap::Parser;
 async fn main() -> anyhow::Result<()> {
     let config = command_api::Config::parse();
     http_kit::telemetry::init(config.common.log_format);
-    command_api::build(config).await?.serve().await
+    command_api::build(config).await?.serve().await?;
+    Ok(())
 }

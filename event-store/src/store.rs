@@ -112,3 +112,13 @@ pub(crate) async fn read_all<'e>(
         .await?;
     Ok(rows.into_iter().map(Into::into).collect())
 }
+
+/// Up to `limit` events of one context after `after`, in position order.
+pub async fn read_context<'e>(
+    executor: impl sqlx::PgExecutor<'e>,
+    context: &str,
+    after: i64,
+    limit: i64,
+) -> Result<Vec<RecordedEvent>, StoreError> {
+    read_all(executor, after, limit, Some(&[context.to_owned()])).await
+}

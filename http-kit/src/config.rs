@@ -39,3 +39,11 @@ pub struct CommonConfig {
     #[arg(long, env = "LOG_FORMAT", value_enum, default_value_t = LogFormat::Json)]
     pub log_format: LogFormat,
 }
+
+impl CommonConfig {
+    /// The HTTP address, or the service's default.
+    pub fn http_addr_or(&self, port: u16) -> SocketAddr {
+        self.http_addr
+            .unwrap_or(SocketAddr::from(([127, 0, 0, 1], port)))
+    }
+}

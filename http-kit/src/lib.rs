@@ -10,6 +10,7 @@
 //! - [`health`]: `/healthz` and `/readyz`.
 //! - [`docs`]: Swagger UI over the generated OpenAPI documents, served offline.
 //! - [`telemetry`]: structured logs.
+//! - [`server`]: services merged into one server with ops routes, served until shutdown.
 //! - [`shutdown`]: SIGTERM / Ctrl-C handling.
 //! - [`paging`]: `page` / `size` parameters and paged results.
 
@@ -22,6 +23,7 @@ pub mod layers;
 pub mod metrics;
 pub mod paging;
 pub mod response;
+pub mod server;
 pub mod shutdown;
 pub mod telemetry;
 

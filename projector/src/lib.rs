@@ -1,0 +1,22 @@
+//! projector: builds the PostgreSQL read models from the event stream, and rebuilds them.
+//!
+//! Layout:
+//! - [`app`]: configuration, the `run` and `replay` commands, the ops server.
+//! - [`projection`]: the [`Projection`] trait and the physical tables it writes.
+//! - [`runner`]: follows a subscription and applies batches with their checkpoint in one
+//!   transaction, so a crash or a redelivery never loses or doubles an update.
+//! - [`lag`]: projection lag metrics, in events and seconds.
+//! - [`replay`]: rebuilds a projection into new tables and swaps them in when caught up.
+//! - [`progress`]: a progress bar on a terminal, plain lines otherwise.
+//! - [`items`]: the items read model.
+
+pub mod app;
+pub mod items;
+pub mod lag;
+pub mod progress;
+pub mod projection;
+pub mod replay;
+pub mod runner;
+
+pub use app::{Command, Config};
+pub use projection::{Projection, Tables, all as projections};

@@ -1,0 +1,24 @@
+//! query-api: serves the read models, cached, with read-your-writes on demand.
+//!
+//! It never appends events. It follows the event stream itself (Kafka or the
+//! PostgreSQL log) to invalidate its caches, and learns how far each projection has
+//! applied the log from the projector's notifications.
+//!
+//! Layout:
+//! - [`app`]: configuration, state, the router and the server.
+//! - [`read_model`]: how far a read model has applied the log, and waiting for it.
+//! - [`consistency`]: the `X-Min-Position` header.
+//! - [`cache`]: a moka cache that never stores data older than what it has been told of.
+//! - [`follow`]: the background tasks that feed both from the stream and the projector.
+//! - [`items`]: the items endpoints.
+//! - [`docs`]: the OpenAPI document.
+
+pub mod app;
+pub mod cache;
+pub mod consistency;
+pub mod docs;
+pub mod follow;
+pub mod items;
+pub mod read_model;
+
+pub use app::{AppState, Config, build, start};

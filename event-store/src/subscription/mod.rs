@@ -70,3 +70,13 @@ impl EventSource {
         })
     }
 }
+
+impl EventSource {
+    /// Kafka when brokers are configured, the PostgreSQL log otherwise.
+    pub fn from_config(kafka: Option<KafkaConfig>, pool: &PgPool) -> Self {
+        match kafka {
+            Some(config) => Self::Kafka(config),
+            None => Self::PgLog(pool.clone()),
+        }
+    }
+}

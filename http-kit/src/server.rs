@@ -1,0 +1,94 @@
+//! Assembling services into one HTTP server with ops routes, and serving it until
+//! shutdown.
+
+use std::{future::Future, net::SocketAddr};
+
+use axum::Router;
+use tokio::{net::TcpListener, task::JoinHandle};
+use tokio_util::sync::CancellationToken;
+use utoipa::openapi::OpenApi;
+
+use crate::{docs, health, layers};
+
+/// What a service contributes to a server: API routes, readiness checks, background
+/// tasks and its OpenAPI document.
+#[derive(Default)]
+pub struct Service {
+    pub router: Router,
+    pub checks: Vec<(&'static str, health::Check)>,
+    pub tasks: Vec<JoinHandle<()>>,
+    pub docs: Vec<(&'static str, OpenApi)>,
+}
+
+/// A bound server for one or more services (several in the all-in-one mode).
+pub struct Server {
+    listener: TcpListener,
+    router: Router,
+    shutdown: CancellationToken,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl Server {
+    /// Merges the services, adds `/healthz`, `/readyz`, `/metrics` and `/docs`, wraps
+    /// everything in the middleware stack and binds `addr`. `shutdown` is cancelled to
+    /// stop the services' background tasks once connections have drained.
+    pub async fn bind(
+        addr: SocketAddr,
+        services: Vec<Service>,
+        shutdown: CancellationToken,
+    ) -> std::io::Result<Self> {
+        // Install the recorder before anything records, or early samples are lost.
+        crate::metrics::handle();
+        let mut router = Router::new();
+        let mut checks: Vec<(&'static str, health::Check)> = Vec::new();
+        let mut documents = Vec::new();
+        let mut tasks = Vec::new();
+        for service in services {
+            router = router.merge(service.router);
+            for (name, check) in service.checks {
+                if !checks.iter().any(|(known, _)| *known == name) {
+                    checks.push((name, check));
+                }
+            }
+            documents.extend(service.docs);
+            tasks.extend(service.tasks);
+        }
+        let router = router.merge(health::routes(checks));
+        let router = if documents.is_empty() {
+            router
+        } else {
+            router.merge(docs::routes(documents))
+        };
+        let router = layers::wrap(router, layers::Limits::default());
+        let listener = TcpListener::bind(addr).await?;
+        Ok(Self {
+            listener,
+            router,
+            shutdown,
+            tasks,
+        })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener.local_addr().expect("a bound listener has an address")
+    }
+
+    /// Serves until SIGTERM or Ctrl-C.
+    pub async fn serve(self) -> std::io::Result<()> {
+        self.serve_until(crate::shutdown::signal()).await
+    }
+
+    /// Serves until `signal` completes, drains open connections, then stops the
+    /// background tasks and waits for them.
+    pub async fn serve_until(self, signal: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+        tracing::info!(addr = %self.local_addr(), "listening");
+        axum::serve(self.listener, self.router)
+            .with_graceful_shutdown(signal)
+            .await?;
+        self.shutdown.cancel();
+        for task in self.tasks {
+            let _ = task.await;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,124 @@
+//! Configuration and commands of the projector binary.
+
+use anyhow::Context;
+use event_store::{database, kafka::KafkaConfig, subscription::EventSource};
+use http_kit::{
+    config::CommonConfig,
+    health,
+    server::{Server, Service},
+};
+use sqlx::PgPool;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+/// projector settings.
+#[derive(Debug, Clone, clap::Parser)]
+#[command(name = "projector", about = "Builds and rebuilds the read models")]
+pub struct Config {
+    #[command(flatten)]
+    pub common: CommonConfig,
+
+    /// Kafka consumer group prefix; each projection joins `<group>.<projection>`.
+    #[arg(long, env = "PROJECTOR_GROUP_ID", default_value = "projector")]
+    pub group_id: String,
+
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum Command {
+    /// Follow the event stream and keep every read model up to date (the default).
+    Run,
+    /// Rebuild one projection from the first event, then swap it in atomically.
+    Replay {
+        /// The projection to rebuild.
+        projection: String,
+    },
+    /// List the projections and how far each has applied the log.
+    List,
+}
+
+/// The event source the configuration asks for.
+pub fn event_source(common: &CommonConfig, pool: &PgPool) -> EventSource {
+    let kafka = common
+        .kafka_brokers
+        .as_ref()
+        .map(|brokers| KafkaConfig::new(brokers, &common.kafka_topic_prefix));
+    EventSource::from_config(kafka, pool)
+}
+
+/// Starts a runner per projection and the lag watcher; they stop on `shutdown`.
+pub fn spawn_runners(
+    pool: &PgPool,
+    source: &EventSource,
+    group: &str,
+    shutdown: &CancellationToken,
+) -> Vec<JoinHandle<()>> {
+    let mut tasks: Vec<JoinHandle<()>> = crate::projections()
+        .into_iter()
+        .map(|projection| {
+            tokio::spawn(crate::runner::run(
+                pool.clone(),
+                source.clone(),
+                projection,
+                group.to_owned(),
+                shutdown.clone(),
+            ))
+        })
+        .collect();
+    tasks.push(tokio::spawn(crate::lag::watch(
+        pool.clone(),
+        crate::projections(),
+        shutdown.clone(),
+    )));
+    tasks
+}
+
+/// Runs the chosen command to completion.
+pub async fn main(config: Config) -> anyhow::Result<()> {
+    let common = &config.common;
+    let pool = database::connect_and_migrate(&common.database_url, common.db_pool_size).await?;
+    match config.command.clone().unwrap_or(Command::Run) {
+        Command::Run => run(&config, pool).await,
+        Command::Replay { projection } => {
+            let projection = crate::projections()
+                .into_iter()
+                .find(|p| p.name() == projection)
+                .with_context(|| format!("no projection named {projection:?} (try `projector list`)"))?;
+            let replayed = crate::replay::replay(&pool, projection.as_ref()).await?;
+            println!(
+                "{}: replayed {} events; serving position {}",
+                projection.name(),
+                replayed.events,
+                replayed.position
+            );
+            Ok(())
+        }
+        Command::List => {
+            for projection in crate::projections() {
+                let (behind, seconds) = crate::lag::measure(&pool, projection.as_ref()).await?;
+                println!(
+                    "{}\tcontext={}\tbehind={behind} events\tlag={seconds:.1}s",
+                    projection.name(),
+                    projection.context()
+                );
+            }
+            Ok(())
+        }
+    }
+}
+
+async fn run(config: &Config, pool: PgPool) -> anyhow::Result<()> {
+    let shutdown = CancellationToken::new();
+    let service = Service {
+        tasks: spawn_runners(&pool, &event_source(&config.common, &pool), &config.group_id, &shutdown),
+        checks: vec![("postgres", health::postgres(pool))],
+        ..Service::default()
+    };
+    Server::bind(config.common.http_addr_or(8083), vec![service], shutdown)
+        .await?
+        .serve()
+        .await?;
+    Ok(())
+}

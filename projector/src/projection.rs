@@ -1,0 +1,57 @@
+//! What a projection is: a named read model fed by one context's events.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use schemas::RecordedEvent;
+use sqlx::PgConnection;
+
+/// Physical names of a projection's tables: the live ones, or the shadow copies a
+/// replay writes before swapping them in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tables {
+    Live,
+    Rebuild,
+}
+
+impl Tables {
+    /// The physical name of a logical table.
+    pub fn name(self, table: &str) -> String {
+        match self {
+            Self::Live => table.to_owned(),
+            Self::Rebuild => format!("{table}__rebuild"),
+        }
+    }
+}
+
+/// A read model built from the events of one context.
+#[async_trait]
+pub trait Projection: Send + Sync + 'static {
+    /// Name used by the replay CLI, in checkpoints and in notifications.
+    fn name(&self) -> &'static str;
+
+    /// The context whose events it applies.
+    fn context(&self) -> &'static str;
+
+    /// Its tables, which a replay rebuilds and swaps together.
+    fn tables(&self) -> &'static [&'static str];
+
+    /// Applies one event inside the caller's transaction. Must tolerate seeing an event
+    /// twice across a replay, but is never given one twice by the runner.
+    async fn apply(
+        &self,
+        conn: &mut PgConnection,
+        tables: Tables,
+        event: &RecordedEvent,
+    ) -> anyhow::Result<()>;
+}
+
+/// Every projection the projector runs.
+pub fn all() -> Vec<Arc<dyn Projection>> {
+    vec![Arc::new(crate::items::ItemsProjection)]
+}
+
+/// Advisory lock key that serialises a projection's writers (runners and the replay swap).
+pub fn lock_key(projection: &str) -> String {
+    format!("projection:{projection}")
+}

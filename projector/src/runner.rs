@@ -1,0 +1,133 @@
+//! Follows a projection's subscription and applies each batch in one transaction
+//! together with the checkpoint, so the rows and the checkpoint can never disagree.
+
+use std::{sync::Arc, time::Duration};
+
+use event_store::subscription::{Batch, EventSource};
+use serde_json::json;
+use sqlx::{PgConnection, PgPool};
+use tokio_util::sync::CancellationToken;
+
+use crate::{Projection, Tables, projection::lock_key};
+
+const BATCH: usize = 500;
+
+/// Runs one projection until cancelled, resubscribing from the checkpoint after failures.
+pub async fn run(
+    pool: PgPool,
+    source: EventSource,
+    projection: Arc<dyn Projection>,
+    group: String,
+    shutdown: CancellationToken,
+) {
+    let mut backoff = Duration::from_millis(100);
+    loop {
+        let result = tokio::select! {
+            result = follow(&pool, &source, projection.as_ref(), &group) => result,
+            _ = shutdown.cancelled() => return,
+        };
+        if let Err(err) = result {
+            tracing::error!(projection = projection.name(), error = %err, "projection failed; resuming from its checkpoint");
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(backoff) => {}
+            _ = shutdown.cancelled() => return,
+        }
+        backoff = (backoff * 2).min(Duration::from_secs(10));
+    }
+}
+
+async fn follow(
+    pool: &PgPool,
+    source: &EventSource,
+    projection: &dyn Projection,
+    group: &str,
+) -> anyhow::Result<()> {
+    let source_name = source.source_name(projection.context());
+    let after = checkpoint(&mut *pool.acquire().await?, projection.name(), &source_name).await?;
+    let group = format!("{group}.{}", projection.name());
+    let mut subscription = source.subscribe(projection.context(), &group, after).await?;
+    tracing::info!(projection = projection.name(), source = %source_name, after, "projection following");
+    loop {
+        let batch = subscription.next_batch(BATCH).await?;
+        apply_batch(pool, projection, &source_name, &batch).await?;
+        subscription.commit().await?;
+    }
+}
+
+/// Applies the events above the stored checkpoint and moves it, in one transaction.
+pub async fn apply_batch(
+    pool: &PgPool,
+    projection: &dyn Projection,
+    source: &str,
+    batch: &Batch,
+) -> anyhow::Result<()> {
+    let mut tx = pool.begin().await?;
+    sqlx::query("SELECT pg_advisory_xact_lock(hashtext($1))")
+        .bind(lock_key(projection.name()))
+        .execute(&mut *tx)
+        .await?;
+    let applied = checkpoint(&mut tx, projection.name(), source).await?;
+    let mut count = 0;
+    for event in batch.events.iter().filter(|e| e.position > applied) {
+        projection.apply(&mut tx, Tables::Live, event).await?;
+        count += 1;
+    }
+    let through = batch.through.max(applied);
+    save_checkpoint(&mut tx, projection.name(), source, through).await?;
+    notify(&mut tx, projection.name(), through, false).await?;
+    tx.commit().await?;
+    metrics::counter!("projection_events_applied_total", "projection" => projection.name())
+        .increment(count);
+    Ok(())
+}
+
+/// The position a projection has applied from a source (0 when it never ran).
+pub async fn checkpoint(
+    conn: &mut PgConnection,
+    projection: &str,
+    source: &str,
+) -> Result<i64, sqlx::Error> {
+    let position: Option<i64> = sqlx::query_scalar(
+        "SELECT position FROM projection_checkpoints WHERE projection = $1 AND source = $2",
+    )
+    .bind(projection)
+    .bind(source)
+    .fetch_optional(conn)
+    .await?;
+    Ok(position.unwrap_or(0))
+}
+
+pub async fn save_checkpoint(
+    conn: &mut PgConnection,
+    projection: &str,
+    source: &str,
+    position: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO projection_checkpoints (projection, source, position) VALUES ($1, $2, $3) \
+         ON CONFLICT (projection, source) DO UPDATE SET position = EXCLUDED.position, updated_at = now()",
+    )
+    .bind(projection)
+    .bind(source)
+    .bind(position)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Tells query-api instances, at commit, how far the projection has applied the log.
+/// `reset` means the tables were replaced wholesale (after a replay).
+pub async fn notify(
+    conn: &mut PgConnection,
+    projection: &str,
+    position: i64,
+    reset: bool,
+) -> Result<(), sqlx::Error> {
+    let payload = json!({ "projection": projection, "position": position, "reset": reset });
+    sqlx::query("SELECT pg_notify('projections', $1)")
+        .bind(payload.to_string())
+        .execute(conn)
+        .await?;
+    Ok(())
+}

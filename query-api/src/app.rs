@@ -1,0 +1,107 @@
+//! Configuration, state and assembly of query-api.
+
+use std::{sync::Arc, time::Duration};
+
+use event_store::{database, kafka::KafkaConfig, subscription::EventSource};
+use http_kit::{
+    config::CommonConfig,
+    health,
+    server::{Server, Service},
+};
+use sqlx::PgPool;
+use tokio_util::sync::CancellationToken;
+
+use crate::{
+    follow::{self, Invalidate},
+    items::ItemsReadModel,
+};
+
+/// query-api settings.
+#[derive(Debug, Clone, clap::Parser)]
+#[command(name = "query-api", about = "Serves the read models, cached")]
+pub struct Config {
+    #[command(flatten)]
+    pub common: CommonConfig,
+
+    /// Longest a query waits for `X-Min-Position` before answering 504.
+    #[arg(long, env = "READ_WAIT_TIMEOUT_MS", default_value_t = 5000)]
+    pub read_wait_timeout_ms: u64,
+
+    /// Entries per cache.
+    #[arg(long, env = "CACHE_CAPACITY", default_value_t = 10_000)]
+    pub cache_capacity: u64,
+}
+
+/// Shared by every handler.
+#[derive(Clone)]
+pub struct AppState {
+    pub pool: PgPool,
+    /// The checkpoint source this instance's read models are current for.
+    pub source: Arc<str>,
+    pub read_timeout: Duration,
+    pub items: Arc<ItemsReadModel>,
+}
+
+/// The query routes, checks, followers and document, on a migrated database.
+pub async fn start(
+    config: &Config,
+    pool: PgPool,
+    shutdown: &CancellationToken,
+) -> anyhow::Result<Service> {
+    let common = &config.common;
+    let kafka = common
+        .kafka_brokers
+        .as_ref()
+        .map(|brokers| KafkaConfig::new(brokers, &common.kafka_topic_prefix));
+    let source = EventSource::from_config(kafka, &pool);
+    let items = Arc::new(ItemsReadModel::new(config.cache_capacity));
+    let models: Vec<Arc<dyn Invalidate>> = vec![items.clone()];
+    let mut tasks = Vec::new();
+    // Each instance follows the whole stream in its own group: every instance must see
+    // every event to keep its own cache correct.
+    let group = format!("query-api-{}", uuid::Uuid::now_v7());
+    for model in &models {
+        let progress = model.progress();
+        let source_name = source.source_name(progress.context);
+        // The stream starts where the projection is: everything at or below it is
+        // already in any row this instance will load.
+        let after = follow::checkpoint(&pool, progress.projection, &source_name).await?;
+        progress.set_applied(after);
+        progress.set_seen(after);
+        tasks.push(tokio::spawn(follow::stream(
+            source.clone(),
+            model.clone(),
+            group.clone(),
+            after,
+            shutdown.clone(),
+        )));
+    }
+    let naming = source.clone();
+    tasks.push(tokio::spawn(follow::projections(
+        pool.clone(),
+        models,
+        move |context| naming.source_name(context),
+        shutdown.clone(),
+    )));
+    let state = AppState {
+        source: source.source_name(items.progress.context).into(),
+        pool: pool.clone(),
+        read_timeout: Duration::from_millis(config.read_wait_timeout_ms),
+        items,
+    };
+    Ok(Service {
+        router: crate::items::router().with_state(state),
+        checks: vec![("postgres", health::postgres(pool))],
+        tasks,
+        docs: vec![("/api-docs/query.json", crate::docs::openapi())],
+    })
+}
+
+/// Connects, migrates, starts and binds query-api alone.
+pub async fn build(config: Config) -> anyhow::Result<Server> {
+    let common = &config.common;
+    let pool = database::connect_and_migrate(&common.database_url, common.db_pool_size).await?;
+    let shutdown = CancellationToken::new();
+    let service = start(&config, pool, &shutdown).await?;
+    Ok(Server::bind(common.http_addr_or(8082), vec![service], shutdown).await?)
+}

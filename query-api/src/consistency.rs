@@ -1,0 +1,65 @@
+//! `X-Min-Position`: a client that wrote can always read its own write.
+
+use std::time::Duration;
+
+use axum::{extract::FromRequestParts, http::request::Parts};
+use http_kit::ApiError;
+use serde_json::json;
+use sqlx::PgPool;
+
+use crate::read_model::ReadModel;
+
+pub const X_MIN_POSITION: &str = "x-min-position";
+
+/// The position a query must reflect, from the `X-Min-Position` header.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct MinPosition(pub Option<i64>);
+
+impl<S: Send + Sync> FromRequestParts<S> for MinPosition {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
+        let Some(value) = parts.headers.get(X_MIN_POSITION) else {
+            return Ok(Self(None));
+        };
+        value
+            .to_str()
+            .ok()
+            .and_then(|text| text.trim().parse::<i64>().ok())
+            .filter(|position| *position >= 0)
+            .map(|position| Self(Some(position)))
+            .ok_or_else(|| {
+                ApiError::bad_request(
+                    "X-Min-Position must be a non-negative integer position, as returned in X-Position",
+                )
+            })
+    }
+}
+
+impl MinPosition {
+    /// Waits, bounded, until the read model reflects the position. A position the log has
+    /// not reached yet is refused at once instead of waiting for nothing.
+    pub async fn wait(
+        self,
+        read_model: &ReadModel,
+        pool: &PgPool,
+        timeout: Duration,
+    ) -> Result<(), ApiError> {
+        let Some(position) = self.0 else {
+            return Ok(());
+        };
+        if read_model.position() >= position {
+            return Ok(());
+        }
+        let head = event_store::store::head(pool)
+            .await
+            .map_err(ApiError::internal)?;
+        if position > head {
+            return Err(ApiError::bad_request(format!(
+                "position {position} has not been written: the log ends at {head}"
+            ))
+            .with_details(json!({ "min_position": position, "log_position": head })));
+        }
+        read_model.wait_for(position, timeout).await
+    }
+}

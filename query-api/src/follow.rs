@@ -1,0 +1,155 @@
+//! Background tasks that keep this instance's knowledge current: the stream follower
+//! (cache invalidation) and the projector listener (how far projections have applied).
+
+use std::{sync::Arc, time::Duration};
+
+use event_store::subscription::EventSource;
+use schemas::RecordedEvent;
+use serde::Deserialize;
+use sqlx::{PgPool, postgres::PgListener};
+use tokio_util::sync::CancellationToken;
+
+use crate::read_model::ReadModel;
+
+/// A read model's caches, driven by the stream.
+pub trait Invalidate: Send + Sync + 'static {
+    fn progress(&self) -> &ReadModel;
+    /// An event of the read model's context arrived.
+    fn on_event(&self, event: &RecordedEvent);
+    /// The projection has applied the log up to `position`.
+    fn on_applied(&self, position: i64);
+    /// The projection's tables were replaced (a replay swapped them in).
+    fn on_reset(&self, position: i64);
+}
+
+/// Follows the read model's context from `after`, invalidating as events arrive.
+pub async fn stream(
+    source: EventSource,
+    model: Arc<dyn Invalidate>,
+    group: String,
+    after: i64,
+    shutdown: CancellationToken,
+) {
+    let mut after = after;
+    loop {
+        let err = tokio::select! {
+            err = follow_from(&source, model.as_ref(), &group, &mut after) => err,
+            _ = shutdown.cancelled() => return,
+        };
+        tracing::error!(context = model.progress().context, error = %err, "stream follower failed; resubscribing");
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = tokio::time::sleep(Duration::from_millis(500)) => {}
+        }
+    }
+}
+
+/// Follows until an error, keeping `after` at what has been handled.
+async fn follow_from(
+    source: &EventSource,
+    model: &dyn Invalidate,
+    group: &str,
+    after: &mut i64,
+) -> event_store::StoreError {
+    let progress = model.progress();
+    let mut subscription = match source.subscribe(progress.context, group, *after).await {
+        Ok(subscription) => subscription,
+        Err(err) => return err,
+    };
+    loop {
+        let batch = match subscription.next_batch(1000).await {
+            Ok(batch) => batch,
+            Err(err) => return err,
+        };
+        for event in &batch.events {
+            model.on_event(event);
+        }
+        progress.set_seen(batch.through);
+        *after = batch.through;
+        if let Err(err) = subscription.commit().await {
+            return err;
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct Applied {
+    projection: String,
+    position: i64,
+    reset: bool,
+}
+
+/// Listens to the projector's notifications; reloads checkpoints after reconnecting.
+pub async fn projections(
+    pool: PgPool,
+    models: Vec<Arc<dyn Invalidate>>,
+    source_name: impl Fn(&str) -> String + Send + 'static,
+    shutdown: CancellationToken,
+) {
+    loop {
+        let result = tokio::select! {
+            result = listen(&pool, &models, &source_name) => result,
+            _ = shutdown.cancelled() => return,
+        };
+        if let Err(err) = result {
+            tracing::error!(error = %err, "projection listener failed; reconnecting");
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_millis(500)) => {}
+            _ = shutdown.cancelled() => return,
+        }
+    }
+}
+
+async fn listen(
+    pool: &PgPool,
+    models: &[Arc<dyn Invalidate>],
+    source_name: &impl Fn(&str) -> String,
+) -> Result<(), sqlx::Error> {
+    let mut listener = PgListener::connect_with(pool).await?;
+    listener.listen("projections").await?;
+    reload(pool, models, source_name).await?;
+    loop {
+        match listener.try_recv().await? {
+            // The connection dropped and came back: notifications may have been missed.
+            None => reload(pool, models, source_name).await?,
+            Some(notification) => {
+                let Ok(applied) = serde_json::from_str::<Applied>(notification.payload()) else {
+                    continue;
+                };
+                for model in models.iter().filter(|m| m.progress().projection == applied.projection) {
+                    if applied.reset {
+                        model.on_reset(applied.position);
+                    }
+                    model.on_applied(applied.position);
+                }
+            }
+        }
+    }
+}
+
+/// Reads every projection's checkpoint for this instance's source.
+async fn reload(
+    pool: &PgPool,
+    models: &[Arc<dyn Invalidate>],
+    source_name: &impl Fn(&str) -> String,
+) -> Result<(), sqlx::Error> {
+    for model in models {
+        let progress = model.progress();
+        let position = checkpoint(pool, progress.projection, &source_name(progress.context)).await?;
+        model.on_applied(position);
+    }
+    Ok(())
+}
+
+/// A projection's checkpoint for a source (0 before it first ran).
+pub async fn checkpoint(pool: &PgPool, projection: &str, source: &str) -> Result<i64, sqlx::Error> {
+    let position: Option<i64> = sqlx::query_scalar(
+        "SELECT position FROM projection_checkpoints WHERE projection = $1 AND source = $2",
+    )
+    .bind(projection)
+    .bind(source)
+    .fetch_optional(pool)
+    .await?;
+    Ok(position.unwrap_or(0))
+}

@@ -1,0 +1,75 @@
+//! SQL of the items read model. Each query also returns the projection's checkpoint
+//! from the same snapshot, which tells the cache how current the rows are.
+
+use http_kit::paging::Page;
+use serde::Serialize;
+use sqlx::PgPool;
+use time::OffsetDateTime;
+use utoipa::ToSchema;
+
+/// An item as the read model holds it.
+#[derive(Debug, Clone, Serialize, ToSchema, sqlx::FromRow)]
+pub struct ItemView {
+    pub id: i64,
+    pub name: String,
+    pub description: String,
+    /// Version of the item; send it in `If-Match` when changing it.
+    pub version: i64,
+    #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    pub updated_at: OffsetDateTime,
+}
+
+const CHECKPOINT: &str = "(SELECT coalesce((SELECT position FROM projection_checkpoints \
+     WHERE projection = 'items' AND source = $1), 0) AS applied)";
+
+/// One item (if live) and the position the snapshot reflects.
+pub async fn item(pool: &PgPool, source: &str, id: i64) -> Result<(i64, Option<ItemView>), sqlx::Error> {
+    let row: (i64, Option<i64>, Option<String>, Option<String>, Option<i64>, Option<OffsetDateTime>, Option<OffsetDateTime>) =
+        sqlx::query_as(&format!(
+            "SELECT c.applied, i.id, i.name, i.description, i.version, i.created_at, i.updated_at \
+             FROM {CHECKPOINT} c LEFT JOIN items i ON i.id = $2"
+        ))
+        .bind(source)
+        .bind(id)
+        .fetch_one(pool)
+        .await?;
+    let item = match row {
+        (_, Some(id), Some(name), Some(description), Some(version), Some(created_at), Some(updated_at)) => {
+            Some(ItemView { id, name, description, version, created_at, updated_at })
+        }
+        _ => None,
+    };
+    Ok((row.0, item))
+}
+
+/// One page of items by id, the total count, and the position the snapshot reflects.
+pub async fn page(
+    pool: &PgPool,
+    source: &str,
+    page: Page,
+) -> Result<(i64, i64, Vec<ItemView>), sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        .execute(&mut *tx)
+        .await?;
+    let (applied, total): (i64, i64) = sqlx::query_as(&format!(
+        "SELECT c.applied, (SELECT count(*) FROM items) FROM {CHECKPOINT} c"
+    ))
+    .bind(source)
+    .fetch_one(&mut *tx)
+    .await?;
+    let items: Vec<ItemView> = sqlx::query_as(
+        "SELECT id, name, description, version, created_at, updated_at FROM items \
+         ORDER BY id LIMIT $1 OFFSET $2",
+    )
+    .bind(page.limit())
+    .bind(page.offset())
+    .fetch_all(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok((applied, total, items))
+}
