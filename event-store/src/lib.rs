@@ -18,6 +18,8 @@ pub mod relay;
 mod rows;
 pub mod store;
 pub mod subscription;
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
 
 pub use append::{AppendRequest, Appended, ExpectedVersion, Idempotency};
 pub use error::{AppendError, StoreError};
