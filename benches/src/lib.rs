@@ -1,0 +1,8 @@
+//! Load and latency benchmarks of the running platform. They talk to it over HTTP and SQL
+//! only, never through its crates.
+//!
+//! - [`latency`]: a latency recorder (HdrHistogram, microsecond resolution) and its summary.
+//! - [`load`]: closed and open load loops, warmed up and bounded in time and count.
+
+pub mod latency;
+pub mod load;

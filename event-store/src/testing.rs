@@ -52,7 +52,7 @@ impl TestDatabase {
     pub async fn new() -> Self {
         let name = format!("t_{}", Uuid::new_v4().simple());
         let url = format!("{}/{name}", server_url());
-        let pool = database::connect_and_migrate(&url, 20)
+        let pool = database::connect_and_migrate(&url, 10)
             .await
             .unwrap_or_else(|err| panic!("cannot create test database at {url}: {err}"));
         Self { name, url, pool }

@@ -31,11 +31,13 @@ impl Projection for ItemsProjection {
         let items = tables.name("items");
         let version = event.stream_version;
         let at = event.occurred_at;
-        match event.decode::<ItemEvent>()? {
+        // Strict on purpose: an event applied twice or out of order fails the batch
+        // instead of being absorbed, so a delivery bug cannot hide.
+        let changed = match event.decode::<ItemEvent>()? {
             ItemEvent::Created(e) => {
                 sqlx::query(&format!(
                     "INSERT INTO {items} (id, name, description, version, created_at, updated_at) \
-                     VALUES ($1, $2, $3, $4, $5, $5) ON CONFLICT (id) DO NOTHING"
+                     VALUES ($1, $2, $3, $4, $5, $5)"
                 ))
                 .bind(e.id)
                 .bind(e.name)
@@ -43,12 +45,12 @@ impl Projection for ItemsProjection {
                 .bind(version)
                 .bind(at)
                 .execute(conn)
-                .await?;
+                .await?
             }
             ItemEvent::Updated(e) => {
                 sqlx::query(&format!(
                     "UPDATE {items} SET name = $2, description = $3, version = $4, updated_at = $5 \
-                     WHERE id = $1 AND version < $4"
+                     WHERE id = $1 AND version = $4 - 1"
                 ))
                 .bind(e.id)
                 .bind(e.name)
@@ -56,15 +58,22 @@ impl Projection for ItemsProjection {
                 .bind(version)
                 .bind(at)
                 .execute(conn)
-                .await?;
+                .await?
             }
             ItemEvent::Deleted(e) => {
-                sqlx::query(&format!("DELETE FROM {items} WHERE id = $1"))
+                sqlx::query(&format!("DELETE FROM {items} WHERE id = $1 AND version = $2 - 1"))
                     .bind(e.id)
+                    .bind(version)
                     .execute(conn)
-                    .await?;
+                    .await?
             }
-        }
+        };
+        anyhow::ensure!(
+            changed.rows_affected() == 1,
+            "{} {} at version {version} does not follow the read model's row",
+            event.event_type,
+            event.stream_id
+        );
         Ok(())
     }
 }

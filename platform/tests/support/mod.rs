@@ -32,6 +32,7 @@ impl TestApp {
             format!("--database-url={}", db.url),
             "--http-addr=127.0.0.1:0".to_owned(),
             "--log-format=text".to_owned(),
+            "--db-pool-size=8".to_owned(),
             format!("--group-id=projector-{}", uuid::Uuid::new_v4().simple()),
         ];
         if testing::transport() == Transport::Kafka {

@@ -1,0 +1,158 @@
+//! Appending with an expected version, reading back, idempotency keys.
+
+mod common;
+
+use common::{append_one, event, request, with_key};
+use event_store::{AppendError, EventStore, ExpectedVersion, testing::TestDatabase};
+use futures::future::join_all;
+
+#[tokio::test]
+async fn appended_events_get_consecutive_versions_and_gapless_positions() {
+    let db = TestDatabase::new().await;
+    let store = EventStore::new(db.pool.clone());
+    let first = store
+        .append(request("s-1", ExpectedVersion::NoStream, vec![event("items", 1), event("items", 2)]))
+        .await
+        .unwrap();
+    assert_eq!((first.first_version, first.last_version), (1, 2));
+    assert_eq!((first.first_position, first.last_position), (1, 2));
+    let second = store
+        .append(request("s-1", ExpectedVersion::Exact(2), vec![event("items", 3)]))
+        .await
+        .unwrap();
+    assert_eq!((second.last_version, second.last_position), (3, 3));
+    let stream = store.read_stream("s-1", None).await.unwrap();
+    let versions: Vec<i64> = stream.iter().map(|e| e.stream_version).collect();
+    assert_eq!(versions, [1, 2, 3]);
+    assert_eq!(stream[0].actor.as_deref(), Some("tester"));
+    assert_eq!(store.read_stream("s-1", Some(2)).await.unwrap().len(), 2);
+    assert_eq!(store.head().await.unwrap(), 3);
+    db.drop().await;
+}
+
+#[tokio::test]
+async fn a_stale_expected_version_is_a_conflict_naming_the_current_version() {
+    let db = TestDatabase::new().await;
+    let store = EventStore::new(db.pool.clone());
+    append_one(&store, "s-1", "items", 1).await;
+    let err = store
+        .append(request("s-1", ExpectedVersion::NoStream, vec![event("items", 2)]))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, AppendError::Conflict { actual: 1, .. }), "{err:?}");
+    let err = store
+        .append(request("s-1", ExpectedVersion::Exact(5), vec![event("items", 2)]))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, AppendError::Conflict { actual: 1, .. }), "{err:?}");
+    assert_eq!(store.read_stream("s-1", None).await.unwrap().len(), 1);
+    db.drop().await;
+}
+
+#[tokio::test]
+async fn an_expected_version_on_a_missing_stream_is_a_conflict() {
+    let db = TestDatabase::new().await;
+    let store = EventStore::new(db.pool.clone());
+    let err = store
+        .append(request("nobody", ExpectedVersion::Exact(1), vec![event("items", 1)]))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, AppendError::Conflict { actual: 0, .. }), "{err:?}");
+    db.drop().await;
+}
+
+#[tokio::test]
+async fn of_concurrent_appends_expecting_one_version_exactly_one_wins() {
+    let db = TestDatabase::new().await;
+    let store = EventStore::new(db.pool.clone());
+    append_one(&store, "s-1", "items", 0).await;
+    let attempts = (0..20).map(|n| {
+        let store = store.clone();
+        async move {
+            store
+                .append(request("s-1", ExpectedVersion::Exact(1), vec![event("items", n)]))
+                .await
+        }
+    });
+    let results = join_all(attempts).await;
+    let won = results.iter().filter(|r| r.is_ok()).count();
+    let conflicts = results
+        .iter()
+        .filter(|r| matches!(r, Err(AppendError::Conflict { .. })))
+        .count();
+    assert_eq!((won, conflicts), (1, 19));
+    assert_eq!(store.read_stream("s-1", None).await.unwrap().len(), 2);
+    db.drop().await;
+}
+
+#[tokio::test]
+async fn a_retry_with_the_same_idempotency_key_returns_the_first_outcome() {
+    let db = TestDatabase::new().await;
+    let store = EventStore::new(db.pool.clone());
+    let first_request = with_key(request("s-1", ExpectedVersion::NoStream, vec![event("items", 1)]), "k", "f");
+    let first = store.append(first_request.clone()).await.unwrap();
+    let retry = store.append(first_request).await.unwrap();
+    assert!(!first.replayed);
+    assert!(retry.replayed);
+    assert_eq!(retry.last_position, first.last_position);
+    assert_eq!(store.head().await.unwrap(), 1);
+    let (fingerprint, stream, outcome) = store.idempotent_outcome("k").await.unwrap().unwrap();
+    assert_eq!((fingerprint.as_str(), stream.as_str()), ("f", "s-1"));
+    assert_eq!(outcome.last_position, first.last_position);
+    db.drop().await;
+}
+
+#[tokio::test]
+async fn an_idempotency_key_reused_for_another_request_is_refused() {
+    let db = TestDatabase::new().await;
+    let store = EventStore::new(db.pool.clone());
+    let first = with_key(request("s-1", ExpectedVersion::NoStream, vec![event("items", 1)]), "k", "f1");
+    store.append(first).await.unwrap();
+    let other = with_key(request("s-2", ExpectedVersion::NoStream, vec![event("items", 2)]), "k", "f2");
+    let err = store.append(other).await.unwrap_err();
+    assert!(matches!(err, AppendError::IdempotencyKeyReused));
+    db.drop().await;
+}
+
+#[tokio::test]
+async fn concurrent_retries_with_one_idempotency_key_append_once() {
+    let db = TestDatabase::new().await;
+    let store = EventStore::new(db.pool.clone());
+    let retries = (0..10).map(|n| {
+        let store = store.clone();
+        // Each retry targets a fresh stream, as a create with a newly allocated id would.
+        let request = with_key(
+            request(&format!("s-{n}"), ExpectedVersion::NoStream, vec![event("items", n)]),
+            "k",
+            "f",
+        );
+        async move { store.append(request).await.unwrap() }
+    });
+    let outcomes = join_all(retries).await;
+    assert!(outcomes.iter().all(|o| o.last_position == outcomes[0].last_position));
+    assert_eq!(outcomes.iter().filter(|o| !o.replayed).count(), 1);
+    assert_eq!(store.head().await.unwrap(), 1);
+    db.drop().await;
+}
+
+#[tokio::test]
+async fn a_request_the_database_rejects_does_not_fail_the_others_committed_with_it() {
+    let db = TestDatabase::new().await;
+    let store = EventStore::new(db.pool.clone());
+    let mut poisoned = event("items", 0);
+    // PostgreSQL's jsonb cannot hold a NUL character.
+    poisoned.data = serde_json::json!({ "name": "\u{0000}" });
+    let mut requests: Vec<_> = (1..=30)
+        .map(|n| request(&format!("s-{n}"), ExpectedVersion::NoStream, vec![event("items", n)]))
+        .collect();
+    requests.insert(15, request("poison", ExpectedVersion::NoStream, vec![poisoned]));
+    let results = join_all(requests.into_iter().map(|r| {
+        let store = store.clone();
+        async move { store.append(r).await }
+    }))
+    .await;
+    assert_eq!(results.iter().filter(|r| r.is_err()).count(), 1);
+    assert!(results[15].is_err());
+    assert_eq!(store.head().await.unwrap(), 30);
+    db.drop().await;
+}

@@ -1,0 +1,174 @@
+//! One suite, run against both ways of following the log: the PostgreSQL log (embedded
+//! mode) and Kafka fed by the relay. Above all: no reader ever skips an event.
+
+mod common;
+
+use std::{collections::HashSet, time::Duration};
+
+use common::{append_one, event, request};
+use event_store::{
+    EventStore, ExpectedVersion,
+    relay::Relay,
+    subscription::{EventSource, Subscription},
+    testing::{self, TestDatabase},
+};
+use futures::future::join_all;
+use schemas::RecordedEvent;
+use tokio_util::sync::CancellationToken;
+
+/// A database, a source to follow it by, and (for Kafka) the relay feeding the broker.
+struct Fixture {
+    db: TestDatabase,
+    store: EventStore,
+    source: EventSource,
+    relay: CancellationToken,
+}
+
+impl Fixture {
+    async fn new(kafka: bool) -> Self {
+        let db = TestDatabase::new().await;
+        let store = EventStore::new(db.pool.clone());
+        let relay = CancellationToken::new();
+        let source = if kafka {
+            let config = testing::kafka_config();
+            let relay_task = Relay::new(db.pool.clone(), config.clone()).unwrap();
+            tokio::spawn(relay_task.run(relay.clone()));
+            EventSource::Kafka(config)
+        } else {
+            EventSource::PgLog(db.pool.clone())
+        };
+        Self { db, store, source, relay }
+    }
+
+    async fn subscribe(&self, after: i64) -> Box<dyn Subscription> {
+        let group = format!("g-{}", uuid::Uuid::new_v4().simple());
+        self.source.subscribe("items", &group, after).await.unwrap()
+    }
+
+    async fn finish(self) {
+        self.relay.cancel();
+        self.db.drop().await;
+    }
+}
+
+/// Reads until `count` events arrived (bounded in time), checking `through` never regresses.
+async fn collect(subscription: &mut Box<dyn Subscription>, count: usize) -> Vec<RecordedEvent> {
+    let mut events = Vec::new();
+    let mut through = 0;
+    tokio::time::timeout(Duration::from_secs(60), async {
+        while events.len() < count {
+            let batch = subscription.next_batch(100).await.unwrap();
+            assert!(batch.through >= through, "through went back");
+            through = batch.through;
+            if let Some(last) = batch.events.last() {
+                assert!(batch.through >= last.position);
+            }
+            events.extend(batch.events);
+        }
+    })
+    .await
+    .unwrap_or_else(|_| panic!("only {} of {count} events arrived", events.len()));
+    events
+}
+
+fn assert_once_in_order(events: &[RecordedEvent], expected: usize) {
+    assert_eq!(events.len(), expected);
+    assert!(events.windows(2).all(|w| w[0].position < w[1].position), "out of order");
+    let distinct: HashSet<_> = events.iter().map(|e| e.event_id).collect();
+    assert_eq!(distinct.len(), expected, "an event arrived twice");
+}
+
+async fn delivers_only_the_followed_context_in_position_order(kafka: bool) {
+    let fixture = Fixture::new(kafka).await;
+    for n in 0..60 {
+        let context = if n % 3 == 0 { "other" } else { "items" };
+        append_one(&fixture.store, &format!("s-{n}"), context, n).await;
+    }
+    let mut subscription = fixture.subscribe(0).await;
+    let events = collect(&mut subscription, 40).await;
+    assert_once_in_order(&events, 40);
+    assert!(events.iter().all(|e| e.context == "items"));
+    fixture.finish().await;
+}
+
+async fn resumes_after_the_given_position(kafka: bool) {
+    let fixture = Fixture::new(kafka).await;
+    for n in 0..10 {
+        append_one(&fixture.store, &format!("s-{n}"), "items", n).await;
+    }
+    let mut subscription = fixture.subscribe(6).await;
+    let events = collect(&mut subscription, 4).await;
+    let positions: Vec<i64> = events.iter().map(|e| e.position).collect();
+    assert_eq!(positions, [7, 8, 9, 10]);
+    fixture.finish().await;
+}
+
+async fn wakes_up_for_events_appended_while_it_waits(kafka: bool) {
+    let fixture = Fixture::new(kafka).await;
+    let mut subscription = fixture.subscribe(0).await;
+    let store = fixture.store.clone();
+    let writer = tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        append_one(&store, "late", "items", 1).await;
+    });
+    let events = collect(&mut subscription, 1).await;
+    assert_eq!(events[0].stream_id, "late");
+    writer.await.unwrap();
+    fixture.finish().await;
+}
+
+/// Writers in several stores (as several processes would be) append concurrently while
+/// the subscription follows: every event must arrive exactly once, in position order.
+async fn never_skips_an_event_under_concurrent_appends(kafka: bool) {
+    const STORES: usize = 4;
+    const TASKS: usize = 8;
+    const APPENDS: usize = 60;
+    let fixture = Fixture::new(kafka).await;
+    let mut subscription = fixture.subscribe(0).await;
+    let stores: Vec<EventStore> = (0..STORES)
+        .map(|_| EventStore::new(fixture.db.pool.clone()))
+        .collect();
+    let writers = (0..STORES * TASKS).map(|task| {
+        let store = stores[task % STORES].clone();
+        tokio::spawn(async move {
+            for n in 0..APPENDS {
+                let stream = format!("w{task}-{n}");
+                let events = vec![event("items", n as i64); 1 + n % 3];
+                store
+                    .append(request(&stream, ExpectedVersion::NoStream, events))
+                    .await
+                    .unwrap();
+            }
+        })
+    });
+    let writers = tokio::spawn(join_all(writers));
+    let expected: usize = STORES * TASKS * (0..APPENDS).map(|n| 1 + n % 3).sum::<usize>();
+    let events = collect(&mut subscription, expected).await;
+    for result in writers.await.unwrap() {
+        result.unwrap();
+    }
+    assert_once_in_order(&events, expected);
+    let positions: Vec<i64> = events.iter().map(|e| e.position).collect();
+    assert_eq!(positions, (1..=expected as i64).collect::<Vec<_>>(), "a position is missing");
+    fixture.finish().await;
+}
+
+macro_rules! suite {
+    ($($name:ident),* $(,)?) => {
+        mod pg_log {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn $name() { super::$name(false).await })*
+        }
+        mod kafka {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn $name() { super::$name(true).await })*
+        }
+    };
+}
+
+suite!(
+    delivers_only_the_followed_context_in_position_order,
+    resumes_after_the_given_position,
+    wakes_up_for_events_appended_while_it_waits,
+    never_skips_an_event_under_concurrent_appends,
+);
