@@ -11,7 +11,10 @@ use tokio_util::sync::CancellationToken;
 
 /// command-api settings.
 #[derive(Debug, Clone, clap::Parser)]
-#[command(name = "command-api", about = "Validates commands and appends their events")]
+#[command(
+    name = "command-api",
+    about = "Validates commands and appends their events"
+)]
 pub struct Config {
     #[command(flatten)]
     pub common: CommonConfig,
@@ -34,7 +37,11 @@ impl AppState {
 }
 
 /// The command routes, checks, relay task and document, on a migrated database.
-pub fn start(config: &Config, pool: PgPool, shutdown: &CancellationToken) -> anyhow::Result<Service> {
+pub fn start(
+    config: &Config,
+    pool: PgPool,
+    shutdown: &CancellationToken,
+) -> anyhow::Result<Service> {
     let state = AppState {
         store: EventStore::new(pool.clone()),
     };
@@ -56,7 +63,9 @@ pub fn start(config: &Config, pool: PgPool, shutdown: &CancellationToken) -> any
         ));
         if config.relay_enabled {
             let relay = Relay::new(pool, kafka)?;
-            service.tasks.push(tokio::spawn(relay.run(shutdown.clone())));
+            service
+                .tasks
+                .push(tokio::spawn(relay.run(shutdown.clone())));
         }
     }
     Ok(service)

@@ -103,9 +103,9 @@ pub fn append_error(err: AppendError) -> ApiError {
             "the resource changed concurrently: it is at version {actual}, expected {expected}"
         ))
         .with_details(json!({ "expected_version": expected, "current_version": actual })),
-        AppendError::IdempotencyKeyReused => ApiError::invalid(
-            "this Idempotency-Key was already used with a different request",
-        ),
+        AppendError::IdempotencyKeyReused => {
+            ApiError::invalid("this Idempotency-Key was already used with a different request")
+        }
         AppendError::Store(err) => ApiError::internal(err),
     }
 }

@@ -138,7 +138,8 @@ async fn write_batch(
             rows.event_type.push(event.event_type);
             rows.schema_version.push(event.schema_version);
             rows.occurred_at.push(now);
-            rows.correlation_id.push(request.metadata.correlation_id.clone());
+            rows.correlation_id
+                .push(request.metadata.correlation_id.clone());
             rows.actor.push(request.metadata.actor.clone());
             rows.data.push(event.data.to_string());
         }

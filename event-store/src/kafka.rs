@@ -49,9 +49,7 @@ impl KafkaConfig {
         let names: Vec<String> = contexts.iter().map(|c| self.topic(c)).collect();
         let topics: Vec<NewTopic> = names
             .iter()
-            .map(|name| {
-                NewTopic::new(name, 1, TopicReplication::Fixed(self.replication_factor))
-            })
+            .map(|name| NewTopic::new(name, 1, TopicReplication::Fixed(self.replication_factor)))
             .collect();
         let options = AdminOptions::new().operation_timeout(Some(Duration::from_secs(10)));
         for result in admin.create_topics(&topics, &options).await? {

@@ -20,7 +20,7 @@ use tokio_util::sync::CancellationToken;
 use crate::{StoreError, kafka::KafkaConfig, store};
 
 /// Advisory lock key held by the leading relay.
-const LEADER_LOCK: i64 = 0x7265_6c61_79; // "relay"
+const LEADER_LOCK: i64 = 0x0072_656c_6179; // "relay" in ASCII
 const BATCH: i64 = 1000;
 const CHECKPOINT: &str = "kafka";
 

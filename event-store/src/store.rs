@@ -52,7 +52,13 @@ impl EventStore {
         .bind(key)
         .fetch_optional(&self.pool)
         .await?;
-        Ok(row.map(|row| (row.fingerprint.clone(), row.stream_id.clone(), row.appended())))
+        Ok(row.map(|row| {
+            (
+                row.fingerprint.clone(),
+                row.stream_id.clone(),
+                row.appended(),
+            )
+        }))
     }
 
     /// Every event of a stream in version order, up to `max_version` when given.

@@ -31,9 +31,8 @@ pub fn server_url() -> String {
 
 /// The test broker; its absence is a failure.
 pub fn kafka_brokers() -> String {
-    std::env::var("TEST_KAFKA_BROKERS").expect(
-        "TEST_KAFKA_BROKERS must name a Kafka-protocol broker; `scripts/test` starts one",
-    )
+    std::env::var("TEST_KAFKA_BROKERS")
+        .expect("TEST_KAFKA_BROKERS must name a Kafka-protocol broker; `scripts/test` starts one")
 }
 
 /// Broker settings with topics no other test uses.
@@ -64,9 +63,12 @@ impl TestDatabase {
         let mut admin = PgConnection::connect(&format!("{}/postgres", server_url()))
             .await
             .expect("connect to the postgres database");
-        sqlx::query(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name))
-            .execute(&mut admin)
-            .await
-            .expect("drop test database");
+        sqlx::query(&format!(
+            "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+            self.name
+        ))
+        .execute(&mut admin)
+        .await
+        .expect("drop test database");
     }
 }

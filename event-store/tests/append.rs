@@ -11,13 +11,21 @@ async fn appended_events_get_consecutive_versions_and_gapless_positions() {
     let db = TestDatabase::new().await;
     let store = EventStore::new(db.pool.clone());
     let first = store
-        .append(request("s-1", ExpectedVersion::NoStream, vec![event("items", 1), event("items", 2)]))
+        .append(request(
+            "s-1",
+            ExpectedVersion::NoStream,
+            vec![event("items", 1), event("items", 2)],
+        ))
         .await
         .unwrap();
     assert_eq!((first.first_version, first.last_version), (1, 2));
     assert_eq!((first.first_position, first.last_position), (1, 2));
     let second = store
-        .append(request("s-1", ExpectedVersion::Exact(2), vec![event("items", 3)]))
+        .append(request(
+            "s-1",
+            ExpectedVersion::Exact(2),
+            vec![event("items", 3)],
+        ))
         .await
         .unwrap();
     assert_eq!((second.last_version, second.last_position), (3, 3));
@@ -36,15 +44,29 @@ async fn a_stale_expected_version_is_a_conflict_naming_the_current_version() {
     let store = EventStore::new(db.pool.clone());
     append_one(&store, "s-1", "items", 1).await;
     let err = store
-        .append(request("s-1", ExpectedVersion::NoStream, vec![event("items", 2)]))
+        .append(request(
+            "s-1",
+            ExpectedVersion::NoStream,
+            vec![event("items", 2)],
+        ))
         .await
         .unwrap_err();
-    assert!(matches!(err, AppendError::Conflict { actual: 1, .. }), "{err:?}");
+    assert!(
+        matches!(err, AppendError::Conflict { actual: 1, .. }),
+        "{err:?}"
+    );
     let err = store
-        .append(request("s-1", ExpectedVersion::Exact(5), vec![event("items", 2)]))
+        .append(request(
+            "s-1",
+            ExpectedVersion::Exact(5),
+            vec![event("items", 2)],
+        ))
         .await
         .unwrap_err();
-    assert!(matches!(err, AppendError::Conflict { actual: 1, .. }), "{err:?}");
+    assert!(
+        matches!(err, AppendError::Conflict { actual: 1, .. }),
+        "{err:?}"
+    );
     assert_eq!(store.read_stream("s-1", None).await.unwrap().len(), 1);
     db.drop().await;
 }
@@ -54,10 +76,17 @@ async fn an_expected_version_on_a_missing_stream_is_a_conflict() {
     let db = TestDatabase::new().await;
     let store = EventStore::new(db.pool.clone());
     let err = store
-        .append(request("nobody", ExpectedVersion::Exact(1), vec![event("items", 1)]))
+        .append(request(
+            "nobody",
+            ExpectedVersion::Exact(1),
+            vec![event("items", 1)],
+        ))
         .await
         .unwrap_err();
-    assert!(matches!(err, AppendError::Conflict { actual: 0, .. }), "{err:?}");
+    assert!(
+        matches!(err, AppendError::Conflict { actual: 0, .. }),
+        "{err:?}"
+    );
     db.drop().await;
 }
 
@@ -70,7 +99,11 @@ async fn of_concurrent_appends_expecting_one_version_exactly_one_wins() {
         let store = store.clone();
         async move {
             store
-                .append(request("s-1", ExpectedVersion::Exact(1), vec![event("items", n)]))
+                .append(request(
+                    "s-1",
+                    ExpectedVersion::Exact(1),
+                    vec![event("items", n)],
+                ))
                 .await
         }
     });
@@ -89,7 +122,11 @@ async fn of_concurrent_appends_expecting_one_version_exactly_one_wins() {
 async fn a_retry_with_the_same_idempotency_key_returns_the_first_outcome() {
     let db = TestDatabase::new().await;
     let store = EventStore::new(db.pool.clone());
-    let first_request = with_key(request("s-1", ExpectedVersion::NoStream, vec![event("items", 1)]), "k", "f");
+    let first_request = with_key(
+        request("s-1", ExpectedVersion::NoStream, vec![event("items", 1)]),
+        "k",
+        "f",
+    );
     let first = store.append(first_request.clone()).await.unwrap();
     let retry = store.append(first_request).await.unwrap();
     assert!(!first.replayed);
@@ -106,9 +143,17 @@ async fn a_retry_with_the_same_idempotency_key_returns_the_first_outcome() {
 async fn an_idempotency_key_reused_for_another_request_is_refused() {
     let db = TestDatabase::new().await;
     let store = EventStore::new(db.pool.clone());
-    let first = with_key(request("s-1", ExpectedVersion::NoStream, vec![event("items", 1)]), "k", "f1");
+    let first = with_key(
+        request("s-1", ExpectedVersion::NoStream, vec![event("items", 1)]),
+        "k",
+        "f1",
+    );
     store.append(first).await.unwrap();
-    let other = with_key(request("s-2", ExpectedVersion::NoStream, vec![event("items", 2)]), "k", "f2");
+    let other = with_key(
+        request("s-2", ExpectedVersion::NoStream, vec![event("items", 2)]),
+        "k",
+        "f2",
+    );
     let err = store.append(other).await.unwrap_err();
     assert!(matches!(err, AppendError::IdempotencyKeyReused));
     db.drop().await;
@@ -122,14 +167,22 @@ async fn concurrent_retries_with_one_idempotency_key_append_once() {
         let store = store.clone();
         // Each retry targets a fresh stream, as a create with a newly allocated id would.
         let request = with_key(
-            request(&format!("s-{n}"), ExpectedVersion::NoStream, vec![event("items", n)]),
+            request(
+                &format!("s-{n}"),
+                ExpectedVersion::NoStream,
+                vec![event("items", n)],
+            ),
             "k",
             "f",
         );
         async move { store.append(request).await.unwrap() }
     });
     let outcomes = join_all(retries).await;
-    assert!(outcomes.iter().all(|o| o.last_position == outcomes[0].last_position));
+    assert!(
+        outcomes
+            .iter()
+            .all(|o| o.last_position == outcomes[0].last_position)
+    );
     assert_eq!(outcomes.iter().filter(|o| !o.replayed).count(), 1);
     assert_eq!(store.head().await.unwrap(), 1);
     db.drop().await;
@@ -143,9 +196,18 @@ async fn a_request_the_database_rejects_does_not_fail_the_others_committed_with_
     // PostgreSQL's jsonb cannot hold a NUL character.
     poisoned.data = serde_json::json!({ "name": "\u{0000}" });
     let mut requests: Vec<_> = (1..=30)
-        .map(|n| request(&format!("s-{n}"), ExpectedVersion::NoStream, vec![event("items", n)]))
+        .map(|n| {
+            request(
+                &format!("s-{n}"),
+                ExpectedVersion::NoStream,
+                vec![event("items", n)],
+            )
+        })
         .collect();
-    requests.insert(15, request("poison", ExpectedVersion::NoStream, vec![poisoned]));
+    requests.insert(
+        15,
+        request("poison", ExpectedVersion::NoStream, vec![poisoned]),
+    );
     let results = join_all(requests.into_iter().map(|r| {
         let store = store.clone();
         async move { store.append(r).await }

@@ -46,10 +46,17 @@ fn start_relay(pool: &PgPool, kafka: &KafkaConfig) -> CancellationToken {
 }
 
 /// Every message of a topic from the beginning, until `positions` have all been seen.
-async fn read_topic(kafka: &KafkaConfig, context: &str, positions: i64) -> Vec<(RecordedEvent, String, Vec<(String, String)>)> {
+async fn read_topic(
+    kafka: &KafkaConfig,
+    context: &str,
+    positions: i64,
+) -> Vec<(RecordedEvent, String, Vec<(String, String)>)> {
     let consumer: StreamConsumer = kafka
         .client_config()
-        .set("group.id", format!("reader-{}", uuid::Uuid::new_v4().simple()))
+        .set(
+            "group.id",
+            format!("reader-{}", uuid::Uuid::new_v4().simple()),
+        )
         .set("auto.offset.reset", "earliest")
         .set("enable.auto.commit", "false")
         .set("session.timeout.ms", "6000")
@@ -69,7 +76,12 @@ async fn read_topic(kafka: &KafkaConfig, context: &str, positions: i64) -> Vec<(
                 .map(|headers| {
                     headers
                         .iter()
-                        .map(|h| (h.key.to_owned(), String::from_utf8(h.value.unwrap().to_vec()).unwrap()))
+                        .map(|h| {
+                            (
+                                h.key.to_owned(),
+                                String::from_utf8(h.value.unwrap().to_vec()).unwrap(),
+                            )
+                        })
                         .collect()
                 })
                 .unwrap_or_default();
@@ -97,7 +109,12 @@ async fn the_relay_publishes_every_event_keyed_by_stream_with_its_headers() {
     assert_eq!(positions, (1..=50).collect::<Vec<_>>());
     let (event, key, headers) = &messages[0];
     assert_eq!(key, &event.stream_id);
-    let header = |name: &str| headers.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
+    let header = |name: &str| {
+        headers
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+    };
     assert_eq!(header("event_type").as_deref(), Some("ItemCreated"));
     assert_eq!(header("schema_version").as_deref(), Some("1"));
     assert_eq!(header("event_id"), Some(event.event_id.to_string()));
@@ -128,7 +145,10 @@ async fn a_restarted_relay_resumes_from_its_checkpoint_without_losing_events() {
     let positions: Vec<i64> = messages.iter().map(|(e, _, _)| e.position).collect();
     let distinct: BTreeSet<i64> = positions.iter().copied().collect();
     assert_eq!(distinct, (1..=80).collect(), "an event was lost");
-    assert!(positions.windows(2).all(|w| w[0] < w[1]), "republished or out of order: {positions:?}");
+    assert!(
+        positions.windows(2).all(|w| w[0] < w[1]),
+        "republished or out of order: {positions:?}"
+    );
     second.cancel();
     rival.cancel();
     db.drop().await;

@@ -37,7 +37,12 @@ impl Fixture {
         } else {
             EventSource::PgLog(db.pool.clone())
         };
-        Self { db, store, source, relay }
+        Self {
+            db,
+            store,
+            source,
+            relay,
+        }
     }
 
     async fn subscribe(&self, after: i64) -> Box<dyn Subscription> {
@@ -73,7 +78,10 @@ async fn collect(subscription: &mut Box<dyn Subscription>, count: usize) -> Vec<
 
 fn assert_once_in_order(events: &[RecordedEvent], expected: usize) {
     assert_eq!(events.len(), expected);
-    assert!(events.windows(2).all(|w| w[0].position < w[1].position), "out of order");
+    assert!(
+        events.windows(2).all(|w| w[0].position < w[1].position),
+        "out of order"
+    );
     let distinct: HashSet<_> = events.iter().map(|e| e.event_id).collect();
     assert_eq!(distinct.len(), expected, "an event arrived twice");
 }
@@ -149,7 +157,11 @@ async fn never_skips_an_event_under_concurrent_appends(kafka: bool) {
     }
     assert_once_in_order(&events, expected);
     let positions: Vec<i64> = events.iter().map(|e| e.position).collect();
-    assert_eq!(positions, (1..=expected as i64).collect::<Vec<_>>(), "a position is missing");
+    assert_eq!(
+        positions,
+        (1..=expected as i64).collect::<Vec<_>>(),
+        "a position is missing"
+    );
     fixture.finish().await;
 }
 

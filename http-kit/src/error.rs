@@ -134,7 +134,13 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         // The request-id layer fills in trace_id; it needs the error, not its bytes.
         let status = self.status;
-        let mut response = (status, axum::Json(ErrorBody { status: "error", error: self.clone() }))
+        let mut response = (
+            status,
+            axum::Json(ErrorBody {
+                status: "error",
+                error: self.clone(),
+            }),
+        )
             .into_response();
         response.extensions_mut().insert(self);
         response

@@ -7,7 +7,10 @@ use tokio_util::sync::CancellationToken;
 
 /// All-in-one settings: the union of the three services' settings.
 #[derive(Debug, Clone, clap::Parser)]
-#[command(name = "platform", about = "command-api, query-api and projector in one process")]
+#[command(
+    name = "platform",
+    about = "command-api, query-api and projector in one process"
+)]
 pub struct Config {
     #[command(flatten)]
     pub common: CommonConfig,

@@ -9,7 +9,11 @@ async fn a_created_item_can_be_read_back_at_its_position() {
     let created = app.create_item("lamp").await;
     let position = created["position"].as_i64().unwrap();
     let id = created["id"].as_i64().unwrap();
-    let body = json(app.get_at(&format!("/api/v1/items/{id}"), position).await, StatusCode::OK).await;
+    let body = json(
+        app.get_at(&format!("/api/v1/items/{id}"), position).await,
+        StatusCode::OK,
+    )
+    .await;
     assert_eq!(body["data"]["name"], "lamp");
     app.stop().await;
 }

@@ -85,7 +85,9 @@ pub async fn main(config: Config) -> anyhow::Result<()> {
             let projection = crate::projections()
                 .into_iter()
                 .find(|p| p.name() == projection)
-                .with_context(|| format!("no projection named {projection:?} (try `projector list`)"))?;
+                .with_context(|| {
+                    format!("no projection named {projection:?} (try `projector list`)")
+                })?;
             let replayed = crate::replay::replay(&pool, projection.as_ref()).await?;
             println!(
                 "{}: replayed {} events; serving position {}",
@@ -112,7 +114,12 @@ pub async fn main(config: Config) -> anyhow::Result<()> {
 async fn run(config: &Config, pool: PgPool) -> anyhow::Result<()> {
     let shutdown = CancellationToken::new();
     let service = Service {
-        tasks: spawn_runners(&pool, &event_source(&config.common, &pool), &config.group_id, &shutdown),
+        tasks: spawn_runners(
+            &pool,
+            &event_source(&config.common, &pool),
+            &config.group_id,
+            &shutdown,
+        ),
         checks: vec![("postgres", health::postgres(pool))],
         ..Service::default()
     };

@@ -33,9 +33,9 @@ impl Projection for ItemsProjection {
         let at = event.occurred_at;
         // Strict on purpose: an event applied twice or out of order fails the batch
         // instead of being absorbed, so a delivery bug cannot hide.
-        let changed = match event.decode::<ItemEvent>()? {
-            ItemEvent::Created(e) => {
-                sqlx::query(&format!(
+        let changed =
+            match event.decode::<ItemEvent>()? {
+                ItemEvent::Created(e) => sqlx::query(&format!(
                     "INSERT INTO {items} (id, name, description, version, created_at, updated_at) \
                      VALUES ($1, $2, $3, $4, $5, $5)"
                 ))
@@ -45,10 +45,8 @@ impl Projection for ItemsProjection {
                 .bind(version)
                 .bind(at)
                 .execute(conn)
-                .await?
-            }
-            ItemEvent::Updated(e) => {
-                sqlx::query(&format!(
+                .await?,
+                ItemEvent::Updated(e) => sqlx::query(&format!(
                     "UPDATE {items} SET name = $2, description = $3, version = $4, updated_at = $5 \
                      WHERE id = $1 AND version = $4 - 1"
                 ))
@@ -58,16 +56,17 @@ impl Projection for ItemsProjection {
                 .bind(version)
                 .bind(at)
                 .execute(conn)
-                .await?
-            }
-            ItemEvent::Deleted(e) => {
-                sqlx::query(&format!("DELETE FROM {items} WHERE id = $1 AND version = $2 - 1"))
+                .await?,
+                ItemEvent::Deleted(e) => {
+                    sqlx::query(&format!(
+                        "DELETE FROM {items} WHERE id = $1 AND version = $2 - 1"
+                    ))
                     .bind(e.id)
                     .bind(version)
                     .execute(conn)
                     .await?
-            }
-        };
+                }
+            };
         anyhow::ensure!(
             changed.rows_affected() == 1,
             "{} {} at version {version} does not follow the read model's row",

@@ -11,7 +11,11 @@ use crate::Projection;
 const INTERVAL: Duration = Duration::from_secs(2);
 
 /// Updates the lag gauges of every projection until cancelled.
-pub async fn watch(pool: PgPool, projections: Vec<Arc<dyn Projection>>, shutdown: CancellationToken) {
+pub async fn watch(
+    pool: PgPool,
+    projections: Vec<Arc<dyn Projection>>,
+    shutdown: CancellationToken,
+) {
     loop {
         for projection in &projections {
             if let Err(err) = measure(&pool, projection.as_ref()).await {
@@ -26,7 +30,10 @@ pub async fn watch(pool: PgPool, projections: Vec<Arc<dyn Projection>>, shutdown
 }
 
 /// Events of the projection's context after its checkpoint, and the age of the oldest.
-pub async fn measure(pool: &PgPool, projection: &dyn Projection) -> Result<(i64, f64), sqlx::Error> {
+pub async fn measure(
+    pool: &PgPool,
+    projection: &dyn Projection,
+) -> Result<(i64, f64), sqlx::Error> {
     let (behind, oldest): (i64, Option<OffsetDateTime>) = sqlx::query_as(
         "WITH c AS (SELECT coalesce(min(position), 0) AS position FROM projection_checkpoints \
                     WHERE projection = $1) \

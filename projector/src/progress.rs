@@ -92,7 +92,7 @@ impl Progress {
 
 fn line(label: &str, done: u64, total: u64, elapsed: Duration) -> String {
     let rate = done as f64 / elapsed.as_secs_f64().max(0.001);
-    let percent = if total == 0 { 100 } else { done * 100 / total };
+    let percent = (done * 100).checked_div(total).unwrap_or(100);
     let eta = if rate > 0.0 {
         format!("{:.0}s", total.saturating_sub(done) as f64 / rate)
     } else {

@@ -67,9 +67,11 @@ async fn create_shadow_tables(pool: &PgPool, projection: &dyn Projection) -> any
         sqlx::query(&format!("DROP TABLE IF EXISTS {shadow}"))
             .execute(&mut *tx)
             .await?;
-        sqlx::query(&format!("CREATE TABLE {shadow} (LIKE {table} INCLUDING ALL)"))
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query(&format!(
+            "CREATE TABLE {shadow} (LIKE {table} INCLUDING ALL)"
+        ))
+        .execute(&mut *tx)
+        .await?;
     }
     tx.commit().await?;
     Ok(())
@@ -142,9 +144,7 @@ async fn read<'e>(
     after: i64,
     limit: i64,
 ) -> anyhow::Result<Vec<RecordedEvent>> {
-    Ok(
-        event_store::store::read_context(executor, projection.context(), after, limit).await?,
-    )
+    Ok(event_store::store::read_context(executor, projection.context(), after, limit).await?)
 }
 
 async fn remaining(pool: &PgPool, projection: &dyn Projection, after: i64) -> anyhow::Result<u64> {

@@ -46,7 +46,9 @@ async fn follow(
     let source_name = source.source_name(projection.context());
     let after = checkpoint(&mut *pool.acquire().await?, projection.name(), &source_name).await?;
     let group = format!("{group}.{}", projection.name());
-    let mut subscription = source.subscribe(projection.context(), &group, after).await?;
+    let mut subscription = source
+        .subscribe(projection.context(), &group, after)
+        .await?;
     tracing::info!(projection = projection.name(), source = %source_name, after, "projection following");
     loop {
         let batch = subscription.next_batch(BATCH).await?;

@@ -17,7 +17,11 @@ use event_store::{
 };
 use tokio_util::sync::CancellationToken;
 
-fn start_projector(db: &TestDatabase, kafka: Option<&event_store::kafka::KafkaConfig>, group: &str) -> Child {
+fn start_projector(
+    db: &TestDatabase,
+    kafka: Option<&event_store::kafka::KafkaConfig>,
+    group: &str,
+) -> Child {
     let mut command = Command::new(env!("CARGO_BIN_EXE_projector"));
     command
         .env_clear()
@@ -44,7 +48,11 @@ async fn a_projector_killed_mid_stream_resumes_without_losing_or_doubling_update
     let stop_relay = CancellationToken::new();
     let kafka = (testing::transport() == Transport::Kafka).then(testing::kafka_config);
     if let Some(kafka) = &kafka {
-        tokio::spawn(Relay::new(db.pool.clone(), kafka.clone()).unwrap().run(stop_relay.clone()));
+        tokio::spawn(
+            Relay::new(db.pool.clone(), kafka.clone())
+                .unwrap()
+                .run(stop_relay.clone()),
+        );
     }
     let group = format!("crash-{}", uuid::Uuid::new_v4().simple());
 
@@ -53,19 +61,28 @@ async fn a_projector_killed_mid_stream_resumes_without_losing_or_doubling_update
     let mut projector = start_projector(&db, kafka.as_ref(), &group);
     // Kill it twice while it is part-way through, then let a third run finish.
     while kills < 2 {
-        assert!(Instant::now() < deadline, "the projector never got part-way");
+        assert!(
+            Instant::now() < deadline,
+            "the projector never got part-way"
+        );
         let applied = checkpoint(&db.pool).await;
         if applied > total * (kills + 1) / 4 && applied < total {
             projector.kill().unwrap();
             projector.wait().unwrap();
             kills += 1;
-            assert!(checkpoint(&db.pool).await < total, "it finished before it was killed");
+            assert!(
+                checkpoint(&db.pool).await < total,
+                "it finished before it was killed"
+            );
             projector = start_projector(&db, kafka.as_ref(), &group);
         }
         tokio::time::sleep(Duration::from_millis(2)).await;
     }
     while checkpoint(&db.pool).await < total {
-        assert!(Instant::now() < deadline, "the restarted projector did not catch up");
+        assert!(
+            Instant::now() < deadline,
+            "the restarted projector did not catch up"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     projector.kill().unwrap();

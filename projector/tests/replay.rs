@@ -32,7 +32,8 @@ async fn a_replay_swaps_in_complete_tables_while_the_old_ones_keep_serving() {
     let store = EventStore::new(db.pool.clone());
     let mut expected = write_histories(&store, 1..2001, 2).await;
     let stop = CancellationToken::new();
-    let runners = projector::app::spawn_runners(&db.pool, &EventSource::PgLog(db.pool.clone()), "g", &stop);
+    let runners =
+        projector::app::spawn_runners(&db.pool, &EventSource::PgLog(db.pool.clone()), "g", &stop);
     caught_up(&db).await;
     let serving = read_model(&db.pool).await.len() as i64;
 
@@ -56,13 +57,22 @@ async fn a_replay_swaps_in_complete_tables_while_the_old_ones_keep_serving() {
         async move { write_histories(&store, 2001..2301, 1).await }
     });
     let projection = projector::projections().remove(0);
-    let replayed = projector::replay::replay(&db.pool, projection.as_ref()).await.unwrap();
+    let replayed = projector::replay::replay(&db.pool, projection.as_ref())
+        .await
+        .unwrap();
     expected.extend(writer.await.unwrap());
     done.store(true, Ordering::Relaxed);
     watcher.await.unwrap();
 
-    assert!(replayed.events >= 2000 * 3, "replayed only {} events", replayed.events);
-    assert!(fewest.load(Ordering::Relaxed) >= serving, "half-built data was served");
+    assert!(
+        replayed.events >= 2000 * 3,
+        "replayed only {} events",
+        replayed.events
+    );
+    assert!(
+        fewest.load(Ordering::Relaxed) >= serving,
+        "half-built data was served"
+    );
     caught_up(&db).await;
     assert_eq!(read_model(&db.pool).await, expected);
     stop.cancel();
@@ -87,9 +97,17 @@ async fn the_replay_command_reports_progress_and_the_rebuilt_position() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(output.status.success(), "{stderr}");
     let events = head(&db.pool).await;
-    assert!(stdout.contains(&format!("items: replayed {events} events; serving position {events}")), "{stdout}");
+    assert!(
+        stdout.contains(&format!(
+            "items: replayed {events} events; serving position {events}"
+        )),
+        "{stdout}"
+    );
     // Not a terminal: plain progress lines rather than a bar.
-    assert!(stderr.contains(&format!("replay items: {events}/{events} events (100%)")), "{stderr}");
+    assert!(
+        stderr.contains(&format!("replay items: {events}/{events} events (100%)")),
+        "{stderr}"
+    );
     assert_eq!(read_model(&db.pool).await, expected);
     db.drop().await;
 }
@@ -104,6 +122,9 @@ async fn replaying_an_unknown_projection_fails_with_a_clear_message() {
         .unwrap();
     assert!(!output.status.success());
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains("no projection named \"nonsense\""), "{stderr}");
+    assert!(
+        stderr.contains("no projection named \"nonsense\""),
+        "{stderr}"
+    );
     db.drop().await;
 }

@@ -57,7 +57,12 @@ where
     /// unless an invalidation newer than that snapshot has been seen for the key.
     pub fn insert(&self, key: K, value: V, position: i64) {
         let guard = self.guard.lock().expect("cache guard poisoned");
-        let newest = guard.pending.get(&key).copied().unwrap_or(0).max(guard.floor);
+        let newest = guard
+            .pending
+            .get(&key)
+            .copied()
+            .unwrap_or(0)
+            .max(guard.floor);
         if position >= newest {
             self.cache.insert(key, value);
         }

@@ -117,7 +117,10 @@ async fn listen(
                 let Ok(applied) = serde_json::from_str::<Applied>(notification.payload()) else {
                     continue;
                 };
-                for model in models.iter().filter(|m| m.progress().projection == applied.projection) {
+                for model in models
+                    .iter()
+                    .filter(|m| m.progress().projection == applied.projection)
+                {
                     if applied.reset {
                         model.on_reset(applied.position);
                     }
@@ -136,7 +139,8 @@ async fn reload(
 ) -> Result<(), sqlx::Error> {
     for model in models {
         let progress = model.progress();
-        let position = checkpoint(pool, progress.projection, &source_name(progress.context)).await?;
+        let position =
+            checkpoint(pool, progress.projection, &source_name(progress.context)).await?;
         model.on_applied(position);
     }
     Ok(())

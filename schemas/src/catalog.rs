@@ -45,7 +45,10 @@ pub fn schema_files() -> Vec<(String, String)> {
         text.push('\n');
         text
     };
-    let mut files = vec![("envelope.schema.json".to_owned(), render(&envelope_schema()))];
+    let mut files = vec![(
+        "envelope.schema.json".to_owned(),
+        render(&envelope_schema()),
+    )];
     for event in event_schemas() {
         let path = format!(
             "{}/{}.v{}.schema.json",

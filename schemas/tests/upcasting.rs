@@ -21,7 +21,10 @@ fn an_item_event_round_trips_through_its_stored_payload() {
 #[test]
 fn an_unknown_schema_version_is_refused_rather_than_misread() {
     let err = ItemEvent::decode("ItemCreated", 9, json!({"id": 1})).unwrap_err();
-    assert!(matches!(err, DecodeError::UnknownVersion { version: 9, .. }));
+    assert!(matches!(
+        err,
+        DecodeError::UnknownVersion { version: 9, .. }
+    ));
 }
 
 #[test]

@@ -96,7 +96,9 @@ mod tests {
         events
             .iter()
             .zip(1..)
-            .fold(None, |state, (event, version)| evolve(state, event, version))
+            .fold(None, |state, (event, version)| {
+                evolve(state, event, version)
+            })
     }
 
     fn created() -> ItemEvent {
@@ -109,7 +111,13 @@ mod tests {
 
     #[test]
     fn creating_a_new_item_records_it() {
-        let events = decide(None, ItemCommand::CreateItem { id: 1, fields: fields("lamp") });
+        let events = decide(
+            None,
+            ItemCommand::CreateItem {
+                id: 1,
+                fields: fields("lamp"),
+            },
+        );
         assert_eq!(events, Ok(vec![created()]));
     }
 
@@ -118,7 +126,10 @@ mod tests {
         let state = given(&[created()]);
         let result = decide(
             state.as_ref(),
-            ItemCommand::CreateItem { id: 1, fields: fields("x") },
+            ItemCommand::CreateItem {
+                id: 1,
+                fields: fields("x"),
+            },
         );
         assert_eq!(result, Err(ItemError::AlreadyExists));
     }
@@ -126,7 +137,13 @@ mod tests {
     #[test]
     fn updating_replaces_name_and_description_and_bumps_the_version() {
         let state = given(&[created()]);
-        let events = decide(state.as_ref(), ItemCommand::UpdateItem { fields: fields("desk") }).unwrap();
+        let events = decide(
+            state.as_ref(),
+            ItemCommand::UpdateItem {
+                fields: fields("desk"),
+            },
+        )
+        .unwrap();
         let item = evolve(state, &events[0], 2).unwrap();
         assert_eq!((item.name.as_str(), item.version), ("desk", 2));
     }
@@ -135,13 +152,24 @@ mod tests {
     fn a_deleted_item_can_be_neither_updated_nor_deleted_again() {
         let state = given(&[created(), ItemEvent::Deleted(ItemDeleted { id: 1 })]);
         assert!(state.as_ref().unwrap().deleted);
-        let update = decide(state.as_ref(), ItemCommand::UpdateItem { fields: fields("x") });
+        let update = decide(
+            state.as_ref(),
+            ItemCommand::UpdateItem {
+                fields: fields("x"),
+            },
+        );
         assert_eq!(update, Err(ItemError::NotFound));
-        assert_eq!(decide(state.as_ref(), ItemCommand::DeleteItem), Err(ItemError::NotFound));
+        assert_eq!(
+            decide(state.as_ref(), ItemCommand::DeleteItem),
+            Err(ItemError::NotFound)
+        );
     }
 
     #[test]
     fn commands_on_a_missing_item_are_not_found() {
-        assert_eq!(decide(None, ItemCommand::DeleteItem), Err(ItemError::NotFound));
+        assert_eq!(
+            decide(None, ItemCommand::DeleteItem),
+            Err(ItemError::NotFound)
+        );
     }
 }

@@ -60,7 +60,15 @@ pub async fn create_item(
         .await
         .map_err(ApiError::internal)?;
     let command = ItemCommand::CreateItem { id, fields };
-    execute(&state, context, id, None, command, ExpectedVersion::NoStream).await
+    execute(
+        &state,
+        context,
+        id,
+        None,
+        command,
+        ExpectedVersion::NoStream,
+    )
+    .await
 }
 
 /// Replace an item's name and description.
@@ -126,7 +134,15 @@ pub async fn delete_item(
     }
     let item = load_live(&state, id).await?;
     let expected = command::expected_version(item.version, if_match)?;
-    execute(&state, context, id, Some(item), ItemCommand::DeleteItem, expected).await
+    execute(
+        &state,
+        context,
+        id,
+        Some(item),
+        ItemCommand::DeleteItem,
+        expected,
+    )
+    .await
 }
 
 /// Decides, appends and answers.

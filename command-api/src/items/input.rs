@@ -43,7 +43,10 @@ impl ItemInput {
             ));
         }
         if name.chars().any(char::is_control) {
-            return Err(field_error("name", "name must not contain control characters"));
+            return Err(field_error(
+                "name",
+                "name must not contain control characters",
+            ));
         }
         let description_chars = description.chars().count();
         if description_chars > MAX_DESCRIPTION_CHARS {

@@ -51,7 +51,10 @@ impl KafkaSubscription {
     /// Decodes one message; a foreign or corrupt message is logged and skipped.
     fn accept(&mut self, message: &impl Message, batch: &mut Batch) {
         self.remember(message.partition(), message.offset());
-        let event = match message.payload().map(serde_json::from_slice::<RecordedEvent>) {
+        let event = match message
+            .payload()
+            .map(serde_json::from_slice::<RecordedEvent>)
+        {
             Some(Ok(event)) => event,
             _ => {
                 metrics::counter!("subscription_malformed_messages_total").increment(1);

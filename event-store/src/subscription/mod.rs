@@ -63,10 +63,12 @@ impl EventSource {
         after: i64,
     ) -> Result<Box<dyn Subscription>, StoreError> {
         Ok(match self {
-            Self::PgLog(pool) => {
-                Box::new(PgLogSubscription::start(pool.clone(), Some(vec![context.into()]), after).await?)
+            Self::PgLog(pool) => Box::new(
+                PgLogSubscription::start(pool.clone(), Some(vec![context.into()]), after).await?,
+            ),
+            Self::Kafka(config) => {
+                Box::new(KafkaSubscription::start(config, context, group, after).await?)
             }
-            Self::Kafka(config) => Box::new(KafkaSubscription::start(config, context, group, after).await?),
         })
     }
 }

@@ -36,7 +36,8 @@ pub async fn list_items(
 ) -> Result<Response, ApiError> {
     let page = params.validate()?;
     let model = &state.items;
-    min.wait(&model.progress, &state.pool, state.read_timeout).await?;
+    min.wait(&model.progress, &state.pool, state.read_timeout)
+        .await?;
     if let Some(body) = model.pages.get(&page) {
         return Ok(json(body, None));
     }
@@ -70,14 +71,15 @@ pub async fn get_item(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let model = &state.items;
-    min.wait(&model.progress, &state.pool, state.read_timeout).await?;
+    min.wait(&model.progress, &state.pool, state.read_timeout)
+        .await?;
     let cached = match model.by_id.get(&id) {
         Some(cached) => cached,
         None => {
             let (applied, item) = queries::item(&state.pool, &state.source, id)
                 .await
-                .map_err(ApiError::internal)?;
-            let item = item.ok_or_else(|| ApiError::not_found(format!("no item with id {id}")))?;
+                .map_err(ApiError::internal)?
+                .ok_or_else(|| ApiError::not_found(format!("no item with id {id}")))?;
             let cached = CachedItem {
                 version: item.version,
                 body: render(item),
@@ -101,7 +103,10 @@ fn render<T: serde::Serialize>(data: T) -> Bytes {
 
 fn json(body: Bytes, etag: Option<HeaderValue>) -> Response {
     let mut response = (
-        [(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))],
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
         body,
     )
         .into_response();

@@ -27,23 +27,27 @@ const CHECKPOINT: &str = "(SELECT coalesce((SELECT position FROM projection_chec
      WHERE projection = 'items' AND source = $1), 0) AS applied)";
 
 /// One item (if live) and the position the snapshot reflects.
-pub async fn item(pool: &PgPool, source: &str, id: i64) -> Result<(i64, Option<ItemView>), sqlx::Error> {
-    let row: (i64, Option<i64>, Option<String>, Option<String>, Option<i64>, Option<OffsetDateTime>, Option<OffsetDateTime>) =
-        sqlx::query_as(&format!(
-            "SELECT c.applied, i.id, i.name, i.description, i.version, i.created_at, i.updated_at \
-             FROM {CHECKPOINT} c LEFT JOIN items i ON i.id = $2"
-        ))
-        .bind(source)
-        .bind(id)
-        .fetch_one(pool)
-        .await?;
-    let item = match row {
-        (_, Some(id), Some(name), Some(description), Some(version), Some(created_at), Some(updated_at)) => {
-            Some(ItemView { id, name, description, version, created_at, updated_at })
-        }
-        _ => None,
-    };
-    Ok((row.0, item))
+pub async fn item(
+    pool: &PgPool,
+    source: &str,
+    id: i64,
+) -> Result<Option<(i64, ItemView)>, sqlx::Error> {
+    let row: Option<AppliedItem> = sqlx::query_as(&format!(
+        "SELECT c.applied, i.id, i.name, i.description, i.version, i.created_at, i.updated_at \
+         FROM items i, {CHECKPOINT} c WHERE i.id = $2"
+    ))
+    .bind(source)
+    .bind(id)
+    .fetch_optional(pool)
+    .await?;
+    Ok(row.map(|row| (row.applied, row.item)))
+}
+
+#[derive(sqlx::FromRow)]
+struct AppliedItem {
+    applied: i64,
+    #[sqlx(flatten)]
+    item: ItemView,
 }
 
 /// One page of items by id, the total count, and the position the snapshot reflects.

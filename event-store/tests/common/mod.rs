@@ -38,9 +38,18 @@ pub fn with_key(mut request: AppendRequest, key: &str, fingerprint: &str) -> App
 }
 
 /// Appends one event to a new stream.
-pub async fn append_one(store: &EventStore, stream: &str, context: &'static str, n: i64) -> Appended {
+pub async fn append_one(
+    store: &EventStore,
+    stream: &str,
+    context: &'static str,
+    n: i64,
+) -> Appended {
     store
-        .append(request(stream, ExpectedVersion::NoStream, vec![event(context, n)]))
+        .append(request(
+            stream,
+            ExpectedVersion::NoStream,
+            vec![event(context, n)],
+        ))
         .await
         .expect("append")
 }

@@ -17,8 +17,12 @@ pub type Expected = BTreeMap<i64, (String, i64)>;
 
 /// Appends, for each id, a creation and `updates` renames; every fifth item is then
 /// deleted. Returns the state the read model must reach.
-pub async fn write_histories(store: &EventStore, ids: std::ops::Range<i64>, updates: i64) -> Expected {
-    let expected = stream::iter(ids)
+pub async fn write_histories(
+    store: &EventStore,
+    ids: std::ops::Range<i64>,
+    updates: i64,
+) -> Expected {
+    stream::iter(ids)
         .map(|id| {
             let store = store.clone();
             async move {
@@ -54,28 +58,36 @@ pub async fn write_histories(store: &EventStore, ids: std::ops::Range<i64>, upda
         .buffer_unordered(64)
         .filter_map(|entry| async move { entry })
         .collect::<Expected>()
-        .await;
-    expected
+        .await
 }
 
 fn suffix(updates: i64) -> String {
-    if updates == 0 { String::new() } else { format!(" v{updates}") }
+    if updates == 0 {
+        String::new()
+    } else {
+        format!(" v{updates}")
+    }
 }
 
 pub async fn read_model(pool: &PgPool) -> Expected {
-    let rows: Vec<(i64, String, i64)> = sqlx::query_as("SELECT id, name, version FROM items ORDER BY id")
-        .fetch_all(pool)
-        .await
-        .unwrap();
-    rows.into_iter().map(|(id, name, version)| (id, (name, version))).collect()
+    let rows: Vec<(i64, String, i64)> =
+        sqlx::query_as("SELECT id, name, version FROM items ORDER BY id")
+            .fetch_all(pool)
+            .await
+            .unwrap();
+    rows.into_iter()
+        .map(|(id, name, version)| (id, (name, version)))
+        .collect()
 }
 
 /// The lowest checkpoint among the items projection's sources (0 before it ran).
 pub async fn checkpoint(pool: &PgPool) -> i64 {
-    sqlx::query_scalar("SELECT coalesce(min(position), 0) FROM projection_checkpoints WHERE projection = 'items'")
-        .fetch_one(pool)
-        .await
-        .unwrap()
+    sqlx::query_scalar(
+        "SELECT coalesce(min(position), 0) FROM projection_checkpoints WHERE projection = 'items'",
+    )
+    .fetch_one(pool)
+    .await
+    .unwrap()
 }
 
 pub async fn head(pool: &PgPool) -> i64 {
