@@ -46,3 +46,47 @@ fn every_event_type_has_a_schema_file_and_no_file_is_orphaned() {
         assert!(expected.contains(path), "orphaned schema file {path}");
     }
 }
+
+/// Published schemas are frozen: `published.sha256` (in `sha256sum` format, so analysts
+/// can verify their copies with `sha256sum -c`) records every schema file once published.
+/// Changing a published event type's schema breaks its readers; add a new schema version
+/// with an upcaster instead. `UPDATE_SCHEMAS=1` records new files, never changes old ones.
+#[test]
+fn published_schema_versions_never_change() {
+    use sha2::{Digest, Sha256};
+    let lock_path = schema_dir().join("published.sha256");
+    let lock = fs::read_to_string(&lock_path).unwrap_or_default();
+    let mut published: Vec<(String, String)> = lock
+        .lines()
+        .filter_map(|line| line.split_once("  "))
+        .map(|(hash, path)| (path.to_owned(), hash.to_owned()))
+        .collect();
+    let mut changed = Vec::new();
+    let mut added = false;
+    for (path, text) in schemas::catalog::schema_files() {
+        let hash = hex::encode(Sha256::digest(text.as_bytes()));
+        match published.iter().find(|(p, _)| *p == path) {
+            Some((_, known)) if *known != hash => changed.push(path),
+            Some(_) => {}
+            None => {
+                published.push((path, hash));
+                added = true;
+            }
+        }
+    }
+    assert!(
+        changed.is_empty(),
+        "published schemas changed: {changed:?}; add a new schema version instead"
+    );
+    if added {
+        assert!(
+            std::env::var_os("UPDATE_SCHEMAS").is_some(),
+            "new schema files are not recorded in published.sha256: run `UPDATE_SCHEMAS=1 cargo test -p schemas`"
+        );
+        let text: String = published
+            .iter()
+            .map(|(path, hash)| format!("{hash}  {path}\n"))
+            .collect();
+        fs::write(lock_path, text).unwrap();
+    }
+}

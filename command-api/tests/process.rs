@@ -1,0 +1,66 @@
+//! The binary as operators run it: JSON logs carrying the request id, and a graceful
+//! stop on SIGTERM.
+
+use std::{
+    io::{BufRead, BufReader},
+    process::{Command, Stdio},
+    time::{Duration, Instant},
+};
+
+use event_store::testing::TestDatabase;
+
+#[tokio::test]
+async fn sigterm_drains_and_stops_the_server_and_logs_are_json_with_the_request_id() {
+    let db = TestDatabase::new().await;
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_command-api"))
+        .env("DATABASE_URL", &db.url)
+        .env("HTTP_ADDR", format!("127.0.0.1:{port}"))
+        .env("LOG_FORMAT", "json")
+        .env("RUST_LOG", "info")
+        .env_remove("KAFKA_BROKERS")
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let base = format!("http://127.0.0.1:{port}");
+    let client = reqwest::Client::new();
+    let started = Instant::now();
+    while client.get(format!("{base}/healthz")).send().await.is_err() {
+        assert!(started.elapsed() < Duration::from_secs(20), "command-api did not start");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let response = client
+        .post(format!("{base}/api/v1/items"))
+        .header("x-request-id", "req-under-test")
+        .json(&serde_json::json!({ "name": "lamp" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 201);
+    assert_eq!(response.headers()["x-request-id"], "req-under-test");
+
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let stopping = Instant::now();
+    let exit = loop {
+        if let Some(exit) = child.try_wait().unwrap() {
+            break exit;
+        }
+        assert!(stopping.elapsed() < Duration::from_secs(10), "no exit after SIGTERM");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert!(exit.success(), "exit status {exit}");
+
+    let lines: Vec<serde_json::Value> = BufReader::new(child.stdout.take().unwrap())
+        .lines()
+        .map(|line| serde_json::from_str(&line.unwrap()).expect("every log line is JSON"))
+        .collect();
+    let logged = lines.iter().any(|line| {
+        line["span"]["request_id"] == "req-under-test" && line["status"] == 201
+    });
+    assert!(logged, "no log line with the request id and status: {lines:#?}");
+    db.drop().await;
+}
