@@ -53,14 +53,8 @@ pub fn start(
     };
     if let Some(brokers) = &config.common.kafka_brokers {
         let kafka = KafkaConfig::new(brokers, &config.common.kafka_topic_prefix);
-        let probe = kafka.clone();
-        service.checks.push((
-            "kafka",
-            health::check(move || {
-                let probe = probe.clone();
-                async move { event_store::kafka::ping(&probe).await }
-            }),
-        ));
+        let probe = event_store::kafka::probe(kafka.clone());
+        service.checks.push(("kafka", health::check(probe)));
         if config.relay_enabled {
             let relay = Relay::new(pool, kafka)?;
             service

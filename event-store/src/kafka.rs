@@ -66,6 +66,16 @@ impl KafkaConfig {
     }
 }
 
+/// A readiness probe: each call asks the brokers for metadata.
+pub fn probe(
+    config: KafkaConfig,
+) -> impl Fn() -> futures::future::BoxFuture<'static, Result<(), String>> + Send + Sync + 'static {
+    move || {
+        let config = config.clone();
+        Box::pin(async move { ping(&config).await })
+    }
+}
+
 /// Answers whether the brokers respond to a metadata request.
 pub async fn ping(config: &KafkaConfig) -> Result<(), String> {
     let admin: AdminClient<DefaultClientContext> =

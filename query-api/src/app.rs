@@ -53,6 +53,10 @@ pub async fn start(
         .kafka_brokers
         .as_ref()
         .map(|brokers| KafkaConfig::new(brokers, &common.kafka_topic_prefix));
+    let mut checks = vec![("postgres", health::postgres(pool.clone()))];
+    if let Some(kafka) = &kafka {
+        checks.push(("kafka", health::check(event_store::kafka::probe(kafka.clone()))));
+    }
     let source = EventSource::from_config(kafka, &pool);
     let items = Arc::new(ItemsReadModel::new(config.cache_capacity));
     let models: Vec<Arc<dyn Invalidate>> = vec![items.clone()];
@@ -91,7 +95,7 @@ pub async fn start(
     };
     Ok(Service {
         router: crate::items::router().with_state(state),
-        checks: vec![("postgres", health::postgres(pool))],
+        checks,
         tasks,
         docs: vec![("/api-docs/query.json", crate::docs::openapi())],
     })
