@@ -99,10 +99,19 @@ pub fn append_error(err: AppendError) -> ApiError {
     match err {
         AppendError::Conflict {
             expected, actual, ..
-        } => ApiError::conflict(format!(
-            "the resource changed concurrently: it is at version {actual}, expected {expected}"
-        ))
-        .with_details(json!({ "expected_version": expected, "current_version": actual })),
+        } => {
+            let expected_version = match expected {
+                ExpectedVersion::NoStream => Some(0),
+                ExpectedVersion::Exact(version) => Some(version),
+                ExpectedVersion::Any => None,
+            };
+            ApiError::conflict(format!(
+                "the resource changed concurrently: it is at version {actual}, expected {expected}"
+            ))
+            .with_details(
+                json!({ "expected_version": expected_version, "current_version": actual }),
+            )
+        }
         AppendError::IdempotencyKeyReused => {
             ApiError::invalid("this Idempotency-Key was already used with a different request")
         }

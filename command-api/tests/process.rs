@@ -12,7 +12,11 @@ use event_store::testing::TestDatabase;
 #[tokio::test]
 async fn sigterm_drains_and_stops_the_server_and_logs_are_json_with_the_request_id() {
     let db = TestDatabase::new().await;
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let mut child = Command::new(env!("CARGO_BIN_EXE_command-api"))
         .env("DATABASE_URL", &db.url)
         .env("HTTP_ADDR", format!("127.0.0.1:{port}"))
@@ -26,7 +30,10 @@ async fn sigterm_drains_and_stops_the_server_and_logs_are_json_with_the_request_
     let client = reqwest::Client::new();
     let started = Instant::now();
     while client.get(format!("{base}/healthz")).send().await.is_err() {
-        assert!(started.elapsed() < Duration::from_secs(20), "command-api did not start");
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "command-api did not start"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let response = client
@@ -49,7 +56,10 @@ async fn sigterm_drains_and_stops_the_server_and_logs_are_json_with_the_request_
         if let Some(exit) = child.try_wait().unwrap() {
             break exit;
         }
-        assert!(stopping.elapsed() < Duration::from_secs(10), "no exit after SIGTERM");
+        assert!(
+            stopping.elapsed() < Duration::from_secs(10),
+            "no exit after SIGTERM"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     };
     assert!(exit.success(), "exit status {exit}");
@@ -58,9 +68,12 @@ async fn sigterm_drains_and_stops_the_server_and_logs_are_json_with_the_request_
         .lines()
         .map(|line| serde_json::from_str(&line.unwrap()).expect("every log line is JSON"))
         .collect();
-    let logged = lines.iter().any(|line| {
-        line["span"]["request_id"] == "req-under-test" && line["status"] == 201
-    });
-    assert!(logged, "no log line with the request id and status: {lines:#?}");
+    let logged = lines
+        .iter()
+        .any(|line| line["span"]["request_id"] == "req-under-test" && line["status"] == 201);
+    assert!(
+        logged,
+        "no log line with the request id and status: {lines:#?}"
+    );
     db.drop().await;
 }

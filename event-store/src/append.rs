@@ -1,5 +1,7 @@
 //! What an append asks for and what it produced.
 
+use std::{fmt, sync::Arc};
+
 use schemas::{EventMetadata, NewEvent};
 
 /// The version a command expects its stream to be at.
@@ -49,6 +51,72 @@ pub struct AppendRequest {
     pub events: Vec<NewEvent>,
     pub metadata: EventMetadata,
     pub idempotency: Option<Idempotency>,
+    /// When set, the stream is new and its number comes from a database sequence,
+    /// drawn inside the append's transaction: numbers follow commit order, and a request
+    /// answered from its idempotency key draws none. `stream_id` and `events` are then
+    /// produced by the builder.
+    pub numbered: Option<Numbered>,
+}
+
+impl AppendRequest {
+    /// Appends `events` to `stream_id`.
+    pub fn new(
+        stream_id: impl Into<String>,
+        expected: ExpectedVersion,
+        events: Vec<NewEvent>,
+        metadata: EventMetadata,
+    ) -> Self {
+        Self {
+            stream_id: stream_id.into(),
+            expected,
+            events,
+            metadata,
+            idempotency: None,
+            numbered: None,
+        }
+    }
+
+    /// Starts a new stream numbered from `sequence`; `build` turns the number into the
+    /// stream id and its first events.
+    pub fn numbered(
+        sequence: &'static str,
+        build: impl Fn(i64) -> (String, Vec<NewEvent>) + Send + Sync + 'static,
+        metadata: EventMetadata,
+    ) -> Self {
+        Self {
+            stream_id: String::new(),
+            expected: ExpectedVersion::NoStream,
+            events: Vec::new(),
+            metadata,
+            idempotency: None,
+            numbered: Some(Numbered {
+                sequence,
+                build: Arc::new(build),
+            }),
+        }
+    }
+
+    pub fn with_idempotency(mut self, idempotency: Option<Idempotency>) -> Self {
+        self.idempotency = idempotency;
+        self
+    }
+}
+
+/// A new stream numbered from a database sequence.
+#[derive(Clone)]
+pub struct Numbered {
+    /// The sequence to draw from.
+    pub sequence: &'static str,
+    /// Builds the stream id and the events from the number drawn.
+    pub build: Arc<dyn Fn(i64) -> (String, Vec<NewEvent>) + Send + Sync>,
+}
+
+impl fmt::Debug for Numbered {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Numbered")
+            .field("sequence", &self.sequence)
+            .finish()
+    }
 }
 
 /// Where an append landed.
@@ -62,4 +130,6 @@ pub struct Appended {
     pub last_position: i64,
     /// True when an earlier request with the same idempotency key produced this.
     pub replayed: bool,
+    /// The number drawn for a numbered stream.
+    pub number: Option<i64>,
 }

@@ -5,7 +5,7 @@
 //! idle. Every batch first locks the log head row, which serialises appenders across
 //! processes and makes commit order equal position order.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use sqlx::{PgPool, Postgres, Transaction};
 use time::OffsetDateTime;
@@ -99,6 +99,7 @@ async fn write_batch(
     let mut versions = stream_versions(&mut tx, requests).await?;
     let mut known = stored_keys(&mut tx, requests).await?;
 
+    let mut numbers = draw_numbers(&mut tx, requests, &known).await?;
     let now = OffsetDateTime::now_utc();
     let mut rows = Rows::default();
     let mut keys = Keys::default();
@@ -118,20 +119,31 @@ async fn write_batch(
             });
             continue;
         }
-        let current = versions.get(&request.stream_id).copied().unwrap_or(0);
+        let (number, built) = match &request.numbered {
+            Some(numbered) => {
+                let number = numbers.remove(0);
+                (Some(number), Some((numbered.build)(number)))
+            }
+            None => (None, None),
+        };
+        let (stream_id, events) = match &built {
+            Some((stream_id, events)) => (stream_id, events),
+            None => (&request.stream_id, &request.events),
+        };
+        let current = versions.get(stream_id).copied().unwrap_or(0);
         if !request.expected.admits(current) {
             results.push(Err(AppendError::Conflict {
-                stream_id: request.stream_id.clone(),
-                expected: request.expected.to_string(),
+                stream_id: stream_id.clone(),
+                expected: request.expected,
                 actual: current,
             }));
             continue;
         }
         let first_position = position + 1;
-        for (offset, event) in request.events.iter().enumerate() {
+        for (offset, event) in events.iter().enumerate() {
             position += 1;
             rows.position.push(position);
-            rows.stream_id.push(request.stream_id.clone());
+            rows.stream_id.push(stream_id.clone());
             rows.version.push(current + 1 + offset as i64);
             rows.event_id.push(Uuid::now_v7());
             rows.context.push(event.context);
@@ -143,19 +155,20 @@ async fn write_batch(
             rows.actor.push(request.metadata.actor.clone());
             rows.data.push(event.data.to_string());
         }
-        let last_version = current + request.events.len() as i64;
-        versions.insert(request.stream_id.clone(), last_version);
+        let last_version = current + events.len() as i64;
+        versions.insert(stream_id.clone(), last_version);
         let appended = Appended {
             first_version: current + 1,
             last_version,
             first_position,
             last_position: position,
             replayed: false,
+            number,
         };
         if let Some(idem) = &request.idempotency {
             keys.key.push(idem.key.clone());
             keys.fingerprint.push(idem.fingerprint.clone());
-            keys.stream_id.push(request.stream_id.clone());
+            keys.stream_id.push(stream_id.clone());
             keys.appended.push(appended);
             known.insert(idem.key.clone(), (idem.fingerprint.clone(), appended));
         }
@@ -170,6 +183,38 @@ async fn write_batch(
     metrics::counter!("events_appended_total").increment((position - head) as u64);
     metrics::histogram!("append_batch_requests").record(requests.len() as f64);
     Ok(results)
+}
+
+/// Draws the numbers of the batch's numbered streams, in request order, skipping the
+/// requests that their idempotency key will answer.
+async fn draw_numbers(
+    tx: &mut Transaction<'_, Postgres>,
+    requests: &[&AppendRequest],
+    known: &HashMap<String, StoredKey>,
+) -> Result<Vec<i64>, sqlx::Error> {
+    let mut seen: HashSet<&str> = known.keys().map(String::as_str).collect();
+    let mut wanted: Vec<&str> = Vec::new();
+    for request in requests {
+        let answered = match &request.idempotency {
+            Some(idem) => !seen.insert(idem.key.as_str()),
+            None => false,
+        };
+        if let Some(numbered) = &request.numbered
+            && !answered
+        {
+            wanted.push(numbered.sequence);
+        }
+    }
+    if wanted.is_empty() {
+        return Ok(Vec::new());
+    }
+    // One statement for the batch; ORDINALITY keeps the draws in request order.
+    sqlx::query_scalar(
+        "SELECT nextval(s::regclass) FROM UNNEST($1::text[]) WITH ORDINALITY AS t(s, n) ORDER BY n",
+    )
+    .bind(&wanted)
+    .fetch_all(&mut **tx)
+    .await
 }
 
 async fn stream_versions(

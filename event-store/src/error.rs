@@ -20,7 +20,7 @@ pub enum AppendError {
     #[error("stream {stream_id} is at version {actual}, expected {expected}")]
     Conflict {
         stream_id: String,
-        expected: String,
+        expected: crate::ExpectedVersion,
         actual: i64,
     },
     /// The idempotency key was already used for a different request.

@@ -63,6 +63,7 @@ impl IdempotencyRow {
             first_position: self.first_position,
             last_position: self.last_position,
             replayed: true,
+            number: None,
         }
     }
 }

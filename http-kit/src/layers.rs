@@ -69,6 +69,25 @@ pub fn wrap(router: Router, limits: Limits) -> Router {
                 .on_response(DefaultOnResponse::new().level(Level::INFO)),
         )
         .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+        .layer(middleware::map_request(drop_unusable_request_id))
+}
+
+/// Longest client-sent request id kept.
+const MAX_REQUEST_ID: usize = 128;
+
+/// A client-sent request id that cannot be logged, stored and echoed as it is (not
+/// visible ASCII, or too long) is dropped, so a fresh one is generated.
+async fn drop_unusable_request_id(mut request: Request) -> Request {
+    let usable = request.headers().get(REQUEST_ID).is_none_or(|value| {
+        let bytes = value.as_bytes();
+        !bytes.is_empty()
+            && bytes.len() <= MAX_REQUEST_ID
+            && bytes.iter().all(|b| b.is_ascii_graphic())
+    });
+    if !usable {
+        request.headers_mut().remove(REQUEST_ID);
+    }
+    request
 }
 
 /// The request id of a request (set by the request-id layer).

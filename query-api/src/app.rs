@@ -55,7 +55,10 @@ pub async fn start(
         .map(|brokers| KafkaConfig::new(brokers, &common.kafka_topic_prefix));
     let mut checks = vec![("postgres", health::postgres(pool.clone()))];
     if let Some(kafka) = &kafka {
-        checks.push(("kafka", health::check(event_store::kafka::probe(kafka.clone()))));
+        checks.push((
+            "kafka",
+            health::check(event_store::kafka::probe(kafka.clone())),
+        ));
     }
     let source = EventSource::from_config(kafka, &pool);
     let items = Arc::new(ItemsReadModel::new(config.cache_capacity));

@@ -55,20 +55,41 @@ pub async fn create_item(
     if let Some(response) = replay(&state, &context, true).await? {
         return Ok(response);
     }
-    let id: i64 = sqlx::query_scalar("SELECT nextval('item_ids')")
-        .fetch_one(state.pool())
-        .await
-        .map_err(ApiError::internal)?;
-    let command = ItemCommand::CreateItem { id, fields };
-    execute(
-        &state,
-        context,
-        id,
-        None,
-        command,
-        ExpectedVersion::NoStream,
+    // The id is drawn inside the append's transaction, so ids follow commit order and a
+    // retry answered from its idempotency key uses none.
+    let decide = move |id| {
+        let command = ItemCommand::CreateItem {
+            id,
+            fields: fields.clone(),
+        };
+        aggregate::decide(None, command).expect("a new item can always be created")
+    };
+    let events_for = decide.clone();
+    let request = AppendRequest::numbered(
+        "item_ids",
+        move |id| {
+            let events = events_for(id).iter().map(NewEvent::from_domain).collect();
+            (items::stream_id(id), events)
+        },
+        context.metadata.clone(),
     )
-    .await
+    .with_idempotency(context.idempotency.clone());
+    let appended = state
+        .store
+        .append(request)
+        .await
+        .map_err(command::append_error)?;
+    let Some(id) = appended.number.filter(|_| !appended.replayed) else {
+        // A concurrent retry with the same key committed first: answer as it did.
+        return replayed(&state, &context, true).await;
+    };
+    let item = decide(id)
+        .iter()
+        .zip(appended.first_version..)
+        .fold(None, |state, (event, version)| {
+            aggregate::evolve(state, event, version)
+        });
+    Ok(respond(item, &appended, true))
 }
 
 /// Replace an item's name and description.
@@ -154,24 +175,21 @@ async fn execute(
     command: ItemCommand,
     expected: ExpectedVersion,
 ) -> Result<Response, ApiError> {
-    let created = matches!(command, ItemCommand::CreateItem { .. });
     let events = aggregate::decide(current.as_ref(), command).map_err(item_error)?;
+    let request = AppendRequest::new(
+        items::stream_id(id),
+        expected,
+        events.iter().map(NewEvent::from_domain).collect(),
+        context.metadata.clone(),
+    )
+    .with_idempotency(context.idempotency.clone());
     let appended = state
         .store
-        .append(AppendRequest {
-            stream_id: items::stream_id(id),
-            expected,
-            events: events.iter().map(NewEvent::from_domain).collect(),
-            metadata: context.metadata.clone(),
-            idempotency: context.idempotency.clone(),
-        })
+        .append(request)
         .await
         .map_err(command::append_error)?;
     if appended.replayed {
-        // A concurrent retry with the same key committed first: answer as it did.
-        return replay(state, &context, created)
-            .await?
-            .ok_or_else(|| ApiError::internal("idempotency key vanished"));
+        return replayed(state, &context, false).await;
     }
     let item = events
         .iter()
@@ -179,7 +197,18 @@ async fn execute(
         .fold(current, |state, (event, version)| {
             aggregate::evolve(state, event, version)
         });
-    Ok(respond(item, &appended, created))
+    Ok(respond(item, &appended, false))
+}
+
+/// The answer to a request whose key an earlier, concurrent request committed.
+async fn replayed(
+    state: &AppState,
+    context: &CommandContext,
+    created: bool,
+) -> Result<Response, ApiError> {
+    replay(state, context, created)
+        .await?
+        .ok_or_else(|| ApiError::internal("idempotency key vanished"))
 }
 
 /// The first outcome of a request whose idempotency key was seen before.

@@ -17,16 +17,11 @@ pub fn event(context: &'static str, n: i64) -> NewEvent {
 }
 
 pub fn request(stream: &str, expected: ExpectedVersion, events: Vec<NewEvent>) -> AppendRequest {
-    AppendRequest {
-        stream_id: stream.to_owned(),
-        expected,
-        events,
-        metadata: EventMetadata {
-            correlation_id: "test".into(),
-            actor: Some("tester".into()),
-        },
-        idempotency: None,
-    }
+    let metadata = EventMetadata {
+        correlation_id: "test".into(),
+        actor: Some("tester".into()),
+    };
+    AppendRequest::new(stream, expected, events, metadata)
 }
 
 pub fn with_key(mut request: AppendRequest, key: &str, fingerprint: &str) -> AppendRequest {

@@ -43,13 +43,12 @@ pub async fn write_histories(
                     events.push(ItemEvent::Deleted(ItemDeleted { id }));
                 }
                 store
-                    .append(AppendRequest {
-                        stream_id: items::stream_id(id),
-                        expected: ExpectedVersion::NoStream,
-                        events: events.iter().map(NewEvent::from_domain).collect(),
-                        metadata: EventMetadata::default(),
-                        idempotency: None,
-                    })
+                    .append(AppendRequest::new(
+                        items::stream_id(id),
+                        ExpectedVersion::NoStream,
+                        events.iter().map(NewEvent::from_domain).collect(),
+                        EventMetadata::default(),
+                    ))
                     .await
                     .expect("append");
                 (!deleted).then(|| (id, (format!("item {id}{}", suffix(updates)), updates + 1)))

@@ -89,10 +89,23 @@ pub async fn get_item(
         }
     };
     let etag = HeaderValue::from_str(&format!("\"{}\"", cached.version)).expect("digits");
-    if headers.get(header::IF_NONE_MATCH) == Some(&etag) {
+    if none_match(&headers, cached.version) {
         return Ok((StatusCode::NOT_MODIFIED, [(header::ETAG, etag)]).into_response());
     }
     Ok(json(cached.body, Some(etag)))
+}
+
+/// Whether `If-None-Match` names the current version (weak comparison, lists and `*`,
+/// as RFC 9110 asks for GET).
+fn none_match(headers: &HeaderMap, version: i64) -> bool {
+    let current = format!("\"{version}\"");
+    headers
+        .get_all(header::IF_NONE_MATCH)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .map(str::trim)
+        .any(|tag| tag == "*" || tag.strip_prefix("W/").unwrap_or(tag) == current)
 }
 
 fn render<T: serde::Serialize>(data: T) -> Bytes {
