@@ -92,14 +92,12 @@ async fn write_batch(
     requests: &[&AppendRequest],
 ) -> Result<Vec<Result<Appended, AppendError>>, AppendError> {
     let mut tx = pool.begin().await?;
-    let head: i64 =
-        sqlx::query_scalar("SELECT last_position FROM event_log_head WHERE id FOR UPDATE")
-            .fetch_one(&mut *tx)
-            .await?;
-    let mut versions = stream_versions(&mut tx, requests).await?;
+    // Keys are read before the lock: a key another process commits in between makes
+    // this batch fail on the key's primary key, and the retry one by one answers it.
     let mut known = stored_keys(&mut tx, requests).await?;
-
-    let mut numbers = draw_numbers(&mut tx, requests, &known).await?;
+    let (head, mut numbers) = lock_and_draw(&mut tx, requests, &known).await?;
+    // Read after the lock, so no other appender can change them before the commit.
+    let mut versions = stream_versions(&mut tx, requests).await?;
     let now = OffsetDateTime::now_utc();
     let mut rows = Rows::default();
     let mut keys = Keys::default();
@@ -185,13 +183,14 @@ async fn write_batch(
     Ok(results)
 }
 
-/// Draws the numbers of the batch's numbered streams, in request order, skipping the
-/// requests that their idempotency key will answer.
-async fn draw_numbers(
+/// Locks the log head (the serialisation point of every appender) and, in the same
+/// statement, draws the numbers of the batch's numbered streams in request order,
+/// skipping the requests that their idempotency key will answer. Returns the head.
+async fn lock_and_draw(
     tx: &mut Transaction<'_, Postgres>,
     requests: &[&AppendRequest],
     known: &HashMap<String, StoredKey>,
-) -> Result<Vec<i64>, sqlx::Error> {
+) -> Result<(i64, Vec<i64>), sqlx::Error> {
     let mut seen: HashSet<&str> = known.keys().map(String::as_str).collect();
     let mut wanted: Vec<&str> = Vec::new();
     for request in requests {
@@ -205,28 +204,39 @@ async fn draw_numbers(
             wanted.push(numbered.sequence);
         }
     }
-    if wanted.is_empty() {
-        return Ok(Vec::new());
-    }
-    // One statement for the batch; ORDINALITY keeps the draws in request order.
-    sqlx::query_scalar(
-        "SELECT nextval(s::regclass) FROM UNNEST($1::text[]) WITH ORDINALITY AS t(s, n) ORDER BY n",
+    // The numbers are drawn only once the head row is locked, so they follow commit order.
+    sqlx::query_as(
+        "WITH h AS (SELECT last_position FROM event_log_head WHERE id FOR UPDATE) \
+         SELECT h.last_position, ARRAY(SELECT nextval(s::regclass) \
+             FROM UNNEST($1::text[]) WITH ORDINALITY AS t(s, n) ORDER BY n) FROM h",
     )
     .bind(&wanted)
-    .fetch_all(&mut **tx)
+    .fetch_one(&mut **tx)
     .await
 }
 
+/// Current versions of the batch's existing streams (numbered streams are new).
 async fn stream_versions(
     tx: &mut Transaction<'_, Postgres>,
     requests: &[&AppendRequest],
 ) -> Result<HashMap<String, i64>, sqlx::Error> {
-    let ids: Vec<&str> = requests.iter().map(|r| r.stream_id.as_str()).collect();
-    let rows: Vec<(String, i64)> =
-        sqlx::query_as("SELECT stream_id, version FROM streams WHERE stream_id = ANY($1)")
-            .bind(&ids)
-            .fetch_all(&mut **tx)
-            .await?;
+    let ids: HashSet<&str> = requests
+        .iter()
+        .filter(|r| r.numbered.is_none())
+        .map(|r| r.stream_id.as_str())
+        .collect();
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let ids: Vec<&str> = ids.into_iter().collect();
+    // A join on the unnested ids keeps to index lookups whatever plan is cached.
+    let rows: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT s.stream_id, s.version FROM UNNEST($1::text[]) AS u(id) \
+         JOIN streams s ON s.stream_id = u.id",
+    )
+    .bind(&ids)
+    .fetch_all(&mut **tx)
+    .await?;
     Ok(rows.into_iter().collect())
 }
 

@@ -1,7 +1,7 @@
 //! [`EventStore`]: append, read a stream, read the log from a position.
 
 use schemas::RecordedEvent;
-use sqlx::PgPool;
+use sqlx::{FromRow, PgPool, Row};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::{
@@ -117,6 +117,39 @@ pub(crate) async fn read_all<'e>(
         .fetch_all(executor)
         .await?;
     Ok(rows.into_iter().map(Into::into).collect())
+}
+
+/// Up to `limit` events after `after` (of the given contexts only), and the head of the
+/// log, read in one snapshot (one statement): the head row always comes back, with the
+/// event columns null when there is nothing new.
+pub(crate) async fn read_to_head(
+    pool: &PgPool,
+    after: i64,
+    limit: i64,
+    contexts: Option<&[String]>,
+) -> Result<(i64, Vec<RecordedEvent>), StoreError> {
+    let sql = format!(
+        "SELECT h.last_position AS head, e.* \
+         FROM (SELECT last_position FROM event_log_head WHERE id) h \
+         LEFT JOIN LATERAL (SELECT {EVENT_COLUMNS} FROM events \
+             WHERE position > $1 AND position <= h.last_position \
+             AND ($3::text[] IS NULL OR context = ANY($3)) ORDER BY position LIMIT $2) e ON true"
+    );
+    let rows = sqlx::query(&sql)
+        .bind(after)
+        .bind(limit)
+        .bind(contexts)
+        .fetch_all(pool)
+        .await?;
+    let mut head = after;
+    let mut events = Vec::with_capacity(rows.len());
+    for row in rows {
+        head = row.try_get("head")?;
+        if row.try_get::<Option<i64>, _>("position")?.is_some() {
+            events.push(EventRow::from_row(&row)?.into());
+        }
+    }
+    Ok((head, events))
 }
 
 /// Up to `limit` events of one context after `after`, in position order.

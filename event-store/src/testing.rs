@@ -57,9 +57,10 @@ impl TestDatabase {
         Self { name, url, pool }
     }
 
-    /// Closes the pool and drops the database.
+    /// Closes the pool and drops the database (with any connection still open).
     pub async fn drop(self) {
-        self.pool.close().await;
+        // A listener still holding a pooled connection would make close() wait forever.
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(1), self.pool.close()).await;
         let mut admin = PgConnection::connect(&format!("{}/postgres", server_url()))
             .await
             .expect("connect to the postgres database");

@@ -36,13 +36,13 @@ pub trait Projection: Send + Sync + 'static {
     /// Its tables, which a replay rebuilds and swaps together.
     fn tables(&self) -> &'static [&'static str];
 
-    /// Applies one event inside the caller's transaction. Must tolerate seeing an event
-    /// twice across a replay, but is never given one twice by the runner.
+    /// Applies events, in order, inside the caller's transaction. The runner and the
+    /// replay never give it an event twice.
     async fn apply(
         &self,
         conn: &mut PgConnection,
         tables: Tables,
-        event: &RecordedEvent,
+        events: &[RecordedEvent],
     ) -> anyhow::Result<()>;
 }
 

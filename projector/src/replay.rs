@@ -8,7 +8,7 @@
 //! store of record, whatever transport the live runner uses.
 
 use schemas::RecordedEvent;
-use sqlx::{PgConnection, PgPool};
+use sqlx::PgPool;
 
 use crate::{
     Projection, Tables,
@@ -40,7 +40,7 @@ pub async fn replay(pool: &PgPool, projection: &dyn Projection) -> anyhow::Resul
         let Some(last) = events.last() else { break };
         let last = last.position;
         let mut tx = pool.begin().await?;
-        apply(&mut tx, projection, &events).await?;
+        projection.apply(&mut tx, Tables::Rebuild, &events).await?;
         tx.commit().await?;
         position = last;
         applied += events.len() as u64;
@@ -98,7 +98,7 @@ async fn swap(
         let Some(last) = events.last() else { break };
         position = last.position;
         tail += events.len() as u64;
-        apply(&mut tx, projection, &events).await?;
+        projection.apply(&mut tx, Tables::Rebuild, &events).await?;
     }
     let position = position.max(head);
     for table in projection.tables() {
@@ -125,17 +125,6 @@ async fn swap(
     notify(&mut tx, projection.name(), position, true).await?;
     tx.commit().await?;
     Ok((tail, position))
-}
-
-async fn apply(
-    conn: &mut PgConnection,
-    projection: &dyn Projection,
-    events: &[RecordedEvent],
-) -> anyhow::Result<()> {
-    for event in events {
-        projection.apply(conn, Tables::Rebuild, event).await?;
-    }
-    Ok(())
 }
 
 async fn read<'e>(

@@ -70,17 +70,14 @@ pub async fn apply_batch(
         .execute(&mut *tx)
         .await?;
     let applied = checkpoint(&mut tx, projection.name(), source).await?;
-    let mut count = 0;
-    for event in batch.events.iter().filter(|e| e.position > applied) {
-        projection.apply(&mut tx, Tables::Live, event).await?;
-        count += 1;
-    }
+    let fresh = batch.events.partition_point(|e| e.position <= applied);
+    let events = &batch.events[fresh..];
+    projection.apply(&mut tx, Tables::Live, events).await?;
     let through = batch.through.max(applied);
     save_checkpoint(&mut tx, projection.name(), source, through).await?;
-    notify(&mut tx, projection.name(), through, false).await?;
     tx.commit().await?;
     metrics::counter!("projection_events_applied_total", "projection" => projection.name())
-        .increment(count);
+        .increment(events.len() as u64);
     Ok(())
 }
 
@@ -100,19 +97,24 @@ pub async fn checkpoint(
     Ok(position.unwrap_or(0))
 }
 
+/// Moves a checkpoint and tells query-api instances about it at commit.
 pub async fn save_checkpoint(
     conn: &mut PgConnection,
     projection: &str,
     source: &str,
     position: i64,
 ) -> Result<(), sqlx::Error> {
+    let payload = json!({ "projection": projection, "position": position, "reset": false });
     sqlx::query(
-        "INSERT INTO projection_checkpoints (projection, source, position) VALUES ($1, $2, $3) \
-         ON CONFLICT (projection, source) DO UPDATE SET position = EXCLUDED.position, updated_at = now()",
+        "WITH c AS (INSERT INTO projection_checkpoints (projection, source, position) \
+             VALUES ($1, $2, $3) ON CONFLICT (projection, source) \
+             DO UPDATE SET position = EXCLUDED.position, updated_at = now()) \
+         SELECT pg_notify('projections', $4)",
     )
     .bind(projection)
     .bind(source)
     .bind(position)
+    .bind(payload.to_string())
     .execute(conn)
     .await?;
     Ok(())

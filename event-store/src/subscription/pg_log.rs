@@ -39,18 +39,12 @@ impl PgLogSubscription {
     }
 
     /// Reads after the cursor. Positions commit in order, so everything at or below the
-    /// head read in the same snapshot is visible: nothing can appear behind the cursor.
+    /// head read in the same snapshot (one statement) is visible: nothing can appear
+    /// behind the cursor.
     async fn read(&self, max: usize) -> Result<Batch, StoreError> {
-        let mut tx = self.pool.begin().await?;
-        sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
-            .execute(&mut *tx)
-            .await?;
-        let head: i64 = sqlx::query_scalar("SELECT last_position FROM event_log_head WHERE id")
-            .fetch_one(&mut *tx)
-            .await?;
-        let events =
-            store::read_all(&mut *tx, self.after, max as i64, self.contexts.as_deref()).await?;
-        tx.commit().await?;
+        let (head, events) =
+            store::read_to_head(&self.pool, self.after, max as i64, self.contexts.as_deref())
+                .await?;
         let through = match events.last() {
             Some(last) if events.len() == max => last.position,
             _ => head.max(self.after),
