@@ -5,7 +5,7 @@ use axum::{
     http::{HeaderMap, HeaderValue, StatusCode, header},
     response::{IntoResponse, Response},
 };
-use event_store::{AppendRequest, Appended, ExpectedVersion};
+use event_store::{AppendRequest, Appended};
 use http_kit::{ApiError, Json, Path, error::ErrorBody, ok};
 use schemas::{DomainEvent, NewEvent, items};
 use serde::Serialize;
@@ -119,13 +119,8 @@ pub async fn update_item(
     let fields = input.parse()?;
     let if_match = command::if_match(&headers)?;
     let context = CommandContext::new(&headers, None, &format!("UpdateItem {id}"), &fields)?;
-    if let Some(response) = replay(&state, &context, false).await? {
-        return Ok(response);
-    }
-    let item = load_live(&state, id).await?;
-    let expected = command::expected_version(item.version, if_match)?;
     let command = ItemCommand::UpdateItem { fields };
-    execute(&state, context, id, Some(item), command, expected).await
+    change(&state, context, id, if_match, command).await
 }
 
 /// Delete an item.
@@ -150,31 +145,24 @@ pub async fn delete_item(
 ) -> Result<Response, ApiError> {
     let if_match = command::if_match(&headers)?;
     let context = CommandContext::new(&headers, None, &format!("DeleteItem {id}"), &())?;
-    if let Some(response) = replay(&state, &context, false).await? {
-        return Ok(response);
-    }
-    let item = load_live(&state, id).await?;
-    let expected = command::expected_version(item.version, if_match)?;
-    execute(
-        &state,
-        context,
-        id,
-        Some(item),
-        ItemCommand::DeleteItem,
-        expected,
-    )
-    .await
+    change(&state, context, id, if_match, ItemCommand::DeleteItem).await
 }
 
-/// Decides, appends and answers.
-async fn execute(
+/// Changes an existing item: answers a retry as the first request was answered, or
+/// loads the item, checks `If-Match`, decides, appends and answers.
+async fn change(
     state: &AppState,
     context: CommandContext,
     id: i64,
-    current: Option<Item>,
+    if_match: Option<i64>,
     command: ItemCommand,
-    expected: ExpectedVersion,
 ) -> Result<Response, ApiError> {
+    if let Some(response) = replay(state, &context, false).await? {
+        return Ok(response);
+    }
+    let item = load_live(state, id).await?;
+    let expected = command::expected_version(item.version, if_match)?;
+    let current = Some(item);
     let events = aggregate::decide(current.as_ref(), command).map_err(item_error)?;
     let request = AppendRequest::new(
         items::stream_id(id),
