@@ -4,6 +4,7 @@
 //! - [`database`]: connecting, creating and migrating the platform's database.
 //! - [`append`]: what an append asks for and what it produced.
 //! - [`appender`]: the group-commit writer that turns concurrent appends into one transaction.
+//! - [`checkpoint`]: reading how far a projection has applied the log.
 //! - [`store`]: [`EventStore`], the API commands and readers use.
 //! - [`relay`]: publishes the log to Kafka in position order, resuming from its checkpoint.
 //! - [`kafka`]: client settings and topic management shared by the relay and subscriptions.
@@ -11,6 +12,7 @@
 
 pub mod append;
 mod appender;
+pub mod checkpoint;
 pub mod database;
 mod error;
 pub mod kafka;

@@ -3,7 +3,10 @@
 
 use std::{sync::Arc, time::Duration};
 
-use event_store::subscription::{Batch, EventSource};
+use event_store::{
+    checkpoint::projection_position,
+    subscription::{Batch, EventSource},
+};
 use serde_json::json;
 use sqlx::{PgConnection, PgPool};
 use tokio_util::sync::CancellationToken;
@@ -44,7 +47,7 @@ async fn follow(
     group: &str,
 ) -> anyhow::Result<()> {
     let source_name = source.source_name(projection.context());
-    let after = checkpoint(&mut *pool.acquire().await?, projection.name(), &source_name).await?;
+    let after = projection_position(pool, projection.name(), &source_name).await?;
     let group = format!("{group}.{}", projection.name());
     let mut subscription = source
         .subscribe(projection.context(), &group, after)
@@ -69,7 +72,7 @@ pub async fn apply_batch(
         .bind(lock_key(projection.name()))
         .execute(&mut *tx)
         .await?;
-    let applied = checkpoint(&mut tx, projection.name(), source).await?;
+    let applied = projection_position(&mut *tx, projection.name(), source).await?;
     let fresh = batch.events.partition_point(|e| e.position <= applied);
     let events = &batch.events[fresh..];
     projection.apply(&mut tx, Tables::Live, events).await?;
@@ -79,22 +82,6 @@ pub async fn apply_batch(
     metrics::counter!("projection_events_applied_total", "projection" => projection.name())
         .increment(events.len() as u64);
     Ok(())
-}
-
-/// The position a projection has applied from a source (0 when it never ran).
-pub async fn checkpoint(
-    conn: &mut PgConnection,
-    projection: &str,
-    source: &str,
-) -> Result<i64, sqlx::Error> {
-    let position: Option<i64> = sqlx::query_scalar(
-        "SELECT position FROM projection_checkpoints WHERE projection = $1 AND source = $2",
-    )
-    .bind(projection)
-    .bind(source)
-    .fetch_optional(conn)
-    .await?;
-    Ok(position.unwrap_or(0))
 }
 
 /// Moves a checkpoint and tells query-api instances about it at commit.

@@ -72,7 +72,9 @@ pub async fn start(
         let source_name = source.source_name(progress.context);
         // The stream starts where the projection is: everything at or below it is
         // already in any row this instance will load.
-        let after = follow::checkpoint(&pool, progress.projection, &source_name).await?;
+        let after =
+            event_store::checkpoint::projection_position(&pool, progress.projection, &source_name)
+                .await?;
         progress.set_applied(after);
         progress.set_seen(after);
         tasks.push(tokio::spawn(follow::stream(

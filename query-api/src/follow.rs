@@ -3,7 +3,7 @@
 
 use std::{sync::Arc, time::Duration};
 
-use event_store::subscription::EventSource;
+use event_store::{checkpoint::projection_position, subscription::EventSource};
 use schemas::RecordedEvent;
 use serde::Deserialize;
 use sqlx::{PgPool, postgres::PgListener};
@@ -140,20 +140,8 @@ async fn reload(
     for model in models {
         let progress = model.progress();
         let position =
-            checkpoint(pool, progress.projection, &source_name(progress.context)).await?;
+            projection_position(pool, progress.projection, &source_name(progress.context)).await?;
         model.on_applied(position);
     }
     Ok(())
-}
-
-/// A projection's checkpoint for a source (0 before it first ran).
-pub async fn checkpoint(pool: &PgPool, projection: &str, source: &str) -> Result<i64, sqlx::Error> {
-    let position: Option<i64> = sqlx::query_scalar(
-        "SELECT position FROM projection_checkpoints WHERE projection = $1 AND source = $2",
-    )
-    .bind(projection)
-    .bind(source)
-    .fetch_optional(pool)
-    .await?;
-    Ok(position.unwrap_or(0))
 }
