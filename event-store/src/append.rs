@@ -1,7 +1,5 @@
 //! What an append asks for and what it produced.
 
-use std::{fmt, sync::Arc};
-
 use schemas::{EventMetadata, NewEvent};
 
 /// The version a command expects its stream to be at.
@@ -51,10 +49,9 @@ pub struct AppendRequest {
     pub events: Vec<NewEvent>,
     pub metadata: EventMetadata,
     pub idempotency: Option<Idempotency>,
-    /// When set, the stream is new and its number comes from a database sequence,
-    /// drawn inside the append's transaction: numbers follow commit order, and a request
-    /// answered from its idempotency key draws none. `stream_id` and `events` are then
-    /// produced by the builder.
+    /// When set, the stream is new and its number comes from a database sequence, drawn
+    /// when the append commits: numbers follow commit order, and a request answered from
+    /// its idempotency key draws none. `stream_id` is then set from the number.
     pub numbered: Option<Numbered>,
 }
 
@@ -76,23 +73,17 @@ impl AppendRequest {
         }
     }
 
-    /// Starts a new stream numbered from `sequence`; `build` turns the number into the
-    /// stream id and its first events.
-    pub fn numbered(
-        sequence: &'static str,
-        build: impl Fn(i64) -> (String, Vec<NewEvent>) + Send + Sync + 'static,
-        metadata: EventMetadata,
-    ) -> Self {
+    /// Starts a new stream named `<stream_prefix><number>`, the number drawn from a
+    /// sequence as the append commits and written into the `field` of each event's payload
+    /// (whatever the events carry there is replaced).
+    pub fn numbered(numbered: Numbered, events: Vec<NewEvent>, metadata: EventMetadata) -> Self {
         Self {
             stream_id: String::new(),
             expected: ExpectedVersion::NoStream,
-            events: Vec::new(),
+            events,
             metadata,
             idempotency: None,
-            numbered: Some(Numbered {
-                sequence,
-                build: Arc::new(build),
-            }),
+            numbered: Some(numbered),
         }
     }
 
@@ -103,20 +94,14 @@ impl AppendRequest {
 }
 
 /// A new stream numbered from a database sequence.
-#[derive(Clone)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Numbered {
     /// The sequence to draw from.
     pub sequence: &'static str,
-    /// Builds the stream id and the events from the number drawn.
-    pub build: Arc<dyn Fn(i64) -> (String, Vec<NewEvent>) + Send + Sync>,
-}
-
-impl fmt::Debug for Numbered {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Numbered")
-            .field("sequence", &self.sequence)
-            .finish()
-    }
+    /// The stream id is this prefix followed by the number.
+    pub stream_prefix: &'static str,
+    /// The payload field of every event that receives the number.
+    pub field: &'static str,
 }
 
 /// Where an append landed.

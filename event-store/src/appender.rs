@@ -1,20 +1,22 @@
-//! Group commit: concurrent appends are committed together in one transaction.
+//! Group commit: concurrent appends are committed together, one batch per round trip.
 //!
-//! One task per process owns the writing. While a transaction is in flight, new requests
-//! queue up and become the next batch, so batches grow with load and add no delay when
-//! idle. Every batch first locks the log head row, which serialises appenders across
-//! processes and makes commit order equal position order.
+//! One task per process owns the writing, on a connection of its own. While a batch is in
+//! flight, new requests queue up and become the next batch, so batches grow with load and
+//! add no delay when idle. A batch is one call of the `append_batch` database function
+//! outside any explicit transaction: it locks the log head (the serialisation point of
+//! every appender, which makes commit order equal position order), checks versions, writes
+//! and commits, all in one round trip.
 
 use std::collections::{HashMap, HashSet};
 
-use sqlx::{PgPool, Postgres, Transaction};
+use sqlx::{PgConnection, PgPool, Postgres, pool::PoolConnection};
 use time::OffsetDateTime;
 use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
-use crate::{AppendError, AppendRequest, Appended};
+use crate::{AppendError, AppendRequest, Appended, ExpectedVersion};
 
-/// Largest number of requests committed in one transaction.
+/// Largest number of requests committed in one batch.
 const MAX_BATCH: usize = 512;
 
 pub(crate) struct Job {
@@ -26,31 +28,80 @@ pub(crate) struct Job {
 pub(crate) fn spawn(pool: PgPool) -> mpsc::Sender<Job> {
     let (tx, mut rx) = mpsc::channel::<Job>(4 * MAX_BATCH);
     tokio::spawn(async move {
+        let mut writer = Writer { pool, conn: None };
         let mut jobs = Vec::with_capacity(MAX_BATCH);
-        while rx.recv_many(&mut jobs, MAX_BATCH).await > 0 {
-            commit(&pool, std::mem::take(&mut jobs)).await;
+        loop {
+            if jobs.is_empty() {
+                if rx.recv_many(&mut jobs, MAX_BATCH).await == 0 {
+                    return;
+                }
+            } else {
+                while jobs.len() < MAX_BATCH
+                    && let Ok(job) = rx.try_recv()
+                {
+                    jobs.push(job);
+                }
+            }
+            let (batch, later) = one_per_key(std::mem::take(&mut jobs));
+            writer.commit(batch).await;
+            jobs = later;
         }
     });
     tx
 }
 
-/// Commits a batch and answers every job. A failing batch is retried one request at a
-/// time, so one bad request cannot fail the others.
-async fn commit(pool: &PgPool, jobs: Vec<Job>) {
-    let requests: Vec<&AppendRequest> = jobs.iter().map(|job| &job.request).collect();
-    match write_batch(pool, &requests).await {
-        Ok(results) => reply_all(jobs, results),
-        Err(err) if jobs.len() == 1 => reply_all(jobs, vec![Err(err)]),
-        Err(err) => {
-            tracing::warn!(error = %err, size = jobs.len(), "append batch failed; retrying singly");
-            for job in jobs {
-                let result = match write_batch(pool, &[&job.request]).await {
-                    Ok(mut results) => results.remove(0),
-                    Err(err) => Err(err),
-                };
-                let _ = job.reply.send(result);
+/// Splits off the requests whose idempotency key an earlier request of the batch carries:
+/// they wait for the next batch, where the first one's stored outcome answers them.
+fn one_per_key(jobs: Vec<Job>) -> (Vec<Job>, Vec<Job>) {
+    let mut keys = HashSet::new();
+    jobs.into_iter()
+        .partition(|job| match &job.request.idempotency {
+            Some(idem) => keys.insert(idem.key.clone()),
+            None => true,
+        })
+}
+
+/// The writing task's connection, opened on first use and replaced after a failure.
+struct Writer {
+    pool: PgPool,
+    conn: Option<PoolConnection<Postgres>>,
+}
+
+impl Writer {
+    /// Commits a batch and answers every job. A failing batch is retried one request at a
+    /// time, so one bad request cannot fail the others.
+    async fn commit(&mut self, jobs: Vec<Job>) {
+        let requests: Vec<&AppendRequest> = jobs.iter().map(|job| &job.request).collect();
+        match self.write(&requests).await {
+            Ok(results) => reply_all(jobs, results),
+            Err(err) if jobs.len() == 1 => reply_all(jobs, vec![Err(err)]),
+            Err(err) => {
+                tracing::warn!(error = %err, size = jobs.len(), "append batch failed; retrying singly");
+                for job in jobs {
+                    let result = match self.write(&[&job.request]).await {
+                        Ok(mut results) => results.remove(0),
+                        Err(err) => Err(err),
+                    };
+                    let _ = job.reply.send(result);
+                }
             }
         }
+    }
+
+    async fn write(
+        &mut self,
+        requests: &[&AppendRequest],
+    ) -> Result<Vec<Result<Appended, AppendError>>, AppendError> {
+        let conn = match &mut self.conn {
+            Some(conn) => conn,
+            none => none.insert(self.pool.acquire().await?),
+        };
+        let result = write_batch(conn, requests).await;
+        if result.is_err() {
+            // The connection may be what failed; the next batch starts on a fresh one.
+            self.conn = None;
+        }
+        result
     }
 }
 
@@ -61,189 +112,173 @@ fn reply_all(jobs: Vec<Job>, results: Vec<Result<Appended, AppendError>>) {
     }
 }
 
-/// Column arrays for one multi-row insert.
+/// Answers the requests whose idempotency key is stored and commits the others.
+async fn write_batch(
+    conn: &mut PgConnection,
+    requests: &[&AppendRequest],
+) -> Result<Vec<Result<Appended, AppendError>>, AppendError> {
+    // Keys are read before the lock: a key another process commits in between makes the
+    // batch fail on the key's primary key, and the retry one by one answers it.
+    let known = stored_keys(conn, requests).await?;
+    let mut results: Vec<Option<Result<Appended, AppendError>>> = requests
+        .iter()
+        .map(|request| {
+            let idem = request.idempotency.as_ref()?;
+            let (fingerprint, appended) = known.get(&idem.key)?;
+            Some(if *fingerprint == idem.fingerprint {
+                Ok(*appended)
+            } else {
+                Err(AppendError::IdempotencyKeyReused)
+            })
+        })
+        .collect();
+    let fresh: Vec<&AppendRequest> = requests
+        .iter()
+        .zip(&results)
+        .filter(|(_, answered)| answered.is_none())
+        .map(|(request, _)| *request)
+        .collect();
+    let mut written = append(conn, &fresh).await?.into_iter();
+    Ok(results
+        .iter_mut()
+        .map(|answered| match answered.take() {
+            Some(result) => result,
+            None => written.next().expect("one outcome per fresh request"),
+        })
+        .collect())
+}
+
+/// Parallel arrays describing a batch, as `append_batch` takes them.
 #[derive(Default)]
-struct Rows {
-    position: Vec<i64>,
-    stream_id: Vec<String>,
-    version: Vec<i64>,
+struct Batch<'a> {
+    stream: Vec<&'a str>,
+    expected: Vec<i64>,
+    sequence: Vec<Option<&'static str>>,
+    field: Vec<Option<&'static str>>,
+    events: Vec<i32>,
+    correlation: Vec<&'a str>,
+    actor: Vec<Option<&'a str>>,
+    key: Vec<Option<&'a str>>,
+    fingerprint: Vec<Option<&'a str>>,
     event_id: Vec<Uuid>,
     context: Vec<&'static str>,
     event_type: Vec<&'static str>,
     schema_version: Vec<i32>,
-    occurred_at: Vec<OffsetDateTime>,
-    correlation_id: Vec<String>,
-    actor: Vec<Option<String>>,
     data: Vec<String>,
 }
 
-#[derive(Default)]
-struct Keys {
-    key: Vec<String>,
-    fingerprint: Vec<String>,
-    stream_id: Vec<String>,
-    appended: Vec<Appended>,
+impl<'a> Batch<'a> {
+    fn push(&mut self, request: &'a AppendRequest) {
+        let numbered = request.numbered.as_ref();
+        self.stream.push(match numbered {
+            Some(numbered) => numbered.stream_prefix,
+            None => &request.stream_id,
+        });
+        self.expected.push(match request.expected {
+            ExpectedVersion::Any => -1,
+            ExpectedVersion::NoStream => 0,
+            ExpectedVersion::Exact(version) => version,
+        });
+        self.sequence.push(numbered.map(|n| n.sequence));
+        self.field.push(numbered.map(|n| n.field));
+        self.events.push(request.events.len() as i32);
+        self.correlation.push(&request.metadata.correlation_id);
+        self.actor.push(request.metadata.actor.as_deref());
+        let idem = request.idempotency.as_ref();
+        self.key.push(idem.map(|i| i.key.as_str()));
+        self.fingerprint.push(idem.map(|i| i.fingerprint.as_str()));
+        for event in &request.events {
+            self.event_id.push(Uuid::now_v7());
+            self.context.push(event.context);
+            self.event_type.push(event.event_type);
+            self.schema_version.push(event.schema_version);
+            self.data.push(event.data.to_string());
+        }
+    }
 }
 
-type StoredKey = (String, Appended);
+/// What `append_batch` says of one request.
+#[derive(sqlx::FromRow)]
+struct Outcome {
+    number: Option<i64>,
+    first_version: Option<i64>,
+    last_version: Option<i64>,
+    first_position: Option<i64>,
+    last_position: Option<i64>,
+    actual: Option<i64>,
+}
 
-async fn write_batch(
-    pool: &PgPool,
+/// Commits the requests in one call, in order; each is appended or refused on its own.
+async fn append(
+    conn: &mut PgConnection,
     requests: &[&AppendRequest],
 ) -> Result<Vec<Result<Appended, AppendError>>, AppendError> {
-    let mut tx = pool.begin().await?;
-    // Keys are read before the lock: a key another process commits in between makes
-    // this batch fail on the key's primary key, and the retry one by one answers it.
-    let mut known = stored_keys(&mut tx, requests).await?;
-    let (head, mut numbers) = lock_and_draw(&mut tx, requests, &known).await?;
-    // Read after the lock, so no other appender can change them before the commit.
-    let mut versions = stream_versions(&mut tx, requests).await?;
-    let now = OffsetDateTime::now_utc();
-    let mut rows = Rows::default();
-    let mut keys = Keys::default();
-    let mut results = Vec::with_capacity(requests.len());
-    let mut position = head;
+    if requests.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut batch = Batch::default();
     for request in requests {
-        if let Some(idem) = &request.idempotency
-            && let Some((fingerprint, appended)) = known.get(&idem.key)
-        {
-            results.push(if *fingerprint == idem.fingerprint {
-                Ok(Appended {
-                    replayed: true,
-                    ..*appended
-                })
-            } else {
-                Err(AppendError::IdempotencyKeyReused)
-            });
-            continue;
-        }
-        let (number, built) = match &request.numbered {
-            Some(numbered) => {
-                let number = numbers.remove(0);
-                (Some(number), Some((numbered.build)(number)))
-            }
-            None => (None, None),
-        };
-        let (stream_id, events) = match &built {
-            Some((stream_id, events)) => (stream_id, events),
-            None => (&request.stream_id, &request.events),
-        };
-        let current = versions.get(stream_id).copied().unwrap_or(0);
-        if !request.expected.admits(current) {
-            results.push(Err(AppendError::Conflict {
-                stream_id: stream_id.clone(),
-                expected: request.expected,
-                actual: current,
-            }));
-            continue;
-        }
-        let first_position = position + 1;
-        for (offset, event) in events.iter().enumerate() {
-            position += 1;
-            rows.position.push(position);
-            rows.stream_id.push(stream_id.clone());
-            rows.version.push(current + 1 + offset as i64);
-            rows.event_id.push(Uuid::now_v7());
-            rows.context.push(event.context);
-            rows.event_type.push(event.event_type);
-            rows.schema_version.push(event.schema_version);
-            rows.occurred_at.push(now);
-            rows.correlation_id
-                .push(request.metadata.correlation_id.clone());
-            rows.actor.push(request.metadata.actor.clone());
-            rows.data.push(event.data.to_string());
-        }
-        let last_version = current + events.len() as i64;
-        versions.insert(stream_id.clone(), last_version);
-        let appended = Appended {
-            first_version: current + 1,
-            last_version,
-            first_position,
-            last_position: position,
-            replayed: false,
-            number,
-        };
-        if let Some(idem) = &request.idempotency {
-            keys.key.push(idem.key.clone());
-            keys.fingerprint.push(idem.fingerprint.clone());
-            keys.stream_id.push(stream_id.clone());
-            keys.appended.push(appended);
-            known.insert(idem.key.clone(), (idem.fingerprint.clone(), appended));
-        }
-        results.push(Ok(appended));
+        batch.push(request);
     }
-    if position == head {
-        tx.rollback().await?;
-        return Ok(results);
-    }
-    insert(&mut tx, &rows, &versions, &keys, position).await?;
-    tx.commit().await?;
-    metrics::counter!("events_appended_total").increment((position - head) as u64);
-    metrics::histogram!("append_batch_requests").record(requests.len() as f64);
-    Ok(results)
-}
-
-/// Locks the log head (the serialisation point of every appender) and, in the same
-/// statement, draws the numbers of the batch's numbered streams in request order,
-/// skipping the requests that their idempotency key will answer. Returns the head.
-async fn lock_and_draw(
-    tx: &mut Transaction<'_, Postgres>,
-    requests: &[&AppendRequest],
-    known: &HashMap<String, StoredKey>,
-) -> Result<(i64, Vec<i64>), sqlx::Error> {
-    let mut seen: HashSet<&str> = known.keys().map(String::as_str).collect();
-    let mut wanted: Vec<&str> = Vec::new();
-    for request in requests {
-        let answered = match &request.idempotency {
-            Some(idem) => !seen.insert(idem.key.as_str()),
-            None => false,
-        };
-        if let Some(numbered) = &request.numbered
-            && !answered
-        {
-            wanted.push(numbered.sequence);
-        }
-    }
-    // The numbers are drawn only once the head row is locked, so they follow commit order.
-    sqlx::query_as(
-        "WITH h AS (SELECT last_position FROM event_log_head WHERE id FOR UPDATE) \
-         SELECT h.last_position, ARRAY(SELECT nextval(s::regclass) \
-             FROM UNNEST($1::text[]) WITH ORDINALITY AS t(s, n) ORDER BY n) FROM h",
+    let outcomes: Vec<Outcome> = sqlx::query_as(
+        "SELECT * FROM append_batch($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
     )
-    .bind(&wanted)
-    .fetch_one(&mut **tx)
-    .await
-}
-
-/// Current versions of the batch's existing streams (numbered streams are new).
-async fn stream_versions(
-    tx: &mut Transaction<'_, Postgres>,
-    requests: &[&AppendRequest],
-) -> Result<HashMap<String, i64>, sqlx::Error> {
-    let ids: HashSet<&str> = requests
-        .iter()
-        .filter(|r| r.numbered.is_none())
-        .map(|r| r.stream_id.as_str())
-        .collect();
-    if ids.is_empty() {
-        return Ok(HashMap::new());
-    }
-    let ids: Vec<&str> = ids.into_iter().collect();
-    // A join on the unnested ids keeps to index lookups whatever plan is cached.
-    let rows: Vec<(String, i64)> = sqlx::query_as(
-        "SELECT s.stream_id, s.version FROM UNNEST($1::text[]) AS u(id) \
-         JOIN streams s ON s.stream_id = u.id",
-    )
-    .bind(&ids)
-    .fetch_all(&mut **tx)
+    .bind(&batch.stream)
+    .bind(&batch.expected)
+    .bind(&batch.sequence)
+    .bind(&batch.field)
+    .bind(&batch.events)
+    .bind(&batch.correlation)
+    .bind(&batch.actor)
+    .bind(&batch.key)
+    .bind(&batch.fingerprint)
+    .bind(&batch.event_id)
+    .bind(&batch.context)
+    .bind(&batch.event_type)
+    .bind(&batch.schema_version)
+    .bind(&batch.data)
+    .bind(OffsetDateTime::now_utc())
+    .fetch_all(conn)
     .await?;
-    Ok(rows.into_iter().collect())
+    metrics::counter!("events_appended_total").increment(batch.event_id.len() as u64);
+    metrics::histogram!("append_batch_requests").record(requests.len() as f64);
+    Ok(requests
+        .iter()
+        .zip(outcomes)
+        .map(|(request, outcome)| appended(request, outcome))
+        .collect())
 }
 
+fn appended(request: &AppendRequest, outcome: Outcome) -> Result<Appended, AppendError> {
+    match (
+        outcome.first_version,
+        outcome.last_version,
+        outcome.first_position,
+        outcome.last_position,
+    ) {
+        (Some(first_version), Some(last_version), Some(first_position), Some(last_position)) => {
+            Ok(Appended {
+                first_version,
+                last_version,
+                first_position,
+                last_position,
+                replayed: false,
+                number: outcome.number,
+            })
+        }
+        _ => Err(AppendError::Conflict {
+            stream_id: request.stream_id.clone(),
+            expected: request.expected,
+            actual: outcome.actual.unwrap_or_default(),
+        }),
+    }
+}
+
+/// The stored outcomes of the batch's idempotency keys: fingerprint and where it landed.
 async fn stored_keys(
-    tx: &mut Transaction<'_, Postgres>,
+    conn: &mut PgConnection,
     requests: &[&AppendRequest],
-) -> Result<HashMap<String, StoredKey>, sqlx::Error> {
+) -> Result<HashMap<String, (String, Appended)>, sqlx::Error> {
     let keys: Vec<&str> = requests
         .iter()
         .filter_map(|r| r.idempotency.as_ref().map(|i| i.key.as_str()))
@@ -256,75 +291,10 @@ async fn stored_keys(
          FROM idempotency_keys WHERE key = ANY($1)",
     )
     .bind(&keys)
-    .fetch_all(&mut **tx)
+    .fetch_all(conn)
     .await?;
     Ok(rows
         .into_iter()
         .map(|row| (row.key.clone(), (row.fingerprint.clone(), row.appended())))
         .collect())
-}
-
-/// Writes events, stream heads, idempotency keys and the log head in one statement, and
-/// notifies waiting readers (delivered at commit).
-async fn insert(
-    tx: &mut Transaction<'_, Postgres>,
-    rows: &Rows,
-    versions: &HashMap<String, i64>,
-    keys: &Keys,
-    last_position: i64,
-) -> Result<(), sqlx::Error> {
-    let (stream_ids, stream_versions): (Vec<&str>, Vec<i64>) = rows
-        .stream_id
-        .iter()
-        .map(|id| (id.as_str(), versions[id]))
-        .collect::<HashMap<_, _>>()
-        .into_iter()
-        .unzip();
-    let field = |f: fn(&Appended) -> i64| keys.appended.iter().map(f).collect::<Vec<_>>();
-    sqlx::query(
-        "WITH e AS (
-            INSERT INTO events (position, stream_id, stream_version, event_id, context, event_type,
-                                schema_version, occurred_at, correlation_id, actor, data)
-            SELECT p, s, v, i, c, t, sv, o, cr, a, d::jsonb
-            FROM UNNEST($1::bigint[], $2::text[], $3::bigint[], $4::uuid[], $5::text[], $6::text[],
-                        $7::int[], $8::timestamptz[], $9::text[], $10::text[], $11::text[])
-                 AS r(p, s, v, i, c, t, sv, o, cr, a, d)
-        ), s AS (
-            INSERT INTO streams (stream_id, version)
-            SELECT * FROM UNNEST($12::text[], $13::bigint[])
-            ON CONFLICT (stream_id) DO UPDATE SET version = EXCLUDED.version
-        ), k AS (
-            INSERT INTO idempotency_keys (key, fingerprint, stream_id, first_version, last_version,
-                                          first_position, last_position)
-            SELECT * FROM UNNEST($14::text[], $15::text[], $16::text[], $17::bigint[],
-                                 $18::bigint[], $19::bigint[], $20::bigint[])
-        ), h AS (
-            UPDATE event_log_head SET last_position = $21 WHERE id
-        )
-        SELECT pg_notify('events', $21::text)",
-    )
-    .bind(&rows.position)
-    .bind(&rows.stream_id)
-    .bind(&rows.version)
-    .bind(&rows.event_id)
-    .bind(&rows.context)
-    .bind(&rows.event_type)
-    .bind(&rows.schema_version)
-    .bind(&rows.occurred_at)
-    .bind(&rows.correlation_id)
-    .bind(&rows.actor)
-    .bind(&rows.data)
-    .bind(&stream_ids)
-    .bind(&stream_versions)
-    .bind(&keys.key)
-    .bind(&keys.fingerprint)
-    .bind(&keys.stream_id)
-    .bind(field(|a| a.first_version))
-    .bind(field(|a| a.last_version))
-    .bind(field(|a| a.first_position))
-    .bind(field(|a| a.last_position))
-    .bind(last_position)
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
 }

@@ -23,6 +23,6 @@ pub mod subscription;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
 
-pub use append::{AppendRequest, Appended, ExpectedVersion, Idempotency};
+pub use append::{AppendRequest, Appended, ExpectedVersion, Idempotency, Numbered};
 pub use error::{AppendError, StoreError};
 pub use store::EventStore;

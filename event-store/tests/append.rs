@@ -3,7 +3,9 @@
 mod common;
 
 use common::{append_one, event, request, with_key};
-use event_store::{AppendError, EventStore, ExpectedVersion, testing::TestDatabase};
+use event_store::{
+    AppendError, AppendRequest, EventStore, ExpectedVersion, Numbered, testing::TestDatabase,
+};
 use futures::future::join_all;
 
 #[tokio::test]
@@ -216,5 +218,78 @@ async fn a_request_the_database_rejects_does_not_fail_the_others_committed_with_
     assert_eq!(results.iter().filter(|r| r.is_err()).count(), 1);
     assert!(results[15].is_err());
     assert_eq!(store.head().await.unwrap(), 30);
+    db.drop().await;
+}
+
+#[tokio::test]
+async fn numbered_streams_get_their_numbers_in_commit_order_written_into_their_events() {
+    let db = TestDatabase::new().await;
+    let store = EventStore::new(db.pool.clone());
+    let numbered = Numbered {
+        sequence: "item_ids",
+        stream_prefix: "numbered-",
+        field: "id",
+    };
+    let creations = (0..40).map(|n| {
+        let store = store.clone();
+        let request = AppendRequest::numbered(
+            numbered,
+            vec![event("items", 0), event("items", 0)],
+            request("", ExpectedVersion::NoStream, Vec::new()).metadata,
+        );
+        let request = if n % 2 == 0 {
+            with_key(request, &format!("k{n}"), "f")
+        } else {
+            request
+        };
+        async move { store.append(request).await.unwrap() }
+    });
+    let mut outcomes = join_all(creations).await;
+    outcomes.sort_by_key(|o| o.first_position);
+    let numbers: Vec<i64> = outcomes.iter().map(|o| o.number.unwrap()).collect();
+    assert_eq!(
+        numbers,
+        (1..=40).collect::<Vec<_>>(),
+        "numbers follow positions"
+    );
+    for outcome in &outcomes {
+        let number = outcome.number.unwrap();
+        let stream = store
+            .read_stream(&format!("numbered-{number}"), None)
+            .await
+            .unwrap();
+        assert_eq!(stream.len(), 2);
+        assert!(stream.iter().all(|e| e.data["id"] == number));
+        assert_eq!(stream[0].position, outcome.first_position);
+    }
+    db.drop().await;
+}
+
+#[tokio::test]
+async fn concurrent_appends_to_one_stream_at_any_version_get_consecutive_versions() {
+    let db = TestDatabase::new().await;
+    let store = EventStore::new(db.pool.clone());
+    let appends = (0..30).map(|n| {
+        let store = store.clone();
+        async move {
+            store
+                .append(request(
+                    "s-1",
+                    ExpectedVersion::Any,
+                    vec![event("items", n)],
+                ))
+                .await
+                .unwrap()
+        }
+    });
+    let mut versions: Vec<i64> = join_all(appends)
+        .await
+        .iter()
+        .map(|o| o.last_version)
+        .collect();
+    versions.sort();
+    assert_eq!(versions, (1..=30).collect::<Vec<_>>());
+    let stream = store.read_stream("s-1", None).await.unwrap();
+    assert!(stream.windows(2).all(|w| w[0].position < w[1].position));
     db.drop().await;
 }

@@ -6,9 +6,12 @@ use serde_json::Value;
 
 use crate::domain::{DecodeError, DomainEvent, payload};
 
+/// Item streams are named `item-<id>`.
+pub const STREAM_PREFIX: &str = "item-";
+
 /// The stream that holds one item's events.
 pub fn stream_id(id: i64) -> String {
-    format!("item-{id}")
+    format!("{STREAM_PREFIX}{id}")
 }
 
 /// An item came into being.

@@ -5,7 +5,7 @@ use axum::{
     http::{HeaderMap, HeaderValue, StatusCode, header},
     response::{IntoResponse, Response},
 };
-use event_store::{AppendRequest, Appended};
+use event_store::{AppendRequest, Appended, Numbered};
 use http_kit::{ApiError, Json, Path, error::ErrorBody, ok};
 use schemas::{DomainEvent, NewEvent, items};
 use serde::Serialize;
@@ -18,6 +18,14 @@ use super::{
 use crate::{
     AppState,
     command::{self, CommandContext},
+};
+
+/// Item ids: the sequence, the stream of item `n` (`item-n`) and the payload field that
+/// carries the id.
+const ITEM_NUMBERS: Numbered = Numbered {
+    sequence: "item_ids",
+    stream_prefix: items::STREAM_PREFIX,
+    field: "id",
 };
 
 /// An item as the command left it, and the global position that records it.
@@ -55,8 +63,8 @@ pub async fn create_item(
     if let Some(response) = replay(&state, &context, true).await? {
         return Ok(response);
     }
-    // The id is drawn inside the append's transaction, so ids follow commit order and a
-    // retry answered from its idempotency key uses none.
+    // The store draws the id as the append commits and writes it into the events, so ids
+    // follow commit order and a retry answered from its idempotency key uses none.
     let decide = move |id| {
         let command = ItemCommand::CreateItem {
             id,
@@ -64,16 +72,9 @@ pub async fn create_item(
         };
         aggregate::decide(None, command).expect("a new item can always be created")
     };
-    let events_for = decide.clone();
-    let request = AppendRequest::numbered(
-        "item_ids",
-        move |id| {
-            let events = events_for(id).iter().map(NewEvent::from_domain).collect();
-            (items::stream_id(id), events)
-        },
-        context.metadata.clone(),
-    )
-    .with_idempotency(context.idempotency.clone());
+    let events = decide(0).iter().map(NewEvent::from_domain).collect();
+    let request = AppendRequest::numbered(ITEM_NUMBERS, events, context.metadata.clone())
+        .with_idempotency(context.idempotency.clone());
     let appended = state
         .store
         .append(request)
