@@ -8,13 +8,17 @@ DROP TABLE streams;
 --
 -- Requests are described by parallel arrays (one element per request) and their events by
 -- parallel arrays in request order (r_events says how many belong to each request).
+-- Consecutive requests with the same r_group are written together or not at all (an
+-- append to several streams at once); each stream appears at most once in a group.
 -- r_expected: -1 any version, 0 no stream, n exactly version n.
 -- A numbered request (r_sequence not null) starts the stream r_stream || nextval(sequence)
 -- and writes the number into the payload field r_field of each of its events. Numbers are
 -- drawn under the head lock, so they follow commit order.
 -- One row comes back per request, in request order: where it landed, or (first_position
--- null) the version that refused it.
+-- null) refused, with `conflict` set on the requests whose own expected version failed and
+-- `actual` their stream's version.
 CREATE FUNCTION append_batch(
+    r_group        integer[],
     r_stream       text[],
     r_expected     bigint[],
     r_sequence     text[],
@@ -36,7 +40,8 @@ CREATE FUNCTION append_batch(
     last_version   bigint,
     first_position bigint,
     last_position  bigint,
-    actual         bigint
+    actual         bigint,
+    conflict       boolean
 ) LANGUAGE plpgsql AS $$
 DECLARE
     head     bigint;
@@ -44,6 +49,9 @@ DECLARE
     cur      bigint;
     stream   text;
     first_e  integer := 1;
+    n        integer := coalesce(array_length(r_stream, 1), 0);
+    k        integer;
+    refused  boolean := false;
     versions jsonb;
     payload  jsonb;
     -- Rows to insert, as column arrays.
@@ -63,23 +71,34 @@ BEGIN
           FROM unnest(r_stream, r_sequence) AS u(id, seq) WHERE u.seq IS NULL) v
     WHERE v.version IS NOT NULL;
     pos := head;
-    FOR i IN 1 .. coalesce(array_length(r_stream, 1), 0) LOOP
-        number := NULL;
-        IF r_sequence[i] IS NULL THEN
-            stream := r_stream[i];
-            cur := coalesce((versions ->> stream)::bigint, 0);
-        ELSE
-            number := nextval(r_sequence[i]::regclass);
-            stream := r_stream[i] || number;
-            cur := 0;
+    FOR i IN 1 .. n LOOP
+        IF i = 1 OR r_group[i] <> r_group[i - 1] THEN
+            -- A group is written whole or not at all: check all of it first.
+            refused := false;
+            k := i;
+            WHILE k <= n AND r_group[k] = r_group[i] LOOP
+                refused := refused OR (r_sequence[k] IS NULL AND r_expected[k] >= 0
+                    AND r_expected[k] <> coalesce((versions ->> r_stream[k])::bigint, 0));
+                k := k + 1;
+            END LOOP;
         END IF;
-        IF (r_expected[i] = 0 AND cur <> 0) OR (r_expected[i] > 0 AND cur <> r_expected[i]) THEN
+        number := NULL;
+        conflict := false;
+        stream := r_stream[i];
+        cur := CASE WHEN r_sequence[i] IS NULL
+                    THEN coalesce((versions ->> stream)::bigint, 0) ELSE 0 END;
+        IF refused THEN
             first_version := NULL; last_version := NULL;
             first_position := NULL; last_position := NULL;
             actual := cur;
+            conflict := r_expected[i] >= 0 AND r_expected[i] <> cur;
             RETURN NEXT;
             first_e := first_e + r_events[i];
             CONTINUE;
+        END IF;
+        IF r_sequence[i] IS NOT NULL THEN
+            number := nextval(r_sequence[i]::regclass);
+            stream := stream || number;
         END IF;
         first_position := pos + 1;
         first_version := cur + 1;

@@ -19,10 +19,14 @@ use crate::{AppendError, AppendRequest, Appended, ExpectedVersion};
 /// Largest number of requests committed in one batch.
 const MAX_BATCH: usize = 512;
 
+/// Appends to one or more streams, all or nothing.
 pub(crate) struct Job {
-    pub request: AppendRequest,
-    pub reply: oneshot::Sender<Result<Appended, AppendError>>,
+    pub requests: Vec<AppendRequest>,
+    pub reply: oneshot::Sender<Outcome>,
 }
+
+/// Where each of a job's appends landed, or why the job was refused.
+pub(crate) type Outcome = Result<Vec<Appended>, AppendError>;
 
 /// Starts the writer task; it ends when every sender is dropped.
 pub(crate) fn spawn(pool: PgPool) -> mpsc::Sender<Job> {
@@ -54,11 +58,18 @@ pub(crate) fn spawn(pool: PgPool) -> mpsc::Sender<Job> {
 /// they wait for the next batch, where the first one's stored outcome answers them.
 fn one_per_key(jobs: Vec<Job>) -> (Vec<Job>, Vec<Job>) {
     let mut keys = HashSet::new();
-    jobs.into_iter()
-        .partition(|job| match &job.request.idempotency {
-            Some(idem) => keys.insert(idem.key.clone()),
-            None => true,
-        })
+    jobs.into_iter().partition(|job| match job_key(job) {
+        Some(key) => keys.insert(key.to_owned()),
+        None => true,
+    })
+}
+
+/// A job's idempotency key: only single appends carry one.
+fn job_key(job: &Job) -> Option<&str> {
+    match job.requests.as_slice() {
+        [request] => request.idempotency.as_ref().map(|idem| idem.key.as_str()),
+        _ => None,
+    }
 }
 
 /// The writing task's connection, opened on first use and replaced after a failure.
@@ -68,35 +79,32 @@ struct Writer {
 }
 
 impl Writer {
-    /// Commits a batch and answers every job. A failing batch is retried one request at a
+    /// Commits a batch and answers every job. A failing batch is retried one job at a
     /// time, so one bad request cannot fail the others.
     async fn commit(&mut self, jobs: Vec<Job>) {
-        let requests: Vec<&AppendRequest> = jobs.iter().map(|job| &job.request).collect();
-        match self.write(&requests).await {
-            Ok(results) => reply_all(jobs, results),
+        let groups: Vec<&[AppendRequest]> = jobs.iter().map(|job| &job.requests[..]).collect();
+        match self.write(&groups).await {
+            Ok(outcomes) => reply_all(jobs, outcomes),
             Err(err) if jobs.len() == 1 => reply_all(jobs, vec![Err(err)]),
             Err(err) => {
                 tracing::warn!(error = %err, size = jobs.len(), "append batch failed; retrying singly");
                 for job in jobs {
-                    let result = match self.write(&[&job.request]).await {
-                        Ok(mut results) => results.remove(0),
+                    let outcome = match self.write(&[&job.requests]).await {
+                        Ok(mut outcomes) => outcomes.remove(0),
                         Err(err) => Err(err),
                     };
-                    let _ = job.reply.send(result);
+                    let _ = job.reply.send(outcome);
                 }
             }
         }
     }
 
-    async fn write(
-        &mut self,
-        requests: &[&AppendRequest],
-    ) -> Result<Vec<Result<Appended, AppendError>>, AppendError> {
+    async fn write(&mut self, groups: &[&[AppendRequest]]) -> Result<Vec<Outcome>, AppendError> {
         let conn = match &mut self.conn {
             Some(conn) => conn,
             none => none.insert(self.pool.acquire().await?),
         };
-        let result = write_batch(conn, requests).await;
+        let result = write_batch(conn, groups).await;
         if result.is_err() {
             // The connection may be what failed; the next batch starts on a fresh one.
             self.conn = None;
@@ -105,45 +113,46 @@ impl Writer {
     }
 }
 
-fn reply_all(jobs: Vec<Job>, results: Vec<Result<Appended, AppendError>>) {
-    for (job, result) in jobs.into_iter().zip(results) {
+fn reply_all(jobs: Vec<Job>, outcomes: Vec<Outcome>) {
+    for (job, outcome) in jobs.into_iter().zip(outcomes) {
         // The caller may have given up (request cancelled); the append stands regardless.
-        let _ = job.reply.send(result);
+        let _ = job.reply.send(outcome);
     }
 }
 
-/// Answers the requests whose idempotency key is stored and commits the others.
+/// Answers the single appends whose idempotency key is stored and commits the others.
 async fn write_batch(
     conn: &mut PgConnection,
-    requests: &[&AppendRequest],
-) -> Result<Vec<Result<Appended, AppendError>>, AppendError> {
+    groups: &[&[AppendRequest]],
+) -> Result<Vec<Outcome>, AppendError> {
     // Keys are read before the lock: a key another process commits in between makes the
     // batch fail on the key's primary key, and the retry one by one answers it.
-    let known = stored_keys(conn, requests).await?;
-    let mut results: Vec<Option<Result<Appended, AppendError>>> = requests
+    let known = stored_keys(conn, groups).await?;
+    let mut outcomes: Vec<Option<Outcome>> = groups
         .iter()
-        .map(|request| {
+        .map(|group| {
+            let [request] = group else { return None };
             let idem = request.idempotency.as_ref()?;
             let (fingerprint, appended) = known.get(&idem.key)?;
             Some(if *fingerprint == idem.fingerprint {
-                Ok(*appended)
+                Ok(vec![*appended])
             } else {
                 Err(AppendError::IdempotencyKeyReused)
             })
         })
         .collect();
-    let fresh: Vec<&AppendRequest> = requests
+    let fresh: Vec<&[AppendRequest]> = groups
         .iter()
-        .zip(&results)
+        .zip(&outcomes)
         .filter(|(_, answered)| answered.is_none())
-        .map(|(request, _)| *request)
+        .map(|(group, _)| *group)
         .collect();
     let mut written = append(conn, &fresh).await?.into_iter();
-    Ok(results
+    Ok(outcomes
         .iter_mut()
         .map(|answered| match answered.take() {
-            Some(result) => result,
-            None => written.next().expect("one outcome per fresh request"),
+            Some(outcome) => outcome,
+            None => written.next().expect("one outcome per fresh job"),
         })
         .collect())
 }
@@ -151,6 +160,7 @@ async fn write_batch(
 /// Parallel arrays describing a batch, as `append_batch` takes them.
 #[derive(Default)]
 struct Batch<'a> {
+    group: Vec<i32>,
     stream: Vec<&'a str>,
     expected: Vec<i64>,
     sequence: Vec<Option<&'static str>>,
@@ -168,7 +178,9 @@ struct Batch<'a> {
 }
 
 impl<'a> Batch<'a> {
-    fn push(&mut self, request: &'a AppendRequest) {
+    /// Adds a request of job `group`; `keyed` when its idempotency key is to be stored.
+    fn push(&mut self, group: i32, request: &'a AppendRequest, keyed: bool) {
+        self.group.push(group);
         let numbered = request.numbered.as_ref();
         self.stream.push(match numbered {
             Some(numbered) => numbered.stream_prefix,
@@ -184,7 +196,7 @@ impl<'a> Batch<'a> {
         self.events.push(request.events.len() as i32);
         self.correlation.push(&request.metadata.correlation_id);
         self.actor.push(request.metadata.actor.as_deref());
-        let idem = request.idempotency.as_ref();
+        let idem = request.idempotency.as_ref().filter(|_| keyed);
         self.key.push(idem.map(|i| i.key.as_str()));
         self.fingerprint.push(idem.map(|i| i.fingerprint.as_str()));
         for event in &request.events {
@@ -199,30 +211,34 @@ impl<'a> Batch<'a> {
 
 /// What `append_batch` says of one request.
 #[derive(sqlx::FromRow)]
-struct Outcome {
+struct Written {
     number: Option<i64>,
     first_version: Option<i64>,
     last_version: Option<i64>,
     first_position: Option<i64>,
     last_position: Option<i64>,
     actual: Option<i64>,
+    conflict: bool,
 }
 
-/// Commits the requests in one call, in order; each is appended or refused on its own.
+/// Commits the jobs in one call, in order; each is appended or refused on its own.
 async fn append(
     conn: &mut PgConnection,
-    requests: &[&AppendRequest],
-) -> Result<Vec<Result<Appended, AppendError>>, AppendError> {
-    if requests.is_empty() {
+    groups: &[&[AppendRequest]],
+) -> Result<Vec<Outcome>, AppendError> {
+    if groups.is_empty() {
         return Ok(Vec::new());
     }
     let mut batch = Batch::default();
-    for request in requests {
-        batch.push(request);
+    for (n, group) in groups.iter().enumerate() {
+        for request in group.iter() {
+            batch.push(n as i32, request, group.len() == 1);
+        }
     }
-    let outcomes: Vec<Outcome> = sqlx::query_as(
-        "SELECT * FROM append_batch($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+    let mut rows = sqlx::query_as::<_, Written>(
+        "SELECT * FROM append_batch($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
     )
+    .bind(&batch.group)
     .bind(&batch.stream)
     .bind(&batch.expected)
     .bind(&batch.sequence)
@@ -239,49 +255,70 @@ async fn append(
     .bind(&batch.data)
     .bind(OffsetDateTime::now_utc())
     .fetch_all(conn)
-    .await?;
+    .await?
+    .into_iter();
     metrics::counter!("events_appended_total").increment(batch.event_id.len() as u64);
-    metrics::histogram!("append_batch_requests").record(requests.len() as f64);
-    Ok(requests
+    metrics::histogram!("append_batch_requests").record(groups.len() as f64);
+    Ok(groups
         .iter()
-        .zip(outcomes)
-        .map(|(request, outcome)| appended(request, outcome))
+        .map(|group| {
+            let written: Vec<Written> = rows.by_ref().take(group.len()).collect();
+            outcome(group, written)
+        })
         .collect())
 }
 
-fn appended(request: &AppendRequest, outcome: Outcome) -> Result<Appended, AppendError> {
-    match (
-        outcome.first_version,
-        outcome.last_version,
-        outcome.first_position,
-        outcome.last_position,
-    ) {
-        (Some(first_version), Some(last_version), Some(first_position), Some(last_position)) => {
-            Ok(Appended {
+/// A job's outcome from its requests' rows: all appended, or the conflict that refused it.
+fn outcome(group: &[AppendRequest], rows: Vec<Written>) -> Outcome {
+    let mut appended = Vec::with_capacity(rows.len());
+    for (request, row) in group.iter().zip(&rows) {
+        match (
+            row.first_version,
+            row.last_version,
+            row.first_position,
+            row.last_position,
+        ) {
+            (
+                Some(first_version),
+                Some(last_version),
+                Some(first_position),
+                Some(last_position),
+            ) => appended.push(Appended {
                 first_version,
                 last_version,
                 first_position,
                 last_position,
                 replayed: false,
-                number: outcome.number,
-            })
+                number: row.number,
+            }),
+            _ => {
+                let (request, row) = group
+                    .iter()
+                    .zip(&rows)
+                    .find(|(_, row)| row.conflict)
+                    .unwrap_or((request, row));
+                return Err(AppendError::Conflict {
+                    stream_id: request.stream_id.clone(),
+                    expected: request.expected,
+                    actual: row.actual.unwrap_or_default(),
+                });
+            }
         }
-        _ => Err(AppendError::Conflict {
-            stream_id: request.stream_id.clone(),
-            expected: request.expected,
-            actual: outcome.actual.unwrap_or_default(),
-        }),
     }
+    Ok(appended)
 }
 
 /// The stored outcomes of the batch's idempotency keys: fingerprint and where it landed.
 async fn stored_keys(
     conn: &mut PgConnection,
-    requests: &[&AppendRequest],
+    groups: &[&[AppendRequest]],
 ) -> Result<HashMap<String, (String, Appended)>, sqlx::Error> {
-    let keys: Vec<&str> = requests
+    let keys: Vec<&str> = groups
         .iter()
-        .filter_map(|r| r.idempotency.as_ref().map(|i| i.key.as_str()))
+        .filter_map(|group| match group {
+            [request] => request.idempotency.as_ref().map(|i| i.key.as_str()),
+            _ => None,
+        })
         .collect();
     if keys.is_empty() {
         return Ok(HashMap::new());

@@ -31,9 +31,33 @@ impl EventStore {
     /// Appends events to one stream if it is at the expected version. Concurrent calls are
     /// committed together; each still succeeds or fails on its own.
     pub async fn append(&self, request: AppendRequest) -> Result<Appended, AppendError> {
+        let mut appended = self.submit(vec![request]).await?;
+        Ok(appended.remove(0))
+    }
+
+    /// Appends to several streams at once: every request is appended, or none is (the
+    /// first conflict refuses them all). Each stream appears at most once. Idempotency keys
+    /// are honoured on single appends only, so these requests must carry none.
+    pub async fn append_all(
+        &self,
+        requests: Vec<AppendRequest>,
+    ) -> Result<Vec<Appended>, AppendError> {
+        if requests.len() > 1 && requests.iter().any(|r| r.idempotency.is_some()) {
+            return Err(StoreError::Malformed(
+                "idempotency keys apply to single-stream appends only".into(),
+            )
+            .into());
+        }
+        if requests.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.submit(requests).await
+    }
+
+    async fn submit(&self, requests: Vec<AppendRequest>) -> Result<Vec<Appended>, AppendError> {
         let (reply, answer) = oneshot::channel();
         self.writer
-            .send(Job { request, reply })
+            .send(Job { requests, reply })
             .await
             .map_err(|_| StoreError::AppenderStopped)?;
         answer.await.map_err(|_| StoreError::AppenderStopped)?

@@ -293,3 +293,91 @@ async fn concurrent_appends_to_one_stream_at_any_version_get_consecutive_version
     assert!(stream.windows(2).all(|w| w[0].position < w[1].position));
     db.drop().await;
 }
+
+#[tokio::test]
+async fn an_append_to_several_streams_writes_all_of_them_or_none() {
+    let db = TestDatabase::new().await;
+    let store = EventStore::new(db.pool.clone());
+    append_one(&store, "taken", "items", 0).await;
+    let refused = store
+        .append_all(vec![
+            request("fresh", ExpectedVersion::NoStream, vec![event("items", 1)]),
+            request("taken", ExpectedVersion::NoStream, vec![event("items", 2)]),
+        ])
+        .await
+        .unwrap_err();
+    match refused {
+        AppendError::Conflict {
+            stream_id, actual, ..
+        } => assert_eq!((stream_id.as_str(), actual), ("taken", 1)),
+        other => panic!("expected a conflict, got {other:?}"),
+    }
+    assert!(store.read_stream("fresh", None).await.unwrap().is_empty());
+    assert_eq!(store.head().await.unwrap(), 1);
+    let appended = store
+        .append_all(vec![
+            request("fresh", ExpectedVersion::NoStream, vec![event("items", 1)]),
+            request("taken", ExpectedVersion::Exact(1), vec![event("items", 2)]),
+        ])
+        .await
+        .unwrap();
+    let positions: Vec<(i64, i64)> = appended
+        .iter()
+        .map(|a| (a.last_position, a.last_version))
+        .collect();
+    assert_eq!(positions, [(2, 1), (3, 2)]);
+    db.drop().await;
+}
+
+#[tokio::test]
+async fn of_concurrent_appends_claiming_one_stream_exactly_one_is_written_whole() {
+    let db = TestDatabase::new().await;
+    let store = EventStore::new(db.pool.clone());
+    let claims = (0..20).map(|n| {
+        let store = store.clone();
+        async move {
+            store
+                .append_all(vec![
+                    request("claim", ExpectedVersion::NoStream, vec![event("items", n)]),
+                    request(
+                        &format!("owner-{n}"),
+                        ExpectedVersion::NoStream,
+                        vec![event("items", n)],
+                    ),
+                ])
+                .await
+        }
+    });
+    let results = join_all(claims).await;
+    let winners: Vec<usize> = (0..20).filter(|&n| results[n].is_ok()).collect();
+    assert_eq!(winners.len(), 1, "{results:?}");
+    for n in 0..20 {
+        let owner = store
+            .read_stream(&format!("owner-{n}"), None)
+            .await
+            .unwrap();
+        assert_eq!(owner.len(), usize::from(n == winners[0]));
+    }
+    assert_eq!(store.head().await.unwrap(), 2);
+    db.drop().await;
+}
+
+#[tokio::test]
+async fn an_append_to_several_streams_cannot_carry_idempotency_keys() {
+    let db = TestDatabase::new().await;
+    let store = EventStore::new(db.pool.clone());
+    let err = store
+        .append_all(vec![
+            with_key(
+                request("a", ExpectedVersion::NoStream, vec![event("items", 1)]),
+                "k",
+                "f",
+            ),
+            request("b", ExpectedVersion::NoStream, vec![event("items", 2)]),
+        ])
+        .await
+        .unwrap_err();
+    assert!(matches!(err, AppendError::Store(_)), "{err:?}");
+    assert_eq!(store.head().await.unwrap(), 0);
+    db.drop().await;
+}
