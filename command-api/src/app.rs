@@ -1,13 +1,19 @@
 //! Configuration, state and assembly of command-api.
 
+use std::sync::Arc;
+
+use axum::extract::FromRef;
 use event_store::{EventStore, database, kafka::KafkaConfig, relay::Relay};
 use http_kit::{
+    auth::Tokens,
     config::CommonConfig,
     health,
     server::{Server, Service},
 };
 use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
+
+use crate::identity::passwords::Passwords;
 
 /// command-api settings.
 #[derive(Debug, Clone, clap::Parser)]
@@ -22,12 +28,26 @@ pub struct Config {
     /// Run the outbox relay to Kafka in this process (one instance leads at a time).
     #[arg(long, env = "RELAY_ENABLED", default_value_t = true, action = clap::ArgAction::Set)]
     pub relay_enabled: bool,
+
+    /// Hours a login session (its refresh tokens) lasts.
+    #[arg(long, env = "REFRESH_TOKEN_TTL_HOURS", default_value_t = 336)]
+    pub refresh_token_ttl_hours: u32,
 }
 
 /// Shared by every handler.
 #[derive(Clone)]
 pub struct AppState {
     pub store: EventStore,
+    pub tokens: Arc<Tokens>,
+    pub passwords: Passwords,
+    /// How long a login session lasts.
+    pub refresh_ttl: time::Duration,
+}
+
+impl FromRef<AppState> for Arc<Tokens> {
+    fn from_ref(state: &AppState) -> Self {
+        state.tokens.clone()
+    }
 }
 
 impl AppState {
@@ -40,13 +60,19 @@ impl AppState {
 pub fn start(
     config: &Config,
     pool: PgPool,
+    tokens: Arc<Tokens>,
     shutdown: &CancellationToken,
 ) -> anyhow::Result<Service> {
     let state = AppState {
         store: EventStore::new(pool.clone()),
+        tokens,
+        passwords: Passwords::new(),
+        refresh_ttl: time::Duration::hours(config.refresh_token_ttl_hours.into()),
     };
     let mut service = Service {
-        router: crate::items::router().with_state(state),
+        router: crate::items::router()
+            .merge(crate::identity::router())
+            .with_state(state),
         checks: vec![("postgres", health::postgres(pool.clone()))],
         tasks: Vec::new(),
         docs: vec![("/api-docs/command.json", crate::docs::openapi())],
@@ -70,6 +96,6 @@ pub async fn build(config: Config) -> anyhow::Result<Server> {
     let common = &config.common;
     let pool = database::connect_and_migrate(&common.database_url, common.db_pool_size).await?;
     let shutdown = CancellationToken::new();
-    let service = start(&config, pool, &shutdown)?;
+    let service = start(&config, pool, common.tokens(), &shutdown)?;
     Ok(Server::bind(common.http_addr_or(8081), vec![service], shutdown).await?)
 }

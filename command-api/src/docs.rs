@@ -1,5 +1,6 @@
 //! The OpenAPI document of command-api, generated from the handlers.
 
+use http_kit::auth::BearerSecurity;
 use utoipa::OpenApi;
 
 #[derive(OpenApi)]
@@ -9,9 +10,15 @@ use utoipa::OpenApi;
         crate::items::handlers::create_item,
         crate::items::handlers::update_item,
         crate::items::handlers::delete_item,
+        crate::identity::handlers::register,
+        crate::identity::handlers::login,
     ),
     components(schemas(http_kit::error::ErrorBody, http_kit::ApiError, http_kit::ErrorCode)),
-    tags((name = "items", description = "Items with sequential ids"))
+    modifiers(&BearerSecurity),
+    tags(
+        (name = "items", description = "Items with sequential ids"),
+        (name = "auth", description = "Accounts, login and tokens"),
+    )
 )]
 struct CommandApiDoc;
 

@@ -7,11 +7,13 @@
 //! - [`command`]: what every command handler shares (metadata, idempotency, If-Match,
 //!   responses carrying positions).
 //! - [`items`]: the items aggregate and its endpoints.
+//! - [`identity`]: registration and login; password hashes and sessions.
 //! - [`docs`]: the OpenAPI document.
 
 pub mod app;
 pub mod command;
 pub mod docs;
+pub mod identity;
 pub mod items;
 
 pub use app::{AppState, Config, build, start};

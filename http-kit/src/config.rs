@@ -1,8 +1,10 @@
 //! Settings every service reads from its environment (or flags of the same name).
 
-use std::net::SocketAddr;
+use std::{net::SocketAddr, sync::Arc, time::Duration};
 
-use crate::telemetry::LogFormat;
+use uuid::Uuid;
+
+use crate::{auth::Tokens, telemetry::LogFormat};
 
 /// Settings shared by every service.
 #[derive(Debug, Clone, clap::Args)]
@@ -27,9 +29,14 @@ pub struct CommonConfig {
     #[arg(long, env = "HTTP_ADDR")]
     pub http_addr: Option<SocketAddr>,
 
-    /// Secret that signs access tokens.
+    /// Secret that signs access tokens; every instance must share it. Unset: a random
+    /// one per process (tokens then die with the process and only it accepts them).
     #[arg(long, env = "JWT_SECRET", hide_env_values = true)]
     pub jwt_secret: Option<String>,
+
+    /// Seconds an access token is valid.
+    #[arg(long, env = "ACCESS_TOKEN_TTL_SECONDS", default_value_t = 900)]
+    pub access_token_ttl_seconds: u64,
 
     /// Largest number of PostgreSQL connections this service opens.
     #[arg(long, env = "DB_POOL_SIZE", default_value_t = 16)]
@@ -41,6 +48,21 @@ pub struct CommonConfig {
 }
 
 impl CommonConfig {
+    /// The token issuer and verifier these settings describe.
+    pub fn tokens(&self) -> Arc<Tokens> {
+        let ttl = Duration::from_secs(self.access_token_ttl_seconds);
+        let secret = match &self.jwt_secret {
+            Some(secret) => secret.clone(),
+            None => {
+                tracing::warn!(
+                    "JWT_SECRET is not set: using a random secret; tokens will not survive a restart"
+                );
+                format!("{}{}", Uuid::new_v4().simple(), Uuid::new_v4().simple())
+            }
+        };
+        Arc::new(Tokens::new(secret.as_bytes(), ttl))
+    }
+
     /// The HTTP address, or the service's default.
     pub fn http_addr_or(&self, port: u16) -> SocketAddr {
         self.http_addr

@@ -1,7 +1,7 @@
 //! The error envelope: `{"status":"error","error":{"code","message","details","trace_id"}}`.
 
 use axum::{
-    http::StatusCode,
+    http::{HeaderValue, StatusCode, header},
     response::{IntoResponse, Response},
 };
 use serde::Serialize;
@@ -36,6 +36,9 @@ pub struct ApiError {
     pub details: Option<Value>,
     /// The request id, so a report can be matched with the logs.
     pub trace_id: Option<String>,
+    /// The `WWW-Authenticate` challenge of a 401.
+    #[serde(skip)]
+    pub challenge: Option<String>,
 }
 
 /// The body of every error response.
@@ -55,12 +58,29 @@ impl ApiError {
             message: message.into(),
             details: None,
             trace_id: None,
+            challenge: None,
         }
     }
 
     pub fn with_details(mut self, details: Value) -> Self {
         self.details = Some(details);
         self
+    }
+
+    /// Sets the `WWW-Authenticate` header of the response.
+    pub fn with_challenge(mut self, challenge: &str) -> Self {
+        self.challenge = Some(challenge.to_owned());
+        self
+    }
+
+    /// 401: no valid credentials.
+    pub fn unauthorized(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, ErrorCode::Unauthorized, message)
+    }
+
+    /// 403: authenticated, but not allowed.
+    pub fn forbidden(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::FORBIDDEN, ErrorCode::Forbidden, message)
     }
 
     /// 400: the request cannot be parsed.
@@ -142,6 +162,15 @@ impl IntoResponse for ApiError {
             }),
         )
             .into_response();
+        if let Some(challenge) = self
+            .challenge
+            .as_deref()
+            .and_then(|c| HeaderValue::from_str(c).ok())
+        {
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, challenge);
+        }
         response.extensions_mut().insert(self);
         response
     }

@@ -1,6 +1,7 @@
 //! HTTP plumbing shared by the platform's services.
 //!
 //! Layout:
+//! - [`auth`]: access tokens and the [`auth::Caller`] extractor (401 and 403 kept apart).
 //! - [`config`]: settings every service reads from its environment.
 //! - [`error`]: the error envelope and [`ApiError`], the one error type handlers return.
 //! - [`extract`]: JSON, path and query extractors whose rejections use the envelope.
@@ -14,6 +15,7 @@
 //! - [`shutdown`]: SIGTERM / Ctrl-C handling.
 //! - [`paging`]: `page` / `size` parameters and paged results.
 
+pub mod auth;
 pub mod config;
 pub mod docs;
 pub mod error;

@@ -27,6 +27,10 @@ pub struct Config {
     #[arg(long, env = "CACHE_CAPACITY", default_value_t = 10_000)]
     pub cache_capacity: u64,
 
+    /// Hours a login session (its refresh tokens) lasts.
+    #[arg(long, env = "REFRESH_TOKEN_TTL_HOURS", default_value_t = 336)]
+    pub refresh_token_ttl_hours: u32,
+
     /// Kafka consumer group prefix of the projector.
     #[arg(long, env = "PROJECTOR_GROUP_ID", default_value = "projector")]
     pub group_id: String,
@@ -40,7 +44,10 @@ pub async fn build(config: Config) -> anyhow::Result<Server> {
     let command = command_api::Config {
         common: common.clone(),
         relay_enabled: config.relay_enabled,
+        refresh_token_ttl_hours: config.refresh_token_ttl_hours,
     };
+    // One issuer for both APIs, so a random secret (JWT_SECRET unset) still verifies.
+    let tokens = common.tokens();
     let query = query_api::Config {
         common: common.clone(),
         read_wait_timeout_ms: config.read_wait_timeout_ms,
@@ -52,7 +59,7 @@ pub async fn build(config: Config) -> anyhow::Result<Server> {
         ..Default::default()
     };
     let services = vec![
-        command_api::start(&command, pool.clone(), &shutdown)?,
+        command_api::start(&command, pool.clone(), tokens, &shutdown)?,
         query_api::start(&query, pool, &shutdown).await?,
         projector,
     ];

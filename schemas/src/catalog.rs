@@ -2,10 +2,10 @@
 
 use schemars::{JsonSchema, Schema, schema_for};
 
-use crate::{envelope::RecordedEvent, items};
+use crate::{envelope::RecordedEvent, identity, items};
 
 /// The bounded contexts; each has its own Kafka topic.
-pub const CONTEXTS: &[&str] = &["items"];
+pub const CONTEXTS: &[&str] = &["items", "identity"];
 
 /// One event type at one schema version.
 pub struct EventSchema {
@@ -30,6 +30,9 @@ pub fn event_schemas() -> Vec<EventSchema> {
         entry::<items::ItemCreated>("items", "ItemCreated"),
         entry::<items::ItemUpdated>("items", "ItemUpdated"),
         entry::<items::ItemDeleted>("items", "ItemDeleted"),
+        entry::<identity::EmailClaimed>("identity", "EmailClaimed"),
+        entry::<identity::UserRegistered>("identity", "UserRegistered"),
+        entry::<identity::SessionStarted>("identity", "SessionStarted"),
     ]
 }
 

@@ -43,6 +43,16 @@ pub struct EventMetadata {
     pub actor: Option<String>,
 }
 
+impl EventMetadata {
+    /// The same metadata, naming `actor` as the acting user.
+    pub fn with_actor(&self, actor: impl ToString) -> Self {
+        Self {
+            correlation_id: self.correlation_id.clone(),
+            actor: Some(actor.to_string()),
+        }
+    }
+}
+
 /// An event about to be appended.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewEvent {

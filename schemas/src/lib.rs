@@ -9,11 +9,13 @@
 //! - [`domain`]: the [`DomainEvent`] trait that ties a context's events to their
 //!   names, schema versions and upcasting.
 //! - [`items`]: the items context.
+//! - [`identity`]: user accounts, email claims and sessions.
 //! - [`catalog`]: every event type, for schema generation and the Kafka topics.
 
 pub mod catalog;
 pub mod domain;
 pub mod envelope;
+pub mod identity;
 pub mod items;
 
 pub use domain::{DecodeError, DomainEvent};

@@ -1,0 +1,266 @@
+//! Registration and login.
+
+use axum::{
+    extract::State,
+    http::{HeaderValue, StatusCode, header},
+    response::{IntoResponse, Response},
+};
+use event_store::{AppendError, AppendRequest, ExpectedVersion};
+use http_kit::{ApiError, Json, error::ErrorBody, ok};
+use schemas::{
+    DomainEvent, NewEvent,
+    identity::{self, IdentityEvent, Role, SessionStarted},
+};
+use serde::Serialize;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use super::{
+    account::{self, Account, AccountError, EmailClaim},
+    input::{Email, LoginInput, RegisterInput},
+    secrets,
+};
+use crate::{
+    AppState,
+    command::{self, CommandContext},
+};
+
+/// An account as the command left it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AccountWritten {
+    pub id: Uuid,
+    pub email: String,
+    pub name: String,
+    /// `user` or `admin`.
+    #[schema(value_type = String, example = "user")]
+    pub role: Role,
+    /// Global position of the command's last event; send it as `X-Min-Position`.
+    pub position: i64,
+}
+
+/// Tokens of a new session.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Session {
+    /// Short-lived JWT; send it as `Authorization: Bearer <access_token>`.
+    pub access_token: String,
+    /// Always `Bearer`.
+    pub token_type: &'static str,
+    /// Seconds until the access token expires.
+    pub expires_in: u64,
+    /// Exchange it at `/api/v1/auth/refresh` for new tokens; each is good for one use.
+    pub refresh_token: String,
+    pub user: AccountSummary,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AccountSummary {
+    pub id: Uuid,
+    pub email: String,
+    pub name: String,
+    /// `user` or `admin`.
+    #[schema(value_type = String, example = "user")]
+    pub role: Role,
+}
+
+/// Create an account. The email address is normalised (trimmed, lower-case) and unique.
+#[utoipa::path(
+    post, path = "/api/v1/auth/register", tag = "auth",
+    request_body = RegisterInput,
+    responses(
+        (status = 201, description = "Registered", body = inline(http_kit::Envelope<AccountWritten>),
+         headers(("Location" = String), ("X-Position" = i64))),
+        (status = 400, description = "Malformed request", body = ErrorBody),
+        (status = 409, description = "The email address is taken", body = ErrorBody),
+        (status = 422, description = "Invalid fields; `details.fields` names each broken rule", body = ErrorBody),
+    )
+)]
+pub async fn register(
+    State(state): State<AppState>,
+    headers: axum::http::HeaderMap,
+    Json(input): Json<RegisterInput>,
+) -> Result<Response, ApiError> {
+    let registration = input.parse()?;
+    let context = CommandContext::new(&headers, None, "Register", &())?;
+    let claim = load_claim(&state, &registration.email).await?;
+    let user_id = Uuid::now_v7();
+    let (claimed, registered) = account::register(
+        claim,
+        user_id,
+        &registration.email,
+        registration.name,
+        Role::User,
+    )
+    .map_err(account_error)?;
+    let hash = state
+        .passwords
+        .hash(registration.password.expose().to_owned())
+        .await?;
+    // The hash is stored first: if the events then fail, no account refers to it.
+    secrets::store_password_hash(state.pool(), user_id, &hash)
+        .await
+        .map_err(ApiError::internal)?;
+    let claim_expected = match claim.version {
+        0 => ExpectedVersion::NoStream,
+        version => ExpectedVersion::Exact(version),
+    };
+    let metadata = context.metadata.with_actor(user_id);
+    let appended = state
+        .store
+        .append_all(vec![
+            AppendRequest::new(
+                identity::email_stream(registration.email.as_str()),
+                claim_expected,
+                vec![NewEvent::from_domain(&claimed)],
+                metadata.clone(),
+            ),
+            AppendRequest::new(
+                identity::user_stream(user_id),
+                ExpectedVersion::NoStream,
+                vec![NewEvent::from_domain(&registered)],
+                metadata,
+            ),
+        ])
+        .await;
+    let appended = match appended {
+        Ok(appended) => appended,
+        Err(err) => {
+            secrets::forget_password_hash(state.pool(), user_id)
+                .await
+                .map_err(ApiError::internal)?;
+            return Err(match err {
+                // Someone registered the address concurrently.
+                AppendError::Conflict { .. } => account_error(AccountError::EmailTaken),
+                other => command::append_error(other),
+            });
+        }
+    };
+    let account = account::evolve(None, &registered, appended[1].last_version)
+        .expect("a registration creates the account");
+    let last = appended[1];
+    let mut headers = command::position_headers(&last);
+    headers.remove(header::ETAG);
+    let location = format!("/api/v1/members/{user_id}");
+    headers.insert(
+        header::LOCATION,
+        HeaderValue::from_str(&location).expect("uuids are valid in headers"),
+    );
+    let body = AccountWritten {
+        id: account.user_id,
+        email: account.email,
+        name: account.name,
+        role: account.role,
+        position: last.last_position,
+    };
+    Ok((StatusCode::CREATED, headers, ok(body)).into_response())
+}
+
+/// Log in with email and password: a new session with an access and a refresh token.
+/// A wrong email and a wrong password get the same answer, in the same time.
+#[utoipa::path(
+    post, path = "/api/v1/auth/login", tag = "auth",
+    request_body = LoginInput,
+    responses(
+        (status = 200, description = "Logged in", body = inline(http_kit::Envelope<Session>)),
+        (status = 400, description = "Malformed request", body = ErrorBody),
+        (status = 401, description = "Wrong email or password", body = ErrorBody),
+    )
+)]
+pub async fn login(
+    State(state): State<AppState>,
+    headers: axum::http::HeaderMap,
+    Json(input): Json<LoginInput>,
+) -> Result<Response, ApiError> {
+    let account = match Email::parse(&input.email) {
+        Ok(email) => find_account(&state, &email).await?,
+        Err(_) => None,
+    };
+    let hash = match &account {
+        Some(account) => secrets::password_hash(state.pool(), account.user_id)
+            .await
+            .map_err(ApiError::internal)?,
+        None => None,
+    };
+    let verified = state.passwords.verify(input.password, hash).await?;
+    let Some(account) = account.filter(|_| verified) else {
+        return Err(ApiError::unauthorized("wrong email or password"));
+    };
+    let session = secrets::start_session(state.pool(), account.user_id, state.refresh_ttl)
+        .await
+        .map_err(ApiError::internal)?;
+    let context = CommandContext::new(&headers, None, "Login", &())?;
+    let started = IdentityEvent::SessionStarted(SessionStarted {
+        user_id: account.user_id,
+        session_id: session.session_id,
+    });
+    state
+        .store
+        .append(AppendRequest::new(
+            identity::session_stream(session.session_id),
+            ExpectedVersion::NoStream,
+            vec![NewEvent::from_domain(&started)],
+            context.metadata.with_actor(account.user_id),
+        ))
+        .await
+        .map_err(command::append_error)?;
+    let body = Session {
+        access_token: state
+            .tokens
+            .issue(account.user_id, session.session_id, account.role),
+        token_type: "Bearer",
+        expires_in: state.tokens.ttl.as_secs(),
+        refresh_token: session.refresh_token,
+        user: AccountSummary {
+            id: account.user_id,
+            email: account.email,
+            name: account.name,
+            role: account.role,
+        },
+    };
+    Ok(ok(body).into_response())
+}
+
+/// Who holds the address, from its stream.
+async fn load_claim(state: &AppState, email: &Email) -> Result<EmailClaim, ApiError> {
+    let events = load_events(state, &identity::email_stream(email.as_str())).await?;
+    Ok(events
+        .iter()
+        .fold(EmailClaim::default(), |claim, (event, version)| {
+            account::evolve_claim(claim, event, *version)
+        }))
+}
+
+/// The account holding the address, if any.
+async fn find_account(state: &AppState, email: &Email) -> Result<Option<Account>, ApiError> {
+    let Some(user_id) = load_claim(state, email).await?.holder else {
+        return Ok(None);
+    };
+    let events = load_events(state, &identity::user_stream(user_id)).await?;
+    Ok(events.iter().fold(None, |account, (event, version)| {
+        account::evolve(account, event, *version)
+    }))
+}
+
+async fn load_events(
+    state: &AppState,
+    stream_id: &str,
+) -> Result<Vec<(IdentityEvent, i64)>, ApiError> {
+    let recorded = state
+        .store
+        .read_stream(stream_id, None)
+        .await
+        .map_err(ApiError::internal)?;
+    recorded
+        .iter()
+        .map(|event| {
+            IdentityEvent::decode(&event.event_type, event.schema_version, event.data.clone())
+                .map(|decoded| (decoded, event.stream_version))
+                .map_err(ApiError::internal)
+        })
+        .collect()
+}
+
+fn account_error(err: AccountError) -> ApiError {
+    match err {
+        AccountError::EmailTaken => ApiError::conflict(err.to_string()),
+    }
+}

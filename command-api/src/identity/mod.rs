@@ -1,0 +1,17 @@
+//! Identity: registration and login, with secrets kept out of the event log.
+
+pub mod account;
+pub mod handlers;
+pub mod input;
+pub mod passwords;
+pub mod secrets;
+
+use axum::{Router, routing::post};
+
+use crate::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/auth/register", post(handlers::register))
+        .route("/api/v1/auth/login", post(handlers::login))
+}
