@@ -13,7 +13,7 @@ use http_kit::{
 use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 
-use crate::identity::passwords::Passwords;
+use crate::identity::{admin::AdminAccount, passwords::Passwords};
 
 /// command-api settings.
 #[derive(Debug, Clone, clap::Parser)]
@@ -32,6 +32,40 @@ pub struct Config {
     /// Hours a login session (its refresh tokens) lasts.
     #[arg(long, env = "REFRESH_TOKEN_TTL_HOURS", default_value_t = 336)]
     pub refresh_token_ttl_hours: u32,
+
+    #[command(flatten)]
+    pub admin: AdminConfig,
+}
+
+/// The first admin account, created on start unless its address is taken.
+#[derive(Debug, Clone, clap::Args)]
+pub struct AdminConfig {
+    /// Email of the admin account to create on start (with ADMIN_PASSWORD).
+    #[arg(long, env = "ADMIN_EMAIL", requires = "admin_password")]
+    pub admin_email: Option<String>,
+
+    /// Password of that admin account (same rules as every password).
+    #[arg(
+        long,
+        env = "ADMIN_PASSWORD",
+        hide_env_values = true,
+        requires = "admin_email"
+    )]
+    pub admin_password: Option<String>,
+
+    /// Display name of that admin account.
+    #[arg(long, env = "ADMIN_NAME", default_value = "Administrator")]
+    pub admin_name: String,
+}
+
+impl AdminConfig {
+    pub fn account(&self) -> Option<AdminAccount> {
+        Some(AdminAccount {
+            email: self.admin_email.clone()?,
+            password: self.admin_password.clone()?,
+            name: self.admin_name.clone(),
+        })
+    }
 }
 
 /// Shared by every handler.
@@ -57,7 +91,7 @@ impl AppState {
 }
 
 /// The command routes, checks, relay task and document, on a migrated database.
-pub fn start(
+pub async fn start(
     config: &Config,
     pool: PgPool,
     tokens: Arc<Tokens>,
@@ -69,6 +103,9 @@ pub fn start(
         passwords: Passwords::new(),
         refresh_ttl: time::Duration::hours(config.refresh_token_ttl_hours.into()),
     };
+    if let Some(admin) = config.admin.account() {
+        crate::identity::admin::ensure(&state, &admin).await?;
+    }
     let mut service = Service {
         router: crate::items::router()
             .merge(crate::identity::router())
@@ -96,6 +133,6 @@ pub async fn build(config: Config) -> anyhow::Result<Server> {
     let common = &config.common;
     let pool = database::connect_and_migrate(&common.database_url, common.db_pool_size).await?;
     let shutdown = CancellationToken::new();
-    let service = start(&config, pool, common.tokens(), &shutdown)?;
+    let service = start(&config, pool, common.tokens(), &shutdown).await?;
     Ok(Server::bind(common.http_addr_or(8081), vec![service], shutdown).await?)
 }

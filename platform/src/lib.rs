@@ -31,6 +31,9 @@ pub struct Config {
     #[arg(long, env = "REFRESH_TOKEN_TTL_HOURS", default_value_t = 336)]
     pub refresh_token_ttl_hours: u32,
 
+    #[command(flatten)]
+    pub admin: command_api::app::AdminConfig,
+
     /// Kafka consumer group prefix of the projector.
     #[arg(long, env = "PROJECTOR_GROUP_ID", default_value = "projector")]
     pub group_id: String,
@@ -45,6 +48,7 @@ pub async fn build(config: Config) -> anyhow::Result<Server> {
         common: common.clone(),
         relay_enabled: config.relay_enabled,
         refresh_token_ttl_hours: config.refresh_token_ttl_hours,
+        admin: config.admin.clone(),
     };
     // One issuer for both APIs, so a random secret (JWT_SECRET unset) still verifies.
     let tokens = common.tokens();
@@ -59,8 +63,8 @@ pub async fn build(config: Config) -> anyhow::Result<Server> {
         ..Default::default()
     };
     let services = vec![
-        command_api::start(&command, pool.clone(), tokens, &shutdown)?,
-        query_api::start(&query, pool, &shutdown).await?,
+        command_api::start(&command, pool.clone(), tokens.clone(), &shutdown).await?,
+        query_api::start(&query, pool, tokens, &shutdown).await?,
         projector,
     ];
     Ok(Server::bind(common.http_addr_or(8080), services, shutdown).await?)

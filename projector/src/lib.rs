@@ -9,10 +9,12 @@
 //! - [`replay`]: rebuilds a projection into new tables and swaps them in when caught up.
 //! - [`progress`]: a progress bar on a terminal, plain lines otherwise.
 //! - [`items`]: the items read model.
+//! - [`members`]: the members read model (user accounts).
 
 pub mod app;
 pub mod items;
 pub mod lag;
+pub mod members;
 pub mod progress;
 pub mod projection;
 pub mod replay;

@@ -48,7 +48,10 @@ pub trait Projection: Send + Sync + 'static {
 
 /// Every projection the projector runs.
 pub fn all() -> Vec<Arc<dyn Projection>> {
-    vec![Arc::new(crate::items::ItemsProjection)]
+    vec![
+        Arc::new(crate::items::ItemsProjection),
+        Arc::new(crate::members::MembersProjection),
+    ]
 }
 
 /// Advisory lock key that serialises a projection's writers (runners and the replay swap).

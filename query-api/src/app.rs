@@ -2,18 +2,22 @@
 
 use std::{sync::Arc, time::Duration};
 
+use axum::extract::FromRef;
 use event_store::{database, kafka::KafkaConfig, subscription::EventSource};
 use http_kit::{
+    auth::Tokens,
     config::CommonConfig,
     health,
     server::{Server, Service},
 };
+use schemas::{DomainEvent, identity::IdentityEvent};
 use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 
 use crate::{
     follow::{self, Invalidate},
     items::ItemsReadModel,
+    members::MembersReadModel,
 };
 
 /// query-api settings.
@@ -40,12 +44,21 @@ pub struct AppState {
     pub source: Arc<str>,
     pub read_timeout: Duration,
     pub items: Arc<ItemsReadModel>,
+    pub members: Arc<MembersReadModel>,
+    pub tokens: Arc<Tokens>,
+}
+
+impl FromRef<AppState> for Arc<Tokens> {
+    fn from_ref(state: &AppState) -> Self {
+        state.tokens.clone()
+    }
 }
 
 /// The query routes, checks, followers and document, on a migrated database.
 pub async fn start(
     config: &Config,
     pool: PgPool,
+    tokens: Arc<Tokens>,
     shutdown: &CancellationToken,
 ) -> anyhow::Result<Service> {
     let common = &config.common;
@@ -62,7 +75,11 @@ pub async fn start(
     }
     let source = EventSource::from_config(kafka, &pool);
     let items = Arc::new(ItemsReadModel::new(config.cache_capacity));
-    let models: Vec<Arc<dyn Invalidate>> = vec![items.clone()];
+    let members = Arc::new(MembersReadModel::new(
+        config.cache_capacity,
+        source.source_name(IdentityEvent::CONTEXT),
+    ));
+    let models: Vec<Arc<dyn Invalidate>> = vec![items.clone(), members.clone()];
     let mut tasks = Vec::new();
     // Each instance follows the whole stream in its own group: every instance must see
     // every event to keep its own cache correct.
@@ -97,9 +114,13 @@ pub async fn start(
         pool: pool.clone(),
         read_timeout: Duration::from_millis(config.read_wait_timeout_ms),
         items,
+        members,
+        tokens,
     };
     Ok(Service {
-        router: crate::items::router().with_state(state),
+        router: crate::items::router()
+            .merge(crate::members::router())
+            .with_state(state),
         checks,
         tasks,
         docs: vec![("/api-docs/query.json", crate::docs::openapi())],
@@ -111,6 +132,6 @@ pub async fn build(config: Config) -> anyhow::Result<Server> {
     let common = &config.common;
     let pool = database::connect_and_migrate(&common.database_url, common.db_pool_size).await?;
     let shutdown = CancellationToken::new();
-    let service = start(&config, pool, &shutdown).await?;
+    let service = start(&config, pool, common.tokens(), &shutdown).await?;
     Ok(Server::bind(common.http_addr_or(8082), vec![service], shutdown).await?)
 }

@@ -1,13 +1,25 @@
 //! The OpenAPI document of query-api, generated from the handlers.
 
+use http_kit::auth::BearerSecurity;
 use utoipa::OpenApi;
 
 #[derive(OpenApi)]
 #[openapi(
     info(title = "query-api", description = "Queries of the event-sourced platform. Send `X-Min-Position` with a position from a command response to read your own write."),
-    paths(crate::items::handlers::list_items, crate::items::handlers::get_item),
+    paths(
+        crate::items::handlers::list_items,
+        crate::items::handlers::get_item,
+        crate::members::handlers::me,
+        crate::members::handlers::get_member,
+        crate::members::handlers::list_members,
+    ),
     components(schemas(http_kit::error::ErrorBody, http_kit::ApiError, http_kit::ErrorCode)),
-    tags((name = "items", description = "Items with sequential ids"))
+    modifiers(&BearerSecurity),
+    tags(
+        (name = "items", description = "Items with sequential ids"),
+        (name = "users", description = "The caller's own account"),
+        (name = "members", description = "User accounts, for themselves and admins"),
+    )
 )]
 struct QueryApiDoc;
 

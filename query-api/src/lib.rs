@@ -11,6 +11,8 @@
 //! - [`cache`]: a moka cache that never stores data older than what it has been told of.
 //! - [`follow`]: the background tasks that feed both from the stream and the projector.
 //! - [`items`]: the items endpoints.
+//! - [`members`]: one's own profile and the member list.
+//! - [`respond`]: responses rendered once, so cached bodies are sent as they are.
 //! - [`docs`]: the OpenAPI document.
 
 pub mod app;
@@ -19,6 +21,8 @@ pub mod consistency;
 pub mod docs;
 pub mod follow;
 pub mod items;
+pub mod members;
 pub mod read_model;
+pub mod respond;
 
 pub use app::{AppState, Config, build, start};

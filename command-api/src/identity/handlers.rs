@@ -5,7 +5,7 @@ use axum::{
     http::{HeaderValue, StatusCode, header},
     response::{IntoResponse, Response},
 };
-use event_store::{AppendError, AppendRequest, ExpectedVersion};
+use event_store::{AppendError, AppendRequest, Appended, ExpectedVersion};
 use http_kit::{ApiError, Json, error::ErrorBody, ok};
 use schemas::{
     DomainEvent, NewEvent,
@@ -17,7 +17,7 @@ use uuid::Uuid;
 
 use super::{
     account::{self, Account, AccountError, EmailClaim},
-    input::{Email, LoginInput, RegisterInput},
+    input::{Email, LoginInput, RegisterInput, Registration},
     secrets,
 };
 use crate::{
@@ -81,16 +81,37 @@ pub async fn register(
 ) -> Result<Response, ApiError> {
     let registration = input.parse()?;
     let context = CommandContext::new(&headers, None, "Register", &())?;
-    let claim = load_claim(&state, &registration.email).await?;
+    let (account, last) = create_account(&state, registration, Role::User, &context).await?;
+    let mut headers = command::position_headers(&last);
+    headers.remove(header::ETAG);
+    let location = format!("/api/v1/members/{}", account.user_id);
+    headers.insert(
+        header::LOCATION,
+        HeaderValue::from_str(&location).expect("uuids are valid in headers"),
+    );
+    let body = AccountWritten {
+        id: account.user_id,
+        email: account.email,
+        name: account.name,
+        role: account.role,
+        position: last.last_position,
+    };
+    Ok((StatusCode::CREATED, headers, ok(body)).into_response())
+}
+
+/// Claims the address and creates the account, with its password hash stored aside.
+/// Returns the account and where its registration landed.
+pub async fn create_account(
+    state: &AppState,
+    registration: Registration,
+    role: Role,
+    context: &CommandContext,
+) -> Result<(Account, Appended), ApiError> {
+    let claim = load_claim(state, &registration.email).await?;
     let user_id = Uuid::now_v7();
-    let (claimed, registered) = account::register(
-        claim,
-        user_id,
-        &registration.email,
-        registration.name,
-        Role::User,
-    )
-    .map_err(account_error)?;
+    let (claimed, registered) =
+        account::register(claim, user_id, &registration.email, registration.name, role)
+            .map_err(account_error)?;
     let hash = state
         .passwords
         .hash(registration.password.expose().to_owned())
@@ -136,24 +157,8 @@ pub async fn register(
     };
     let account = account::evolve(None, &registered, appended[1].last_version)
         .expect("a registration creates the account");
-    let last = appended[1];
-    let mut headers = command::position_headers(&last);
-    headers.remove(header::ETAG);
-    let location = format!("/api/v1/members/{user_id}");
-    headers.insert(
-        header::LOCATION,
-        HeaderValue::from_str(&location).expect("uuids are valid in headers"),
-    );
-    let body = AccountWritten {
-        id: account.user_id,
-        email: account.email,
-        name: account.name,
-        role: account.role,
-        position: last.last_position,
-    };
-    Ok((StatusCode::CREATED, headers, ok(body)).into_response())
+    Ok((account, appended[1]))
 }
-
 /// Log in with email and password: a new session with an access and a refresh token.
 /// A wrong email and a wrong password get the same answer, in the same time.
 #[utoipa::path(

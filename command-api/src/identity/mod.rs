@@ -1,6 +1,7 @@
 //! Identity: registration and login, with secrets kept out of the event log.
 
 pub mod account;
+pub mod admin;
 pub mod handlers;
 pub mod input;
 pub mod passwords;

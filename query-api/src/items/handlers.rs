@@ -5,7 +5,6 @@ use axum::{
     http::{HeaderMap, HeaderValue, StatusCode, header},
     response::{IntoResponse, Response},
 };
-use bytes::Bytes;
 use http_kit::{
     ApiError, Path, Query,
     error::ErrorBody,
@@ -14,7 +13,11 @@ use http_kit::{
 };
 
 use super::{CachedItem, queries};
-use crate::{AppState, consistency::MinPosition};
+use crate::{
+    AppState,
+    consistency::MinPosition,
+    respond::{json, render},
+};
 
 /// List items by id, paged.
 #[utoipa::path(
@@ -106,25 +109,4 @@ fn none_match(headers: &HeaderMap, version: i64) -> bool {
         .flat_map(|value| value.split(','))
         .map(str::trim)
         .any(|tag| tag == "*" || tag.strip_prefix("W/").unwrap_or(tag) == current)
-}
-
-fn render<T: serde::Serialize>(data: T) -> Bytes {
-    serde_json::to_vec(&Envelope { status: "ok", data })
-        .expect("read models serialize")
-        .into()
-}
-
-fn json(body: Bytes, etag: Option<HeaderValue>) -> Response {
-    let mut response = (
-        [(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("application/json"),
-        )],
-        body,
-    )
-        .into_response();
-    if let Some(etag) = etag {
-        response.headers_mut().insert(header::ETAG, etag);
-    }
-    response
 }
