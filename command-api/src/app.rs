@@ -97,6 +97,10 @@ pub async fn start(
     tokens: Arc<Tokens>,
     shutdown: &CancellationToken,
 ) -> anyhow::Result<Service> {
+    let revocations = tokens
+        .revocations
+        .spawn(pool.clone(), tokens.ttl, shutdown.clone())
+        .await?;
     let state = AppState {
         store: EventStore::new(pool.clone()),
         tokens,
@@ -111,7 +115,7 @@ pub async fn start(
             .merge(crate::identity::router())
             .with_state(state),
         checks: vec![("postgres", health::postgres(pool.clone()))],
-        tasks: Vec::new(),
+        tasks: revocations.into_iter().collect(),
         docs: vec![("/api-docs/command.json", crate::docs::openapi())],
     };
     if let Some(brokers) = &config.common.kafka_brokers {

@@ -12,6 +12,8 @@ use utoipa::OpenApi;
         crate::items::handlers::delete_item,
         crate::identity::handlers::register,
         crate::identity::handlers::login,
+        crate::identity::sessions::refresh,
+        crate::identity::sessions::logout,
     ),
     components(schemas(http_kit::error::ErrorBody, http_kit::ApiError, http_kit::ErrorCode)),
     modifiers(&BearerSecurity),

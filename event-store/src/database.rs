@@ -5,7 +5,7 @@ use std::time::Duration;
 use sqlx::{
     PgPool, Postgres,
     migrate::{MigrateDatabase, Migrator},
-    postgres::PgPoolOptions,
+    postgres::{PgListener, PgPoolOptions},
 };
 
 use crate::StoreError;
@@ -35,4 +35,16 @@ pub async fn connect(url: &str, max_connections: u32) -> Result<PgPool, StoreErr
         .acquire_timeout(Duration::from_secs(5))
         .connect(url)
         .await?)
+}
+
+/// A `LISTEN` connection of its own, outside `pool`: a listener holds its connection for
+/// as long as it lives, and the pool's connections are for queries.
+pub async fn listener(pool: &PgPool) -> Result<PgListener, sqlx::Error> {
+    let own = PgPoolOptions::new()
+        .max_connections(1)
+        .max_lifetime(None)
+        .idle_timeout(None)
+        .connect_with((*pool.connect_options()).clone())
+        .await?;
+    PgListener::connect_with(&own).await
 }

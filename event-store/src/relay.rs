@@ -14,7 +14,7 @@ use rdkafka::{
     producer::{FutureProducer, FutureRecord},
 };
 use schemas::RecordedEvent;
-use sqlx::{PgPool, postgres::PgListener};
+use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 
 use crate::{StoreError, kafka::KafkaConfig, store};
@@ -82,7 +82,7 @@ impl Relay {
             }
         }
         self.kafka.ensure_topics(schemas::catalog::CONTEXTS).await?;
-        let mut listener = PgListener::connect_with(&self.pool).await?;
+        let mut listener = crate::database::listener(&self.pool).await?;
         listener.listen("events").await?;
         let mut checkpoint = self.checkpoint().await?;
         tracing::info!(checkpoint, "relay leading");

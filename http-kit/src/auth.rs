@@ -18,7 +18,7 @@ use schemas::identity::Role;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::ApiError;
+use crate::{ApiError, revocations::Revocations};
 
 /// What an access token asserts.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -39,6 +39,8 @@ pub struct Tokens {
     validation: Validation,
     /// How long an access token is valid.
     pub ttl: Duration,
+    /// Sessions whose tokens no longer count, though unexpired.
+    pub revocations: Revocations,
 }
 
 impl Tokens {
@@ -51,6 +53,7 @@ impl Tokens {
             decoding: DecodingKey::from_secret(secret),
             validation,
             ttl,
+            revocations: Revocations::default(),
         }
     }
 
@@ -156,6 +159,9 @@ where
             .filter(|t| !t.is_empty())
             .ok_or_else(|| invalid_token("the Authorization header must be: Bearer <token>"))?;
         let claims = tokens.verify(token)?;
+        if tokens.revocations.is_revoked(claims.sid) {
+            return Err(invalid_token("the session has ended; log in again"));
+        }
         Ok(Self {
             user_id: claims.sub,
             session_id: claims.sid,

@@ -80,7 +80,12 @@ pub async fn start(
         source.source_name(IdentityEvent::CONTEXT),
     ));
     let models: Vec<Arc<dyn Invalidate>> = vec![items.clone(), members.clone()];
-    let mut tasks = Vec::new();
+    let mut tasks: Vec<_> = tokens
+        .revocations
+        .spawn(pool.clone(), tokens.ttl, shutdown.clone())
+        .await?
+        .into_iter()
+        .collect();
     // Each instance follows the whole stream in its own group: every instance must see
     // every event to keep its own cache correct.
     let group = format!("query-api-{}", uuid::Uuid::now_v7());

@@ -6,7 +6,7 @@ use std::{sync::Arc, time::Duration};
 use event_store::{checkpoint::projection_position, subscription::EventSource};
 use schemas::RecordedEvent;
 use serde::Deserialize;
-use sqlx::{PgPool, postgres::PgListener};
+use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 
 use crate::read_model::ReadModel;
@@ -106,7 +106,7 @@ async fn listen(
     models: &[Arc<dyn Invalidate>],
     source_name: &impl Fn(&str) -> String,
 ) -> Result<(), sqlx::Error> {
-    let mut listener = PgListener::connect_with(pool).await?;
+    let mut listener = event_store::database::listener(pool).await?;
     listener.listen("projections").await?;
     reload(pool, models, source_name).await?;
     loop {

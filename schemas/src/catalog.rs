@@ -33,6 +33,7 @@ pub fn event_schemas() -> Vec<EventSchema> {
         entry::<identity::EmailClaimed>("identity", "EmailClaimed"),
         entry::<identity::UserRegistered>("identity", "UserRegistered"),
         entry::<identity::SessionStarted>("identity", "SessionStarted"),
+        entry::<identity::SessionRevoked>("identity", "SessionRevoked"),
     ]
 }
 

@@ -72,12 +72,33 @@ pub struct SessionStarted {
     pub session_id: Uuid,
 }
 
+/// Why a session ended before it expired.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RevocationReason {
+    /// The user logged out.
+    Logout,
+    /// A refresh token of the session was presented a second time: it was stolen or
+    /// replayed, so the whole token family is revoked.
+    RefreshTokenReused,
+}
+
+/// A session was revoked: its access and refresh tokens stop working at once.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SessionRevoked {
+    pub user_id: Uuid,
+    pub session_id: Uuid,
+    pub reason: RevocationReason,
+}
+
 /// Every event of the identity context.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum IdentityEvent {
     EmailClaimed(EmailClaimed),
     UserRegistered(UserRegistered),
     SessionStarted(SessionStarted),
+    SessionRevoked(SessionRevoked),
 }
 
 impl DomainEvent for IdentityEvent {
@@ -88,6 +109,7 @@ impl DomainEvent for IdentityEvent {
             Self::EmailClaimed(_) => "EmailClaimed",
             Self::UserRegistered(_) => "UserRegistered",
             Self::SessionStarted(_) => "SessionStarted",
+            Self::SessionRevoked(_) => "SessionRevoked",
         }
     }
 
@@ -100,6 +122,7 @@ impl DomainEvent for IdentityEvent {
             Self::EmailClaimed(e) => serde_json::to_value(e),
             Self::UserRegistered(e) => serde_json::to_value(e),
             Self::SessionStarted(e) => serde_json::to_value(e),
+            Self::SessionRevoked(e) => serde_json::to_value(e),
         };
         value.expect("identity events serialize")
     }
@@ -115,6 +138,7 @@ impl DomainEvent for IdentityEvent {
             "EmailClaimed" => payload(event_type, data).map(Self::EmailClaimed),
             "UserRegistered" => payload(event_type, data).map(Self::UserRegistered),
             "SessionStarted" => payload(event_type, data).map(Self::SessionStarted),
+            "SessionRevoked" => payload(event_type, data).map(Self::SessionRevoked),
             other => Err(DecodeError::UnknownType(other.to_owned())),
         }
     }

@@ -52,6 +52,17 @@ pub struct Session {
     pub user: AccountSummary,
 }
 
+impl From<Account> for AccountSummary {
+    fn from(account: Account) -> Self {
+        Self {
+            id: account.user_id,
+            email: account.email,
+            name: account.name,
+            role: account.role,
+        }
+    }
+}
+
 #[derive(Debug, Serialize, ToSchema)]
 pub struct AccountSummary {
     pub id: Uuid,
@@ -214,12 +225,7 @@ pub async fn login(
         token_type: "Bearer",
         expires_in: state.tokens.ttl.as_secs(),
         refresh_token: session.refresh_token,
-        user: AccountSummary {
-            id: account.user_id,
-            email: account.email,
-            name: account.name,
-            role: account.role,
-        },
+        user: AccountSummary::from(account),
     };
     Ok(ok(body).into_response())
 }
@@ -239,6 +245,11 @@ async fn find_account(state: &AppState, email: &Email) -> Result<Option<Account>
     let Some(user_id) = load_claim(state, email).await?.holder else {
         return Ok(None);
     };
+    load_account(state, user_id).await
+}
+
+/// A user's account, from their stream.
+pub async fn load_account(state: &AppState, user_id: Uuid) -> Result<Option<Account>, ApiError> {
     let events = load_events(state, &identity::user_stream(user_id)).await?;
     Ok(events.iter().fold(None, |account, (event, version)| {
         account::evolve(account, event, *version)

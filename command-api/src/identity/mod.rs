@@ -1,4 +1,5 @@
-//! Identity: registration and login, with secrets kept out of the event log.
+//! Identity: registration, login, refresh and logout, with secrets kept out of the event
+//! log.
 
 pub mod account;
 pub mod admin;
@@ -6,6 +7,7 @@ pub mod handlers;
 pub mod input;
 pub mod passwords;
 pub mod secrets;
+pub mod sessions;
 
 use axum::{Router, routing::post};
 
@@ -15,4 +17,6 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/api/v1/auth/register", post(handlers::register))
         .route("/api/v1/auth/login", post(handlers::login))
+        .route("/api/v1/auth/refresh", post(sessions::refresh))
+        .route("/api/v1/auth/logout", post(sessions::logout))
 }

@@ -75,3 +75,72 @@ fn new_token() -> String {
 pub fn token_hash(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
+
+/// Ends a session and announces it to every instance, in one statement. False when it had
+/// ended already.
+pub async fn revoke_session(pool: &PgPool, session: Uuid) -> sqlx::Result<bool> {
+    let revoked: i64 = sqlx::query_scalar(
+        "WITH r AS (UPDATE sessions SET revoked_at = now() \
+             WHERE session_id = $1 AND revoked_at IS NULL RETURNING session_id) \
+         SELECT count(pg_notify($2, session_id::text)::text) FROM r",
+    )
+    .bind(session)
+    .bind(http_kit::revocations::CHANNEL)
+    .fetch_one(pool)
+    .await?;
+    Ok(revoked > 0)
+}
+
+/// What presenting a refresh token came to.
+pub enum Rotation {
+    /// It was the session's current token: here is the next one.
+    Rotated {
+        session: Uuid,
+        user: Uuid,
+        refresh_token: String,
+    },
+    /// It had been spent already: the session must be revoked.
+    Reused { session: Uuid, user: Uuid },
+    /// No such token, or its session has ended.
+    Refused,
+}
+
+/// Spends a refresh token and issues the next of its session. The token's row is locked
+/// first, so of two concurrent uses one rotates and the other is seen as reuse.
+pub async fn rotate(pool: &PgPool, token: &str) -> sqlx::Result<Rotation> {
+    let mut tx = pool.begin().await?;
+    let row: Option<(Uuid, Uuid, bool, bool)> = sqlx::query_as(
+        "SELECT r.session_id, s.user_id, r.spent_at IS NOT NULL, \
+                s.revoked_at IS NOT NULL OR s.expires_at <= now() \
+         FROM refresh_tokens r JOIN sessions s USING (session_id) \
+         WHERE r.token_hash = $1 FOR UPDATE OF r",
+    )
+    .bind(token_hash(token))
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some((session, user, spent, ended)) = row else {
+        return Ok(Rotation::Refused);
+    };
+    if ended {
+        return Ok(Rotation::Refused);
+    }
+    if spent {
+        return Ok(Rotation::Reused { session, user });
+    }
+    let next = new_token();
+    sqlx::query("UPDATE refresh_tokens SET spent_at = now() WHERE token_hash = $1")
+        .bind(token_hash(token))
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query("INSERT INTO refresh_tokens (token_hash, session_id) VALUES ($1, $2)")
+        .bind(token_hash(&next))
+        .bind(session)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(Rotation::Rotated {
+        session,
+        user,
+        refresh_token: next,
+    })
+}

@@ -28,7 +28,7 @@ impl PgLogSubscription {
         contexts: Option<Vec<String>>,
         after: i64,
     ) -> Result<Self, StoreError> {
-        let mut listener = PgListener::connect_with(&pool).await?;
+        let mut listener = crate::database::listener(&pool).await?;
         listener.listen("events").await?;
         Ok(Self {
             pool,

@@ -37,7 +37,11 @@ impl Invalidate for MembersReadModel {
             Ok(IdentityEvent::UserRegistered(e)) => {
                 self.by_id.invalidate(e.user_id, event.position)
             }
-            Ok(IdentityEvent::EmailClaimed(_) | IdentityEvent::SessionStarted(_)) => {}
+            Ok(
+                IdentityEvent::EmailClaimed(_)
+                | IdentityEvent::SessionStarted(_)
+                | IdentityEvent::SessionRevoked(_),
+            ) => {}
             // An event this version cannot read may change any member.
             Err(_) => self.by_id.invalidate_all(event.position),
         }

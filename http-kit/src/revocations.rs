@@ -1,0 +1,142 @@
+//! Sessions revoked before their access tokens expire (logout, refresh-token reuse), known
+//! to every instance: each loads the recent revocations on start and hears new ones from
+//! PostgreSQL `NOTIFY revocations`, sent in the same transaction that revokes.
+
+use std::{
+    collections::HashMap,
+    sync::{
+        Arc, RwLock,
+        atomic::{AtomicBool, Ordering},
+    },
+    time::{Duration, Instant},
+};
+
+use sqlx::{
+    PgPool,
+    postgres::{PgListener, PgPoolOptions},
+};
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+/// The channel revocations are announced on; the payload is the session id.
+pub const CHANNEL: &str = "revocations";
+
+/// Revoked sessions whose access tokens may still be unexpired.
+#[derive(Clone, Default)]
+pub struct Revocations {
+    revoked: Arc<RwLock<HashMap<Uuid, Instant>>>,
+    /// Whether a listener feeds this set already (services sharing it start one).
+    followed: Arc<AtomicBool>,
+}
+
+impl Revocations {
+    pub fn is_revoked(&self, session: Uuid) -> bool {
+        self.revoked
+            .read()
+            .expect("revocations lock")
+            .contains_key(&session)
+    }
+
+    /// Records a revocation heard of (or made) here.
+    pub fn revoke(&self, session: Uuid) {
+        self.revoked
+            .write()
+            .expect("revocations lock")
+            .insert(session, Instant::now());
+    }
+
+    /// Forgets revocations older than `ttl`: every token they could stop has expired.
+    fn prune(&self, ttl: Duration) {
+        self.revoked
+            .write()
+            .expect("revocations lock")
+            .retain(|_, at| at.elapsed() < ttl);
+    }
+
+    /// Listens, then loads the revocations of the last `ttl` (so none is missed between
+    /// the two), and returns once loaded; a task then keeps listening until `shutdown`,
+    /// reloading after a lost connection.
+    pub async fn spawn(
+        &self,
+        pool: PgPool,
+        ttl: Duration,
+        shutdown: CancellationToken,
+    ) -> sqlx::Result<Option<JoinHandle<()>>> {
+        if self.followed.swap(true, Ordering::SeqCst) {
+            return Ok(None);
+        }
+        let listener = match self.start(&pool, ttl).await {
+            Ok(listener) => listener,
+            Err(err) => {
+                self.followed.store(false, Ordering::SeqCst);
+                return Err(err);
+            }
+        };
+        let revocations = self.clone();
+        Ok(Some(tokio::spawn(async move {
+            let mut listener = Some(listener);
+            loop {
+                let result = match listener.take() {
+                    Some(listener) => revocations.listen(listener, ttl, &shutdown).await,
+                    None => match revocations.start(&pool, ttl).await {
+                        Ok(listener) => revocations.listen(listener, ttl, &shutdown).await,
+                        Err(err) => Err(err),
+                    },
+                };
+                match result {
+                    Ok(()) => return,
+                    Err(err) => {
+                        tracing::error!(error = %err, "revocation listener failed; reconnecting")
+                    }
+                }
+                tokio::select! {
+                    _ = tokio::time::sleep(Duration::from_millis(500)) => {}
+                    _ = shutdown.cancelled() => return,
+                }
+            }
+        })))
+    }
+
+    async fn start(&self, pool: &PgPool, ttl: Duration) -> sqlx::Result<PgListener> {
+        // A connection of its own: a listener holds it for as long as it lives.
+        let own = PgPoolOptions::new()
+            .max_connections(1)
+            .max_lifetime(None)
+            .idle_timeout(None)
+            .connect_with((*pool.connect_options()).clone())
+            .await?;
+        let mut listener = PgListener::connect_with(&own).await?;
+        listener.listen(CHANNEL).await?;
+        let recent: Vec<Uuid> = sqlx::query_scalar(
+            "SELECT session_id FROM sessions WHERE revoked_at > now() - make_interval(secs => $1)",
+        )
+        .bind(ttl.as_secs_f64())
+        .fetch_all(pool)
+        .await?;
+        for session in recent {
+            self.revoke(session);
+        }
+        Ok(listener)
+    }
+
+    /// Hears revocations until `shutdown` (Ok) or a failure (Err).
+    async fn listen(
+        &self,
+        mut listener: PgListener,
+        ttl: Duration,
+        shutdown: &CancellationToken,
+    ) -> sqlx::Result<()> {
+        loop {
+            let notification = tokio::select! {
+                notification = listener.recv() => notification?,
+                _ = shutdown.cancelled() => return Ok(()),
+            };
+            match notification.payload().parse::<Uuid>() {
+                Ok(session) => self.revoke(session),
+                Err(_) => tracing::warn!(payload = notification.payload(), "malformed revocation"),
+            }
+            self.prune(ttl);
+        }
+    }
+}
