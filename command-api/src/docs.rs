@@ -14,12 +14,19 @@ use utoipa::OpenApi;
         crate::identity::handlers::login,
         crate::identity::sessions::refresh,
         crate::identity::sessions::logout,
+        crate::identity::members::change_profile,
+        crate::identity::members::change_password,
+        crate::identity::members::delete_member,
+        crate::identity::members::block_member,
+        crate::identity::members::unblock_member,
     ),
     components(schemas(http_kit::error::ErrorBody, http_kit::ApiError, http_kit::ErrorCode)),
     modifiers(&BearerSecurity),
     tags(
         (name = "items", description = "Items with sequential ids"),
         (name = "auth", description = "Accounts, login and tokens"),
+        (name = "users", description = "The caller's own account"),
+        (name = "members", description = "User accounts, for themselves and admins"),
     )
 )]
 struct CommandApiDoc;

@@ -25,7 +25,8 @@ impl Projection for MembersProjection {
         &["members"]
     }
 
-    /// Registrations insert a row; email claims and sessions do not show in it.
+    /// One statement per event of a user's stream; email claims and sessions do not
+    /// show in it. A change must follow the row's version exactly.
     async fn apply(
         &self,
         conn: &mut PgConnection,
@@ -34,12 +35,64 @@ impl Projection for MembersProjection {
     ) -> anyhow::Result<()> {
         let members = tables.name("members");
         for event in events {
-            if let IdentityEvent::UserRegistered(registered) = event.decode::<IdentityEvent>()? {
-                insert(conn, &members, &registered, event).await?;
+            match event.decode::<IdentityEvent>()? {
+                IdentityEvent::UserRegistered(registered) => {
+                    insert(conn, &members, &registered, event).await?
+                }
+                IdentityEvent::UserDeleted(e) => {
+                    let sql =
+                        format!("DELETE FROM {members} WHERE user_id = $1 AND version = $2 - 1");
+                    follows(
+                        sqlx::query(&sql)
+                            .bind(e.user_id)
+                            .bind(event.stream_version)
+                            .execute(&mut *conn)
+                            .await?
+                            .rows_affected(),
+                        event,
+                    )?;
+                }
+                other => {
+                    let Some(user) = other.account() else {
+                        continue;
+                    };
+                    let (name, blocked) = match &other {
+                        IdentityEvent::UserProfileChanged(e) => (Some(e.name.as_str()), None),
+                        IdentityEvent::UserBlocked(_) => (None, Some(true)),
+                        IdentityEvent::UserUnblocked(_) => (None, Some(false)),
+                        _ => (None, None),
+                    };
+                    let sql = format!(
+                        "UPDATE {members} SET name = coalesce($3, name), blocked = coalesce($4, blocked), \
+                         version = $2, updated_at = $5 WHERE user_id = $1 AND version = $2 - 1"
+                    );
+                    let changed = sqlx::query(&sql)
+                        .bind(user)
+                        .bind(event.stream_version)
+                        .bind(name)
+                        .bind(blocked)
+                        .bind(event.occurred_at)
+                        .execute(&mut *conn)
+                        .await?
+                        .rows_affected();
+                    follows(changed, event)?;
+                }
             }
         }
         Ok(())
     }
+}
+
+/// A change or deletion must have found the row at the version before it.
+fn follows(rows: u64, event: &RecordedEvent) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        rows == 1,
+        "{} {} at version {} does not follow the read model's row",
+        event.event_type,
+        event.stream_id,
+        event.stream_version
+    );
+    Ok(())
 }
 
 /// Strict on purpose: a registration applied twice fails the batch (primary key).

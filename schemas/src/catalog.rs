@@ -31,7 +31,13 @@ pub fn event_schemas() -> Vec<EventSchema> {
         entry::<items::ItemUpdated>("items", "ItemUpdated"),
         entry::<items::ItemDeleted>("items", "ItemDeleted"),
         entry::<identity::EmailClaimed>("identity", "EmailClaimed"),
+        entry::<identity::EmailReleased>("identity", "EmailReleased"),
         entry::<identity::UserRegistered>("identity", "UserRegistered"),
+        entry::<identity::UserProfileChanged>("identity", "UserProfileChanged"),
+        entry::<identity::PasswordChanged>("identity", "PasswordChanged"),
+        entry::<identity::UserBlocked>("identity", "UserBlocked"),
+        entry::<identity::UserUnblocked>("identity", "UserUnblocked"),
+        entry::<identity::UserDeleted>("identity", "UserDeleted"),
         entry::<identity::SessionStarted>("identity", "SessionStarted"),
         entry::<identity::SessionRevoked>("identity", "SessionRevoked"),
     ]

@@ -64,6 +64,55 @@ pub struct UserRegistered {
     pub role: Role,
 }
 
+/// A user changed their display name.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UserProfileChanged {
+    pub user_id: Uuid,
+    /// 1 to 100 characters.
+    pub name: String,
+}
+
+/// A user's password was replaced (the hash is kept by command-api, never here).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordChanged {
+    pub user_id: Uuid,
+}
+
+/// An admin blocked a user: their sessions end and they cannot log in.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UserBlocked {
+    pub user_id: Uuid,
+    /// The admin who blocked them.
+    pub by: Uuid,
+}
+
+/// An admin lifted a user's block.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UserUnblocked {
+    pub user_id: Uuid,
+    pub by: Uuid,
+}
+
+/// A user account was deleted, by the user or an admin; its stream ends here.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UserDeleted {
+    pub user_id: Uuid,
+    pub by: Uuid,
+}
+
+/// An email address was freed by the deletion of its account (on the address's stream).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EmailReleased {
+    pub email: String,
+    pub user_id: Uuid,
+}
+
 /// A user logged in: a session began, with its own refresh-token family.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -96,9 +145,34 @@ pub struct SessionRevoked {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum IdentityEvent {
     EmailClaimed(EmailClaimed),
+    EmailReleased(EmailReleased),
     UserRegistered(UserRegistered),
+    UserProfileChanged(UserProfileChanged),
+    PasswordChanged(PasswordChanged),
+    UserBlocked(UserBlocked),
+    UserUnblocked(UserUnblocked),
+    UserDeleted(UserDeleted),
     SessionStarted(SessionStarted),
     SessionRevoked(SessionRevoked),
+}
+
+impl IdentityEvent {
+    /// The user an event of a user's own stream is about (None for address and session
+    /// streams).
+    pub fn account(&self) -> Option<Uuid> {
+        match self {
+            Self::UserRegistered(e) => Some(e.user_id),
+            Self::UserProfileChanged(e) => Some(e.user_id),
+            Self::PasswordChanged(e) => Some(e.user_id),
+            Self::UserBlocked(e) => Some(e.user_id),
+            Self::UserUnblocked(e) => Some(e.user_id),
+            Self::UserDeleted(e) => Some(e.user_id),
+            Self::EmailClaimed(_)
+            | Self::EmailReleased(_)
+            | Self::SessionStarted(_)
+            | Self::SessionRevoked(_) => None,
+        }
+    }
 }
 
 impl DomainEvent for IdentityEvent {
@@ -108,6 +182,12 @@ impl DomainEvent for IdentityEvent {
         match self {
             Self::EmailClaimed(_) => "EmailClaimed",
             Self::UserRegistered(_) => "UserRegistered",
+            Self::EmailReleased(_) => "EmailReleased",
+            Self::UserProfileChanged(_) => "UserProfileChanged",
+            Self::PasswordChanged(_) => "PasswordChanged",
+            Self::UserBlocked(_) => "UserBlocked",
+            Self::UserUnblocked(_) => "UserUnblocked",
+            Self::UserDeleted(_) => "UserDeleted",
             Self::SessionStarted(_) => "SessionStarted",
             Self::SessionRevoked(_) => "SessionRevoked",
         }
@@ -121,6 +201,12 @@ impl DomainEvent for IdentityEvent {
         let value = match self {
             Self::EmailClaimed(e) => serde_json::to_value(e),
             Self::UserRegistered(e) => serde_json::to_value(e),
+            Self::EmailReleased(e) => serde_json::to_value(e),
+            Self::UserProfileChanged(e) => serde_json::to_value(e),
+            Self::PasswordChanged(e) => serde_json::to_value(e),
+            Self::UserBlocked(e) => serde_json::to_value(e),
+            Self::UserUnblocked(e) => serde_json::to_value(e),
+            Self::UserDeleted(e) => serde_json::to_value(e),
             Self::SessionStarted(e) => serde_json::to_value(e),
             Self::SessionRevoked(e) => serde_json::to_value(e),
         };
@@ -137,6 +223,12 @@ impl DomainEvent for IdentityEvent {
         match event_type {
             "EmailClaimed" => payload(event_type, data).map(Self::EmailClaimed),
             "UserRegistered" => payload(event_type, data).map(Self::UserRegistered),
+            "EmailReleased" => payload(event_type, data).map(Self::EmailReleased),
+            "UserProfileChanged" => payload(event_type, data).map(Self::UserProfileChanged),
+            "PasswordChanged" => payload(event_type, data).map(Self::PasswordChanged),
+            "UserBlocked" => payload(event_type, data).map(Self::UserBlocked),
+            "UserUnblocked" => payload(event_type, data).map(Self::UserUnblocked),
+            "UserDeleted" => payload(event_type, data).map(Self::UserDeleted),
             "SessionStarted" => payload(event_type, data).map(Self::SessionStarted),
             "SessionRevoked" => payload(event_type, data).map(Self::SessionRevoked),
             other => Err(DecodeError::UnknownType(other.to_owned())),

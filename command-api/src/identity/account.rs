@@ -1,7 +1,10 @@
 //! The account aggregate as pure functions: who holds an email address, what a user's
 //! stream says of them, and the events a registration produces. No I/O here.
 
-use schemas::identity::{EmailClaimed, IdentityEvent, Role, UserRegistered};
+use schemas::identity::{
+    EmailClaimed, EmailReleased, IdentityEvent, PasswordChanged, Role, UserBlocked, UserDeleted,
+    UserProfileChanged, UserRegistered, UserUnblocked,
+};
 use uuid::Uuid;
 
 use super::input::{Email, Name};
@@ -13,7 +16,19 @@ pub struct Account {
     pub email: String,
     pub name: String,
     pub role: Role,
+    pub blocked: bool,
+    pub deleted: bool,
     pub version: i64,
+}
+
+/// What can be done to an existing account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AccountCommand {
+    ChangeName { name: Name },
+    ChangePassword,
+    Block { by: Uuid },
+    Unblock { by: Uuid },
+    Delete { by: Uuid },
 }
 
 /// Who holds an email address, from the address's stream, and its version.
@@ -27,6 +42,54 @@ pub struct EmailClaim {
 pub enum AccountError {
     #[error("an account with this email already exists")]
     EmailTaken,
+    #[error("no such member")]
+    NotFound,
+    #[error("the member is blocked already")]
+    AlreadyBlocked,
+    #[error("the member is not blocked")]
+    NotBlocked,
+    #[error("an admin cannot block themselves")]
+    SelfBlock,
+}
+
+/// The events a command on an existing account produces. A deletion also releases the
+/// email address (an event of the address's stream, appended together).
+pub fn decide(
+    state: Option<&Account>,
+    command: AccountCommand,
+) -> Result<Vec<IdentityEvent>, AccountError> {
+    let account = state.filter(|a| !a.deleted).ok_or(AccountError::NotFound)?;
+    let user_id = account.user_id;
+    let event = match command {
+        AccountCommand::ChangeName { name } => {
+            IdentityEvent::UserProfileChanged(UserProfileChanged {
+                user_id,
+                name: name.into_inner(),
+            })
+        }
+        AccountCommand::ChangePassword => {
+            IdentityEvent::PasswordChanged(PasswordChanged { user_id })
+        }
+        AccountCommand::Block { by } if by == user_id => return Err(AccountError::SelfBlock),
+        AccountCommand::Block { .. } if account.blocked => {
+            return Err(AccountError::AlreadyBlocked);
+        }
+        AccountCommand::Block { by } => IdentityEvent::UserBlocked(UserBlocked { user_id, by }),
+        AccountCommand::Unblock { .. } if !account.blocked => return Err(AccountError::NotBlocked),
+        AccountCommand::Unblock { by } => {
+            IdentityEvent::UserUnblocked(UserUnblocked { user_id, by })
+        }
+        AccountCommand::Delete { by } => {
+            return Ok(vec![
+                IdentityEvent::UserDeleted(UserDeleted { user_id, by }),
+                IdentityEvent::EmailReleased(EmailReleased {
+                    email: account.email.clone(),
+                    user_id,
+                }),
+            ]);
+        }
+    };
+    Ok(vec![event])
 }
 
 /// The events of a registration: the claim on the address and the new account, to be
@@ -61,6 +124,10 @@ pub fn evolve_claim(claim: EmailClaim, event: &IdentityEvent, version: i64) -> E
             holder: Some(e.user_id),
             version,
         },
+        IdentityEvent::EmailReleased(_) => EmailClaim {
+            holder: None,
+            version,
+        },
         _ => EmailClaim { version, ..claim },
     }
 }
@@ -73,7 +140,29 @@ pub fn evolve(state: Option<Account>, event: &IdentityEvent, version: i64) -> Op
             email: e.email.clone(),
             name: e.name.clone(),
             role: e.role,
+            blocked: false,
+            deleted: false,
             version,
+        }),
+        (Some(account), IdentityEvent::UserProfileChanged(e)) => Some(Account {
+            name: e.name.clone(),
+            version,
+            ..account
+        }),
+        (Some(account), IdentityEvent::UserBlocked(_)) => Some(Account {
+            blocked: true,
+            version,
+            ..account
+        }),
+        (Some(account), IdentityEvent::UserUnblocked(_)) => Some(Account {
+            blocked: false,
+            version,
+            ..account
+        }),
+        (Some(account), IdentityEvent::UserDeleted(_)) => Some(Account {
+            deleted: true,
+            version,
+            ..account
         }),
         (state, _) => state.map(|account| Account { version, ..account }),
     }
@@ -102,6 +191,64 @@ mod tests {
         assert_eq!(
             (account.email.as_str(), account.role),
             ("ada@example.com", Role::User)
+        );
+    }
+
+    fn given(events: &[IdentityEvent]) -> Option<Account> {
+        events
+            .iter()
+            .zip(1..)
+            .fold(None, |state, (event, version)| {
+                evolve(state, event, version)
+            })
+    }
+
+    fn registered(user: Uuid) -> IdentityEvent {
+        register(EmailClaim::default(), user, &email(), name(), Role::User)
+            .unwrap()
+            .1
+    }
+
+    #[test]
+    fn blocking_needs_an_unblocked_member_and_another_admin() {
+        let (user, admin) = (Uuid::now_v7(), Uuid::now_v7());
+        let state = given(&[registered(user)]);
+        assert_eq!(
+            decide(state.as_ref(), AccountCommand::Block { by: user }),
+            Err(AccountError::SelfBlock)
+        );
+        assert_eq!(
+            decide(state.as_ref(), AccountCommand::Unblock { by: admin }),
+            Err(AccountError::NotBlocked)
+        );
+        let blocked = decide(state.as_ref(), AccountCommand::Block { by: admin }).unwrap();
+        let state = given(&[registered(user), blocked[0].clone()]);
+        assert!(state.as_ref().unwrap().blocked);
+        assert_eq!(
+            decide(state.as_ref(), AccountCommand::Block { by: admin }),
+            Err(AccountError::AlreadyBlocked)
+        );
+        assert!(decide(state.as_ref(), AccountCommand::Unblock { by: admin }).is_ok());
+    }
+
+    #[test]
+    fn deleting_releases_the_address_and_ends_the_account() {
+        let user = Uuid::now_v7();
+        let state = given(&[registered(user)]);
+        let events = decide(state.as_ref(), AccountCommand::Delete { by: user }).unwrap();
+        let claim = evolve_claim(
+            EmailClaim {
+                holder: Some(user),
+                version: 1,
+            },
+            &events[1],
+            2,
+        );
+        assert_eq!(claim.holder, None);
+        let state = given(&[registered(user), events[0].clone()]);
+        assert_eq!(
+            decide(state.as_ref(), AccountCommand::ChangePassword),
+            Err(AccountError::NotFound)
         );
     }
 

@@ -34,6 +34,7 @@ pub struct AccountWritten {
     /// `user` or `admin`.
     #[schema(value_type = String, example = "user")]
     pub role: Role,
+    pub blocked: bool,
     /// Global position of the command's last event; send it as `X-Min-Position`.
     pub position: i64,
 }
@@ -105,6 +106,7 @@ pub async fn register(
         email: account.email,
         name: account.name,
         role: account.role,
+        blocked: account.blocked,
         position: last.last_position,
     };
     Ok((StatusCode::CREATED, headers, ok(body)).into_response())
@@ -179,6 +181,7 @@ pub async fn create_account(
         (status = 200, description = "Logged in", body = inline(http_kit::Envelope<Session>)),
         (status = 400, description = "Malformed request", body = ErrorBody),
         (status = 401, description = "Wrong email or password", body = ErrorBody),
+        (status = 403, description = "The account is blocked", body = ErrorBody),
     )
 )]
 pub async fn login(
@@ -197,12 +200,24 @@ pub async fn login(
         None => None,
     };
     let verified = state.passwords.verify(input.password, hash).await?;
-    let Some(account) = account.filter(|_| verified) else {
+    let Some(account) = account.filter(|a| verified && !a.deleted) else {
         return Err(ApiError::unauthorized("wrong email or password"));
     };
+    if account.blocked {
+        return Err(blocked());
+    }
     let session = secrets::start_session(state.pool(), account.user_id, state.refresh_ttl)
         .await
         .map_err(ApiError::internal)?;
+    // A block appended before the session existed did not end it: look again. (A block
+    // appended after ends it, as it ends every session.)
+    let current = load_account(&state, account.user_id).await?;
+    if current.is_none_or(|a| a.blocked || a.deleted) {
+        secrets::revoke_session(state.pool(), session.session_id)
+            .await
+            .map_err(ApiError::internal)?;
+        return Err(blocked());
+    }
     let context = CommandContext::new(&headers, None, "Login", &())?;
     let started = IdentityEvent::SessionStarted(SessionStarted {
         user_id: account.user_id,
@@ -230,8 +245,12 @@ pub async fn login(
     Ok(ok(body).into_response())
 }
 
+fn blocked() -> ApiError {
+    ApiError::forbidden("this account is blocked; ask an admin to unblock it")
+}
+
 /// Who holds the address, from its stream.
-async fn load_claim(state: &AppState, email: &Email) -> Result<EmailClaim, ApiError> {
+pub async fn load_claim(state: &AppState, email: &Email) -> Result<EmailClaim, ApiError> {
     let events = load_events(state, &identity::email_stream(email.as_str())).await?;
     Ok(events
         .iter()
@@ -275,8 +294,12 @@ async fn load_events(
         .collect()
 }
 
-fn account_error(err: AccountError) -> ApiError {
+pub fn account_error(err: AccountError) -> ApiError {
     match err {
-        AccountError::EmailTaken => ApiError::conflict(err.to_string()),
+        AccountError::EmailTaken | AccountError::AlreadyBlocked | AccountError::NotBlocked => {
+            ApiError::conflict(err.to_string())
+        }
+        AccountError::NotFound => ApiError::not_found(err.to_string()),
+        AccountError::SelfBlock => ApiError::invalid(err.to_string()),
     }
 }

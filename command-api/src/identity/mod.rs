@@ -1,15 +1,19 @@
-//! Identity: registration, login, refresh and logout, with secrets kept out of the event
-//! log.
+//! Identity: registration, login, refresh and logout, profile and password changes,
+//! deletion and blocking, with secrets kept out of the event log.
 
 pub mod account;
 pub mod admin;
 pub mod handlers;
 pub mod input;
+pub mod members;
 pub mod passwords;
 pub mod secrets;
 pub mod sessions;
 
-use axum::{Router, routing::post};
+use axum::{
+    Router,
+    routing::{delete, patch, post, put},
+};
 
 use crate::AppState;
 
@@ -19,4 +23,12 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/auth/login", post(handlers::login))
         .route("/api/v1/auth/refresh", post(sessions::refresh))
         .route("/api/v1/auth/logout", post(sessions::logout))
+        .route("/api/v1/users/me", patch(members::change_profile))
+        .route("/api/v1/users/me/password", put(members::change_password))
+        .route("/api/v1/members/{id}", delete(members::delete_member))
+        .route("/api/v1/members/{id}/block", post(members::block_member))
+        .route(
+            "/api/v1/members/{id}/unblock",
+            post(members::unblock_member),
+        )
 }

@@ -144,3 +144,23 @@ pub async fn rotate(pool: &PgPool, token: &str) -> sqlx::Result<Rotation> {
         refresh_token: next,
     })
 }
+
+/// Ends every session of `user` but `except`, announcing each; returns those ended.
+pub async fn revoke_user_sessions(
+    pool: &PgPool,
+    user: Uuid,
+    except: Option<Uuid>,
+) -> sqlx::Result<Vec<Uuid>> {
+    let ended: Vec<(Uuid, String)> = sqlx::query_as(
+        "WITH r AS (UPDATE sessions SET revoked_at = now() \
+             WHERE user_id = $1 AND revoked_at IS NULL AND session_id IS DISTINCT FROM $2 \
+             RETURNING session_id) \
+         SELECT session_id, pg_notify($3, session_id::text)::text FROM r",
+    )
+    .bind(user)
+    .bind(except)
+    .bind(http_kit::revocations::CHANNEL)
+    .fetch_all(pool)
+    .await?;
+    Ok(ended.into_iter().map(|(session, _)| session).collect())
+}

@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+pub mod accounts;
+
 use std::time::Duration;
 
 use clap::Parser;

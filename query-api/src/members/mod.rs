@@ -34,14 +34,11 @@ impl Invalidate for MembersReadModel {
 
     fn on_event(&self, event: &RecordedEvent) {
         match event.decode::<IdentityEvent>() {
-            Ok(IdentityEvent::UserRegistered(e)) => {
-                self.by_id.invalidate(e.user_id, event.position)
+            Ok(decoded) => {
+                if let Some(user) = decoded.account() {
+                    self.by_id.invalidate(user, event.position);
+                }
             }
-            Ok(
-                IdentityEvent::EmailClaimed(_)
-                | IdentityEvent::SessionStarted(_)
-                | IdentityEvent::SessionRevoked(_),
-            ) => {}
             // An event this version cannot read may change any member.
             Err(_) => self.by_id.invalidate_all(event.position),
         }
