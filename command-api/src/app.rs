@@ -1,6 +1,6 @@
 //! Configuration, state and assembly of command-api.
 
-use std::sync::Arc;
+use std::{num::NonZeroU32, sync::Arc};
 
 use axum::extract::FromRef;
 use event_store::{EventStore, database, kafka::KafkaConfig, relay::Relay};
@@ -8,6 +8,7 @@ use http_kit::{
     auth::Tokens,
     config::CommonConfig,
     health,
+    rate_limit::RateLimit,
     server::{Server, Service},
 };
 use sqlx::PgPool;
@@ -32,6 +33,14 @@ pub struct Config {
     /// Hours a login session (its refresh tokens) lasts.
     #[arg(long, env = "REFRESH_TOKEN_TTL_HOURS", default_value_t = 336)]
     pub refresh_token_ttl_hours: u32,
+
+    /// Registrations and logins allowed per minute from one client address.
+    #[arg(long, env = "AUTH_RATE_LIMIT_PER_MINUTE", default_value_t = NonZeroU32::new(30).expect("non-zero"))]
+    pub auth_rate_limit_per_minute: NonZeroU32,
+
+    /// Take the client address from `X-Real-IP` (only behind a proxy that sets it).
+    #[arg(long, env = "TRUST_PROXY_HEADERS", default_value_t = false, action = clap::ArgAction::Set)]
+    pub trust_proxy_headers: bool,
 
     #[command(flatten)]
     pub admin: AdminConfig,
@@ -112,7 +121,10 @@ pub async fn start(
     }
     let mut service = Service {
         router: crate::items::router()
-            .merge(crate::identity::router())
+            .merge(crate::identity::router(RateLimit::per_minute(
+                config.auth_rate_limit_per_minute,
+                config.trust_proxy_headers,
+            )))
             .with_state(state),
         checks: vec![("postgres", health::postgres(pool.clone()))],
         tasks: revocations.into_iter().collect(),

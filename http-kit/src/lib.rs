@@ -6,6 +6,7 @@
 //! - [`error`]: the error envelope and [`ApiError`], the one error type handlers return.
 //! - [`extract`]: JSON, path and query extractors whose rejections use the envelope.
 //! - [`revocations`]: revoked sessions, known to every instance at once.
+//! - [`rate_limit`]: per-client-address limits with `429` and `RateLimit-*` headers.
 //! - [`response`]: the success envelope.
 //! - [`layers`]: request ids, tracing, timeouts, body limits, envelopes for bare errors.
 //! - [`metrics`]: the Prometheus recorder, per-route request metrics, `/metrics`.
@@ -25,6 +26,7 @@ pub mod health;
 pub mod layers;
 pub mod metrics;
 pub mod paging;
+pub mod rate_limit;
 pub mod response;
 pub mod revocations;
 pub mod server;

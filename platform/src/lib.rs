@@ -1,6 +1,8 @@
 //! The whole platform in one process on one port: command-api, query-api, the projector
 //! and (with Kafka) the relay. For local use, and the harness of the end-to-end tests.
 
+use std::num::NonZeroU32;
+
 use event_store::database;
 use http_kit::{config::CommonConfig, server::Server};
 use tokio_util::sync::CancellationToken;
@@ -34,6 +36,14 @@ pub struct Config {
     #[command(flatten)]
     pub admin: command_api::app::AdminConfig,
 
+    /// Registrations and logins allowed per minute from one client address.
+    #[arg(long, env = "AUTH_RATE_LIMIT_PER_MINUTE", default_value_t = NonZeroU32::new(30).expect("non-zero"))]
+    pub auth_rate_limit_per_minute: NonZeroU32,
+
+    /// Take the client address from `X-Real-IP` (only behind a proxy that sets it).
+    #[arg(long, env = "TRUST_PROXY_HEADERS", default_value_t = false, action = clap::ArgAction::Set)]
+    pub trust_proxy_headers: bool,
+
     /// Kafka consumer group prefix of the projector.
     #[arg(long, env = "PROJECTOR_GROUP_ID", default_value = "projector")]
     pub group_id: String,
@@ -49,6 +59,8 @@ pub async fn build(config: Config) -> anyhow::Result<Server> {
         relay_enabled: config.relay_enabled,
         refresh_token_ttl_hours: config.refresh_token_ttl_hours,
         admin: config.admin.clone(),
+        auth_rate_limit_per_minute: config.auth_rate_limit_per_minute,
+        trust_proxy_headers: config.trust_proxy_headers,
     };
     // One issuer for both APIs, so a random secret (JWT_SECRET unset) still verifies.
     let tokens = common.tokens();

@@ -11,16 +11,21 @@ pub mod secrets;
 pub mod sessions;
 
 use axum::{
-    Router,
+    Router, middleware,
     routing::{delete, patch, post, put},
 };
+use http_kit::rate_limit::{self, RateLimit};
 
 use crate::AppState;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
+/// The identity routes; registration and login are rate limited per client address.
+pub fn router(limit: RateLimit) -> Router<AppState> {
+    let limited = Router::new()
         .route("/api/v1/auth/register", post(handlers::register))
         .route("/api/v1/auth/login", post(handlers::login))
+        .route_layer(middleware::from_fn_with_state(limit, rate_limit::enforce));
+    Router::new()
+        .merge(limited)
         .route("/api/v1/auth/refresh", post(sessions::refresh))
         .route("/api/v1/auth/logout", post(sessions::logout))
         .route("/api/v1/users/me", patch(members::change_profile))

@@ -37,6 +37,10 @@ impl TestApp {
             "--db-pool-size=8".to_owned(),
             format!("--group-id=projector-{}", uuid::Uuid::new_v4().simple()),
         ];
+        // Tests log in often from one address; the limit has its own test.
+        if !extra.iter().any(|arg| arg.starts_with("--auth-rate-limit")) {
+            args.push("--auth-rate-limit-per-minute=100000".to_owned());
+        }
         if testing::transport() == Transport::Kafka {
             let kafka = testing::kafka_config();
             args.push(format!("--kafka-brokers={}", kafka.brokers));
