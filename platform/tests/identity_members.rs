@@ -6,61 +6,19 @@ use std::time::Duration;
 
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-use support::{TestApp, error, header, json};
-
-const PASSWORD: &str = "Analytical1";
-const ADMIN: [&str; 2] = [
-    "--admin-email=root@example.com",
-    "--admin-password=Rootpass1",
-];
-
-/// A registered and logged-in user: their id, access token and registration position.
-struct User {
-    id: String,
-    token: String,
-    position: i64,
-}
-
-async fn sign_up(app: &TestApp, email: &str, name: &str) -> User {
-    let body = json!({ "email": email, "password": PASSWORD, "name": name });
-    let response = app.post("/api/v1/auth/register", &body).await;
-    let data = json(response, StatusCode::CREATED).await["data"].clone();
-    let mut user = log_in(app, email, PASSWORD).await;
-    user.position = data["position"].as_i64().unwrap();
-    user
-}
-
-async fn log_in(app: &TestApp, email: &str, password: &str) -> User {
-    let body = json!({ "email": email, "password": password });
-    let response = app.post("/api/v1/auth/login", &body).await;
-    let data = json(response, StatusCode::OK).await["data"].clone();
-    User {
-        id: data["user"]["id"].as_str().unwrap().to_owned(),
-        token: data["access_token"].as_str().unwrap().to_owned(),
-        position: 0,
-    }
-}
-
-async fn get_as(
-    app: &TestApp,
-    path: &str,
-    token: Option<&str>,
-    position: i64,
-) -> reqwest::Response {
-    let mut request = app
-        .request(Method::GET, path)
-        .header("x-min-position", position.to_string());
-    if let Some(token) = token {
-        request = request.bearer_auth(token);
-    }
-    request.send().await.unwrap()
-}
+use support::{
+    TestApp,
+    accounts::{ADMIN_FLAGS, Account, PASSWORD},
+    error, header, json,
+};
 
 #[tokio::test]
 async fn the_caller_reads_their_own_profile_without_any_secret() {
     let app = TestApp::spawn().await;
-    let ada = sign_up(&app, "ada@example.com", "Ada").await;
-    let response = get_as(&app, "/api/v1/users/me", Some(&ada.token), ada.position).await;
+    let ada = app.sign_up_named("ada@example.com", "Ada").await;
+    let response = app
+        .get_as(Some(&ada), "/api/v1/users/me", ada.position)
+        .await;
     let me = json(response, StatusCode::OK).await["data"].clone();
     assert_eq!(me["id"], ada.id.as_str());
     assert_eq!(
@@ -82,7 +40,7 @@ async fn the_caller_reads_their_own_profile_without_any_secret() {
 #[tokio::test]
 async fn a_request_without_a_token_is_unauthorized_with_a_bearer_challenge() {
     let app = TestApp::spawn().await;
-    let response = get_as(&app, "/api/v1/users/me", None, 0).await;
+    let response = app.get_as(None, "/api/v1/users/me", 0).await;
     assert_eq!(header(&response, "www-authenticate"), "Bearer");
     error(
         response,
@@ -110,13 +68,16 @@ async fn a_request_without_a_token_is_unauthorized_with_a_bearer_challenge() {
 #[tokio::test]
 async fn a_tampered_token_is_refused_as_invalid() {
     let app = TestApp::spawn().await;
-    let ada = sign_up(&app, "ada@example.com", "Ada").await;
+    let ada = app.sign_up_named("ada@example.com", "Ada").await;
     // Claim to be someone else, keeping Ada's signature.
     let mut parts: Vec<String> = ada.token.split('.').map(str::to_owned).collect();
-    let other = sign_up(&app, "bob@example.com", "Bob").await;
+    let other = app.sign_up_named("bob@example.com", "Bob").await;
     parts[1] = other.token.split('.').nth(1).unwrap().to_owned();
-    let forged = parts.join(".");
-    let response = get_as(&app, "/api/v1/users/me", Some(&forged), 0).await;
+    let forged = Account {
+        token: parts.join("."),
+        ..ada.clone()
+    };
+    let response = app.get_as(Some(&forged), "/api/v1/users/me", 0).await;
     assert!(header(&response, "www-authenticate").contains("invalid_token"));
     error(
         response,
@@ -125,7 +86,11 @@ async fn a_tampered_token_is_refused_as_invalid() {
         "not valid",
     )
     .await;
-    let garbage = get_as(&app, "/api/v1/users/me", Some("not.a.token"), 0).await;
+    let garbage = Account {
+        token: "not.a.token".into(),
+        ..ada
+    };
+    let garbage = app.get_as(Some(&garbage), "/api/v1/users/me", 0).await;
     error(
         garbage,
         StatusCode::UNAUTHORIZED,
@@ -139,9 +104,9 @@ async fn a_tampered_token_is_refused_as_invalid() {
 #[tokio::test]
 async fn an_expired_token_is_refused_as_expired() {
     let app = TestApp::spawn_with(&["--access-token-ttl-seconds=1"]).await;
-    let ada = sign_up(&app, "ada@example.com", "Ada").await;
+    let ada = app.sign_up_named("ada@example.com", "Ada").await;
     tokio::time::sleep(Duration::from_millis(2100)).await;
-    let response = get_as(&app, "/api/v1/users/me", Some(&ada.token), 0).await;
+    let response = app.get_as(Some(&ada), "/api/v1/users/me", 0).await;
     error(
         response,
         StatusCode::UNAUTHORIZED,
@@ -154,13 +119,13 @@ async fn an_expired_token_is_refused_as_expired() {
 
 #[tokio::test]
 async fn a_member_is_visible_to_themselves_and_admins_only() {
-    let app = TestApp::spawn_with(&ADMIN).await;
-    let ada = sign_up(&app, "ada@example.com", "Ada").await;
-    let bob = sign_up(&app, "bob@example.com", "Bob").await;
-    let admin = log_in(&app, "root@example.com", "Rootpass1").await;
+    let app = TestApp::spawn_with(&ADMIN_FLAGS).await;
+    let ada = app.sign_up_named("ada@example.com", "Ada").await;
+    let bob = app.sign_up_named("bob@example.com", "Bob").await;
+    let admin = app.log_in("root@example.com", "Rootpass1").await;
     let path = format!("/api/v1/members/{}", ada.id);
     let at = bob.position;
-    let anonymous = get_as(&app, &path, None, at).await;
+    let anonymous = app.get_as(None, &path, at).await;
     error(
         anonymous,
         StatusCode::UNAUTHORIZED,
@@ -168,7 +133,7 @@ async fn a_member_is_visible_to_themselves_and_admins_only() {
         "access token",
     )
     .await;
-    let other = get_as(&app, &path, Some(&bob.token), at).await;
+    let other = app.get_as(Some(&bob), &path, at).await;
     error(
         other,
         StatusCode::FORBIDDEN,
@@ -176,30 +141,30 @@ async fn a_member_is_visible_to_themselves_and_admins_only() {
         "themselves or an admin",
     )
     .await;
-    let own = get_as(&app, &path, Some(&ada.token), at).await;
+    let own = app.get_as(Some(&ada), &path, at).await;
     assert_eq!(
         json(own, StatusCode::OK).await["data"]["email"],
         "ada@example.com"
     );
-    let by_admin = get_as(&app, &path, Some(&admin.token), at).await;
+    let by_admin = app.get_as(Some(&admin), &path, at).await;
     assert_eq!(
         json(by_admin, StatusCode::OK).await["data"]["id"],
         ada.id.as_str()
     );
     let missing = format!("/api/v1/members/{}", uuid::Uuid::now_v7());
-    let unknown = get_as(&app, &missing, Some(&admin.token), at).await;
+    let unknown = app.get_as(Some(&admin), &missing, at).await;
     error(unknown, StatusCode::NOT_FOUND, "NOT_FOUND", "no member").await;
     app.stop().await;
 }
 
 #[tokio::test]
 async fn only_admins_list_members_and_the_search_is_literal() {
-    let app = TestApp::spawn_with(&ADMIN).await;
-    let ada = sign_up(&app, "ada@example.com", "Ada Lovelace").await;
-    let bob = sign_up(&app, "bob@example.com", "Bob 100%").await;
-    let admin = log_in(&app, "root@example.com", "Rootpass1").await;
+    let app = TestApp::spawn_with(&ADMIN_FLAGS).await;
+    let ada = app.sign_up_named("ada@example.com", "Ada Lovelace").await;
+    let bob = app.sign_up_named("bob@example.com", "Bob 100%").await;
+    let admin = app.log_in("root@example.com", "Rootpass1").await;
     let at = bob.position;
-    let anonymous = get_as(&app, "/api/v1/members", None, at).await;
+    let anonymous = app.get_as(None, "/api/v1/members", at).await;
     error(
         anonymous,
         StatusCode::UNAUTHORIZED,
@@ -207,9 +172,9 @@ async fn only_admins_list_members_and_the_search_is_literal() {
         "access token",
     )
     .await;
-    let user = get_as(&app, "/api/v1/members", Some(&ada.token), at).await;
+    let user = app.get_as(Some(&ada), "/api/v1/members", at).await;
     error(user, StatusCode::FORBIDDEN, "FORBIDDEN", "admin").await;
-    let all = get_as(&app, "/api/v1/members?size=2", Some(&admin.token), at).await;
+    let all = app.get_as(Some(&admin), "/api/v1/members?size=2", at).await;
     let page = json(all, StatusCode::OK).await["data"].clone();
     assert_eq!(
         (page["total"].as_i64(), page["total_pages"].as_i64()),
@@ -232,7 +197,7 @@ async fn only_admins_list_members_and_the_search_is_literal() {
         ("_", vec![]),
     ] {
         let path = format!("/api/v1/members?q={}", urlencode(q));
-        let response = get_as(&app, &path, Some(&admin.token), at).await;
+        let response = app.get_as(Some(&admin), &path, at).await;
         let page = json(response, StatusCode::OK).await["data"].clone();
         assert_eq!(emails(&page), expected, "q={q}");
     }
@@ -241,7 +206,7 @@ async fn only_admins_list_members_and_the_search_is_literal() {
 
 #[tokio::test]
 async fn the_admin_from_configuration_logs_in_with_the_admin_role() {
-    let app = TestApp::spawn_with(&ADMIN).await;
+    let app = TestApp::spawn_with(&ADMIN_FLAGS).await;
     let body = json!({ "email": "root@example.com", "password": "Rootpass1" });
     let response = app.post("/api/v1/auth/login", &body).await;
     let data = json(response, StatusCode::OK).await["data"].clone();

@@ -94,22 +94,28 @@ pub async fn register(
     let registration = input.parse()?;
     let context = CommandContext::new(&headers, None, "Register", &())?;
     let (account, last) = create_account(&state, registration, Role::User, &context).await?;
-    let mut headers = command::position_headers(&last);
-    headers.remove(header::ETAG);
     let location = format!("/api/v1/members/{}", account.user_id);
-    headers.insert(
+    let mut response = written(StatusCode::CREATED, account, &last);
+    response.headers_mut().insert(
         header::LOCATION,
         HeaderValue::from_str(&location).expect("uuids are valid in headers"),
     );
+    Ok(response)
+}
+
+/// The answer to a command that wrote an account: the account, with the position.
+pub fn written(status: StatusCode, account: Account, appended: &Appended) -> Response {
+    let mut headers = command::position_headers(appended);
+    headers.remove(header::ETAG);
     let body = AccountWritten {
         id: account.user_id,
         email: account.email,
         name: account.name,
         role: account.role,
         blocked: account.blocked,
-        position: last.last_position,
+        position: appended.last_position,
     };
-    Ok((StatusCode::CREATED, headers, ok(body)).into_response())
+    (status, headers, ok(body)).into_response()
 }
 
 /// Claims the address and creates the account, with its password hash stored aside.

@@ -7,7 +7,7 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use event_store::{AppendRequest, Appended, ExpectedVersion};
-use http_kit::{ApiError, Json, Path, auth::Caller, error::ErrorBody, ok};
+use http_kit::{ApiError, Json, Path, auth::Caller, error::ErrorBody};
 use schemas::{NewEvent, identity};
 use serde::Deserialize;
 use serde_json::json;
@@ -16,7 +16,7 @@ use uuid::Uuid;
 
 use super::{
     account::{self, Account, AccountCommand},
-    handlers::{AccountWritten, account_error, load_account, load_claim},
+    handlers::{AccountWritten, account_error, load_account, load_claim, written},
     input::{Email, Name, Password},
     secrets,
 };
@@ -65,7 +65,7 @@ pub async fn change_profile(
     let context = CommandContext::new(&headers, None, "ChangeProfile", &())?;
     let command = AccountCommand::ChangeName { name };
     let (account, appended) = change(&state, &context, &caller, caller.user_id, command).await?;
-    Ok(written(account, &appended))
+    Ok(written(StatusCode::OK, account, &appended))
 }
 
 /// Replace the caller's password; the current one is needed. Every other session of the
@@ -165,12 +165,10 @@ pub async fn block_member(
     Path(id): Path<Uuid>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    caller.require_admin()?;
-    let context = CommandContext::new(&headers, None, "BlockMember", &())?;
     let command = AccountCommand::Block { by: caller.user_id };
-    let (account, appended) = change(&state, &context, &caller, id, command).await?;
+    let response = by_admin(&state, &caller, id, &headers, "BlockMember", command).await?;
     end_sessions(&state, id, None).await?;
-    Ok(written(account, &appended))
+    Ok(response)
 }
 
 /// Lift a member's block (admins only).
@@ -192,11 +190,23 @@ pub async fn unblock_member(
     Path(id): Path<Uuid>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    caller.require_admin()?;
-    let context = CommandContext::new(&headers, None, "UnblockMember", &())?;
     let command = AccountCommand::Unblock { by: caller.user_id };
-    let (account, appended) = change(&state, &context, &caller, id, command).await?;
-    Ok(written(account, &appended))
+    by_admin(&state, &caller, id, &headers, "UnblockMember", command).await
+}
+
+/// A change only admins may make; answers with the account.
+async fn by_admin(
+    state: &AppState,
+    caller: &Caller,
+    id: Uuid,
+    headers: &HeaderMap,
+    operation: &str,
+    command: AccountCommand,
+) -> Result<Response, ApiError> {
+    caller.require_admin()?;
+    let context = CommandContext::new(headers, None, operation, &())?;
+    let (account, appended) = change(state, &context, caller, id, command).await?;
+    Ok(written(StatusCode::OK, account, &appended))
 }
 
 /// Loads the account, decides and appends at its version (a deletion together with the
@@ -248,18 +258,4 @@ async fn end_sessions(state: &AppState, user: Uuid, except: Option<Uuid>) -> Res
         state.tokens.revocations.revoke(session);
     }
     Ok(())
-}
-
-fn written(account: Account, appended: &Appended) -> Response {
-    let mut headers = command::position_headers(appended);
-    headers.remove(axum::http::header::ETAG);
-    let body = AccountWritten {
-        id: account.user_id,
-        email: account.email,
-        name: account.name,
-        role: account.role,
-        blocked: account.blocked,
-        position: appended.last_position,
-    };
-    (headers, ok(body)).into_response()
 }

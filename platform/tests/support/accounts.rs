@@ -25,7 +25,12 @@ pub struct Account {
 impl TestApp {
     /// Registers `email` (password [`PASSWORD`]) and logs in.
     pub async fn sign_up(&self, email: &str) -> Account {
-        let body = json!({ "email": email, "password": PASSWORD, "name": email });
+        self.sign_up_named(email, email).await
+    }
+
+    /// Registers `email` with a display name and logs in.
+    pub async fn sign_up_named(&self, email: &str, name: &str) -> Account {
+        let body = json!({ "email": email, "password": PASSWORD, "name": name });
         let data = json(
             self.post("/api/v1/auth/register", &body).await,
             StatusCode::CREATED,
