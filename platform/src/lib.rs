@@ -51,6 +51,8 @@ pub struct Config {
 
 /// Connects, migrates, starts every service and binds one listener.
 pub async fn build(config: Config) -> anyhow::Result<Server> {
+    // Before any task starts: samples recorded without a recorder are lost.
+    http_kit::metrics::handle();
     let common = &config.common;
     let pool = database::connect_and_migrate(&common.database_url, common.db_pool_size).await?;
     let shutdown = CancellationToken::new();

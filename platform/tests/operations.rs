@@ -81,8 +81,18 @@ async fn metrics_expose_latency_buckets_appends_projection_lag_and_cache_use() {
             .any(|l| l.starts_with("events_appended_total ")),
         "{text}"
     );
+    // The lag gauges are sampled every two seconds, the first time as the projector starts.
     let items = [r#"projection="items""#];
-    assert!(has_sample(&text, "projection_lag_events", &items), "{text}");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    let mut text = text;
+    while !has_sample(&text, "projection_lag_events", &items) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no projection lag: {text}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        text = metrics(&app).await;
+    }
     let cache = [r#"cache="items""#, r#"outcome="miss""#];
     assert!(has_sample(&text, "cache_requests_total", &cache), "{text}");
     app.stop().await;
@@ -160,6 +170,42 @@ async fn the_openapi_documents_list_the_item_commands_and_queries() {
     );
     assert_eq!(operations(&query, "/api/v1/items"), ["get"]);
     assert_eq!(operations(&query, "/api/v1/items/{id}"), ["get"]);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn the_openapi_documents_describe_the_bearer_scheme_and_the_identity_endpoints() {
+    let app = TestApp::spawn().await;
+    let command: Value = app
+        .get("/api-docs/command.json")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let query: Value = app.get("/api-docs/query.json").await.json().await.unwrap();
+    for document in [&command, &query] {
+        let scheme = &document["components"]["securitySchemes"]["bearer"];
+        assert_eq!(scheme["scheme"], "bearer", "{scheme}");
+        assert_eq!(scheme["bearerFormat"], "JWT", "{scheme}");
+    }
+    for path in [
+        "/api/v1/auth/register",
+        "/api/v1/auth/login",
+        "/api/v1/auth/refresh",
+        "/api/v1/auth/logout",
+    ] {
+        assert_eq!(operations(&command, path), ["post"], "{path}");
+    }
+    assert_eq!(operations(&command, "/api/v1/users/me"), ["patch"]);
+    assert_eq!(operations(&command, "/api/v1/members/{id}"), ["delete"]);
+    assert_eq!(operations(&query, "/api/v1/users/me"), ["get"]);
+    assert_eq!(operations(&query, "/api/v1/members"), ["get"]);
+    let logout = &command["paths"]["/api/v1/auth/logout"]["post"];
+    assert_eq!(logout["security"][0]["bearer"], json!([]), "{logout}");
+    let me = &query["paths"]["/api/v1/users/me"]["get"];
+    assert!(me["responses"]["401"].is_object(), "{me}");
+    let login = &command["paths"]["/api/v1/auth/login"]["post"];
+    assert!(login.get("security").is_none(), "{login}");
     app.stop().await;
 }
 

@@ -112,6 +112,8 @@ pub async fn main(config: Config) -> anyhow::Result<()> {
 }
 
 async fn run(config: &Config, pool: PgPool) -> anyhow::Result<()> {
+    // Before any task starts: samples recorded without a recorder are lost.
+    http_kit::metrics::handle();
     let shutdown = CancellationToken::new();
     let service = Service {
         tasks: spawn_runners(

@@ -134,6 +134,8 @@ pub async fn start(
 
 /// Connects, migrates, starts and binds query-api alone.
 pub async fn build(config: Config) -> anyhow::Result<Server> {
+    // Before any task starts: samples recorded without a recorder are lost.
+    http_kit::metrics::handle();
     let common = &config.common;
     let pool = database::connect_and_migrate(&common.database_url, common.db_pool_size).await?;
     let shutdown = CancellationToken::new();
