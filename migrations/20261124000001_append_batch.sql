@@ -139,6 +139,9 @@ BEGIN
                                   first_position, last_position)
     SELECT * FROM unnest(k_key, k_fp, k_stream, k_fv, k_lv, k_fp_pos, k_lp);
     UPDATE event_log_head SET last_position = pos WHERE id;
-    PERFORM pg_notify('events', pos::text);
+    -- Readers learn what the batch holds ("first:last:context,..."), so one that follows
+    -- other contexts can move past it without reading it.
+    PERFORM pg_notify('events', (head + 1) || ':' || pos || ':' ||
+        (SELECT string_agg(DISTINCT c, ',') FROM unnest(p_context) AS c));
 END
 $$;

@@ -53,6 +53,41 @@ impl PgLogSubscription {
     }
 }
 
+impl PgLogSubscription {
+    /// The end of a committed batch this subscription can move past unread: the batch
+    /// follows the cursor directly and holds no event of the followed contexts.
+    fn passes_over(&self, payload: &str) -> Option<i64> {
+        let contexts = self.contexts.as_ref()?;
+        let batch = BatchNotice::parse(payload)?;
+        let unrelated = !batch
+            .contexts
+            .iter()
+            .any(|c| contexts.iter().any(|f| f == c));
+        (batch.first == self.after + 1 && unrelated).then_some(batch.last)
+    }
+}
+
+/// What an append notification says: the batch's positions and contexts.
+struct BatchNotice<'a> {
+    first: i64,
+    last: i64,
+    contexts: Vec<&'a str>,
+}
+
+impl<'a> BatchNotice<'a> {
+    fn parse(payload: &'a str) -> Option<Self> {
+        let mut parts = payload.splitn(3, ':');
+        let first = parts.next()?.parse().ok()?;
+        let last = parts.next()?.parse().ok()?;
+        let contexts = parts.next()?.split(',').collect();
+        Some(Self {
+            first,
+            last,
+            contexts,
+        })
+    }
+}
+
 #[async_trait]
 impl Subscription for PgLogSubscription {
     fn source(&self) -> &str {
@@ -67,9 +102,16 @@ impl Subscription for PgLogSubscription {
                 return Ok(batch);
             }
             // Caught up: sleep until an append commits.
-            tokio::select! {
-                notice = self.listener.try_recv() => { notice?; }
-                _ = tokio::time::sleep(SAFETY_WAKE) => {}
+            let notice = tokio::select! {
+                notice = self.listener.try_recv() => notice?,
+                _ = tokio::time::sleep(SAFETY_WAKE) => None,
+            };
+            if let Some(through) = notice.and_then(|n| self.passes_over(n.payload())) {
+                self.after = through;
+                return Ok(Batch {
+                    events: Vec::new(),
+                    through,
+                });
             }
         }
     }
