@@ -9,7 +9,8 @@ DROP TABLE streams;
 -- Requests are described by parallel arrays (one element per request) and their events by
 -- parallel arrays in request order (r_events says how many belong to each request).
 -- Consecutive requests with the same r_group are written together or not at all (an
--- append to several streams at once); each stream appears at most once in a group.
+-- append to several streams at once); each stream appears at most once in a group. A
+-- request alone has a null r_group and skips the group check (the lock is held meanwhile).
 -- r_expected: -1 any version, 0 no stream, n exactly version n.
 -- A numbered request (r_sequence not null) starts the stream r_stream || nextval(sequence)
 -- and writes the number into the payload field r_field of each of its events. Numbers are
@@ -72,7 +73,9 @@ BEGIN
     WHERE v.version IS NOT NULL;
     pos := head;
     FOR i IN 1 .. n LOOP
-        IF i = 1 OR r_group[i] <> r_group[i - 1] THEN
+        IF r_group[i] IS NULL THEN
+            refused := false;
+        ELSIF i = 1 OR r_group[i] IS DISTINCT FROM r_group[i - 1] THEN
             -- A group is written whole or not at all: check all of it first.
             refused := false;
             k := i;
@@ -87,7 +90,7 @@ BEGIN
         stream := r_stream[i];
         cur := CASE WHEN r_sequence[i] IS NULL
                     THEN coalesce((versions ->> stream)::bigint, 0) ELSE 0 END;
-        IF refused THEN
+        IF refused OR (r_expected[i] >= 0 AND r_expected[i] <> cur) THEN
             first_version := NULL; last_version := NULL;
             first_position := NULL; last_position := NULL;
             actual := cur;

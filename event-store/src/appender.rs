@@ -160,7 +160,8 @@ async fn write_batch(
 /// Parallel arrays describing a batch, as `append_batch` takes them.
 #[derive(Default)]
 struct Batch<'a> {
-    group: Vec<i32>,
+    /// The job of a request that is one of several appended together; None when alone.
+    group: Vec<Option<i32>>,
     stream: Vec<&'a str>,
     expected: Vec<i64>,
     sequence: Vec<Option<&'static str>>,
@@ -178,8 +179,9 @@ struct Batch<'a> {
 }
 
 impl<'a> Batch<'a> {
-    /// Adds a request of job `group`; `keyed` when its idempotency key is to be stored.
-    fn push(&mut self, group: i32, request: &'a AppendRequest, keyed: bool) {
+    /// Adds a request; `group` is its job when the job appends to several streams, and
+    /// `keyed` says whether its idempotency key is to be stored.
+    fn push(&mut self, group: Option<i32>, request: &'a AppendRequest, keyed: bool) {
         self.group.push(group);
         let numbered = request.numbered.as_ref();
         self.stream.push(match numbered {
@@ -232,7 +234,8 @@ async fn append(
     let mut batch = Batch::default();
     for (n, group) in groups.iter().enumerate() {
         for request in group.iter() {
-            batch.push(n as i32, request, group.len() == 1);
+            let alone = group.len() == 1;
+            batch.push((!alone).then_some(n as i32), request, alone);
         }
     }
     let mut rows = sqlx::query_as::<_, Written>(
