@@ -14,7 +14,7 @@ use time::OffsetDateTime;
 use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
-use crate::{AppendError, AppendRequest, Appended, ExpectedVersion};
+use crate::{AppendError, AppendRequest, Appended, ExpectedVersion, Idempotency};
 
 /// Largest number of requests committed in one batch.
 const MAX_BATCH: usize = 512;
@@ -66,8 +66,13 @@ fn one_per_key(jobs: Vec<Job>) -> (Vec<Job>, Vec<Job>) {
 
 /// A job's idempotency key: only single appends carry one.
 fn job_key(job: &Job) -> Option<&str> {
-    match job.requests.as_slice() {
-        [request] => request.idempotency.as_ref().map(|idem| idem.key.as_str()),
+    idempotency(&job.requests).map(|idem| idem.key.as_str())
+}
+
+/// The idempotency of a job's requests: only a single append has one.
+fn idempotency(group: &[AppendRequest]) -> Option<&Idempotency> {
+    match group {
+        [request] => request.idempotency.as_ref(),
         _ => None,
     }
 }
@@ -131,8 +136,7 @@ async fn write_batch(
     let mut outcomes: Vec<Option<Outcome>> = groups
         .iter()
         .map(|group| {
-            let [request] = group else { return None };
-            let idem = request.idempotency.as_ref()?;
+            let idem = idempotency(group)?;
             let (fingerprint, appended) = known.get(&idem.key)?;
             Some(if *fingerprint == idem.fingerprint {
                 Ok(vec![*appended])
@@ -179,9 +183,13 @@ struct Batch<'a> {
 }
 
 impl<'a> Batch<'a> {
-    /// Adds a request; `group` is its job when the job appends to several streams, and
-    /// `keyed` says whether its idempotency key is to be stored.
-    fn push(&mut self, group: Option<i32>, request: &'a AppendRequest, keyed: bool) {
+    /// Adds a request; `group` is its job when the job appends to several streams.
+    fn push(
+        &mut self,
+        group: Option<i32>,
+        request: &'a AppendRequest,
+        idem: Option<&'a Idempotency>,
+    ) {
         self.group.push(group);
         let numbered = request.numbered.as_ref();
         self.stream.push(match numbered {
@@ -198,7 +206,6 @@ impl<'a> Batch<'a> {
         self.events.push(request.events.len() as i32);
         self.correlation.push(&request.metadata.correlation_id);
         self.actor.push(request.metadata.actor.as_deref());
-        let idem = request.idempotency.as_ref().filter(|_| keyed);
         self.key.push(idem.map(|i| i.key.as_str()));
         self.fingerprint.push(idem.map(|i| i.fingerprint.as_str()));
         for event in &request.events {
@@ -235,7 +242,7 @@ async fn append(
     for (n, group) in groups.iter().enumerate() {
         for request in group.iter() {
             let alone = group.len() == 1;
-            batch.push((!alone).then_some(n as i32), request, alone);
+            batch.push((!alone).then_some(n as i32), request, idempotency(group));
         }
     }
     let mut rows = sqlx::query_as::<_, Written>(
@@ -318,10 +325,7 @@ async fn stored_keys(
 ) -> Result<HashMap<String, (String, Appended)>, sqlx::Error> {
     let keys: Vec<&str> = groups
         .iter()
-        .filter_map(|group| match group {
-            [request] => request.idempotency.as_ref().map(|i| i.key.as_str()),
-            _ => None,
-        })
+        .filter_map(|group| idempotency(group).map(|i| i.key.as_str()))
         .collect();
     if keys.is_empty() {
         return Ok(HashMap::new());
