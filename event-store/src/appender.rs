@@ -183,7 +183,8 @@ struct Batch<'a> {
 }
 
 impl<'a> Batch<'a> {
-    /// Adds a request; `group` is its job when the job appends to several streams.
+    /// Adds a request; `group` is its job when the job appends to several streams, `idem`
+    /// the idempotency key to store with it.
     fn push(
         &mut self,
         group: Option<i32>,

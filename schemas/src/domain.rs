@@ -34,6 +34,18 @@ pub enum DecodeError {
     },
 }
 
+/// Refuses a schema version other than 1, for contexts whose events have no upcaster yet.
+pub fn first_version_only(event_type: &str, schema_version: i32) -> Result<(), DecodeError> {
+    if schema_version == 1 {
+        Ok(())
+    } else {
+        Err(DecodeError::UnknownVersion {
+            event_type: event_type.to_owned(),
+            version: schema_version,
+        })
+    }
+}
+
 /// Deserializes a payload whose version is current, naming the event in errors.
 pub fn payload<T: serde::de::DeserializeOwned>(
     event_type: &str,

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use uuid::Uuid;
 
-use crate::domain::{DecodeError, DomainEvent, payload};
+use crate::domain::{DecodeError, DomainEvent, first_version_only, payload};
 
 /// The stream that holds one user's events.
 pub fn user_stream(user_id: Uuid) -> String {
@@ -214,12 +214,7 @@ impl DomainEvent for IdentityEvent {
     }
 
     fn decode(event_type: &str, schema_version: i32, data: Value) -> Result<Self, DecodeError> {
-        if schema_version != 1 {
-            return Err(DecodeError::UnknownVersion {
-                event_type: event_type.to_owned(),
-                version: schema_version,
-            });
-        }
+        first_version_only(event_type, schema_version)?;
         match event_type {
             "EmailClaimed" => payload(event_type, data).map(Self::EmailClaimed),
             "UserRegistered" => payload(event_type, data).map(Self::UserRegistered),

@@ -4,7 +4,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::domain::{DecodeError, DomainEvent, payload};
+use crate::domain::{DecodeError, DomainEvent, first_version_only, payload};
 
 /// Item streams are named `item-<id>`.
 pub const STREAM_PREFIX: &str = "item-";
@@ -86,12 +86,7 @@ impl DomainEvent for ItemEvent {
     }
 
     fn decode(event_type: &str, schema_version: i32, data: Value) -> Result<Self, DecodeError> {
-        if schema_version != 1 {
-            return Err(DecodeError::UnknownVersion {
-                event_type: event_type.to_owned(),
-                version: schema_version,
-            });
-        }
+        first_version_only(event_type, schema_version)?;
         match event_type {
             "ItemCreated" => payload(event_type, data).map(Self::Created),
             "ItemUpdated" => payload(event_type, data).map(Self::Updated),
