@@ -30,6 +30,13 @@ pub struct Config {
     #[arg(long, env = "RELAY_ENABLED", default_value_t = true, action = clap::ArgAction::Set)]
     pub relay_enabled: bool,
 
+    #[command(flatten)]
+    pub identity: IdentityConfig,
+}
+
+/// Settings of the identity endpoints (also read by the all-in-one platform).
+#[derive(Debug, Clone, clap::Args)]
+pub struct IdentityConfig {
     /// Hours a login session (its refresh tokens) lasts.
     #[arg(long, env = "REFRESH_TOKEN_TTL_HOURS", default_value_t = 336)]
     pub refresh_token_ttl_hours: u32,
@@ -114,16 +121,16 @@ pub async fn start(
         store: EventStore::new(pool.clone()),
         tokens,
         passwords: Passwords::new(),
-        refresh_ttl: time::Duration::hours(config.refresh_token_ttl_hours.into()),
+        refresh_ttl: time::Duration::hours(config.identity.refresh_token_ttl_hours.into()),
     };
-    if let Some(admin) = config.admin.account() {
+    if let Some(admin) = config.identity.admin.account() {
         crate::identity::admin::ensure(&state, &admin).await?;
     }
     let mut service = Service {
         router: crate::items::router()
             .merge(crate::identity::router(RateLimit::per_minute(
-                config.auth_rate_limit_per_minute,
-                config.trust_proxy_headers,
+                config.identity.auth_rate_limit_per_minute,
+                config.identity.trust_proxy_headers,
             )))
             .with_state(state),
         checks: vec![("postgres", health::postgres(pool.clone()))],

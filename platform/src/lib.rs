@@ -1,8 +1,6 @@
 //! The whole platform in one process on one port: command-api, query-api, the projector
 //! and (with Kafka) the relay. For local use, and the harness of the end-to-end tests.
 
-use std::num::NonZeroU32;
-
 use event_store::database;
 use http_kit::{config::CommonConfig, server::Server};
 use tokio_util::sync::CancellationToken;
@@ -29,20 +27,8 @@ pub struct Config {
     #[arg(long, env = "CACHE_CAPACITY", default_value_t = 10_000)]
     pub cache_capacity: u64,
 
-    /// Hours a login session (its refresh tokens) lasts.
-    #[arg(long, env = "REFRESH_TOKEN_TTL_HOURS", default_value_t = 336)]
-    pub refresh_token_ttl_hours: u32,
-
     #[command(flatten)]
-    pub admin: command_api::app::AdminConfig,
-
-    /// Registrations and logins allowed per minute from one client address.
-    #[arg(long, env = "AUTH_RATE_LIMIT_PER_MINUTE", default_value_t = NonZeroU32::new(30).expect("non-zero"))]
-    pub auth_rate_limit_per_minute: NonZeroU32,
-
-    /// Take the client address from `X-Real-IP` (only behind a proxy that sets it).
-    #[arg(long, env = "TRUST_PROXY_HEADERS", default_value_t = false, action = clap::ArgAction::Set)]
-    pub trust_proxy_headers: bool,
+    pub identity: command_api::app::IdentityConfig,
 
     /// Kafka consumer group prefix of the projector.
     #[arg(long, env = "PROJECTOR_GROUP_ID", default_value = "projector")]
@@ -59,10 +45,7 @@ pub async fn build(config: Config) -> anyhow::Result<Server> {
     let command = command_api::Config {
         common: common.clone(),
         relay_enabled: config.relay_enabled,
-        refresh_token_ttl_hours: config.refresh_token_ttl_hours,
-        admin: config.admin.clone(),
-        auth_rate_limit_per_minute: config.auth_rate_limit_per_minute,
-        trust_proxy_headers: config.trust_proxy_headers,
+        identity: config.identity.clone(),
     };
     // One issuer for both APIs, so a random secret (JWT_SECRET unset) still verifies.
     let tokens = common.tokens();
