@@ -1,9 +1,9 @@
 //! What every command handler shares: metadata, idempotency, If-Match, positions.
 
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
-use event_store::{AppendError, Appended, ExpectedVersion, Idempotency};
+use event_store::{AppendError, Appended, EventStore, ExpectedVersion, Idempotency};
 use http_kit::{ApiError, layers};
-use schemas::EventMetadata;
+use schemas::{DomainEvent, EventMetadata};
 use serde::Serialize;
 use serde_json::json;
 use sha2::{Digest, Sha256};
@@ -139,4 +139,46 @@ pub fn created_or_ok(created: bool) -> StatusCode {
     } else {
         StatusCode::OK
     }
+}
+
+/// A stream's events decoded, each with its version, up to `max_version` when given.
+pub async fn load_events<E: DomainEvent>(
+    store: &EventStore,
+    stream_id: &str,
+    max_version: Option<i64>,
+) -> Result<Vec<(E, i64)>, ApiError> {
+    let recorded = store
+        .read_stream(stream_id, max_version)
+        .await
+        .map_err(ApiError::internal)?;
+    recorded
+        .iter()
+        .map(|event| {
+            E::decode(&event.event_type, event.schema_version, event.data.clone())
+                .map(|decoded| (decoded, event.stream_version))
+                .map_err(ApiError::internal)
+        })
+        .collect()
+}
+
+/// Where the first request with this context's idempotency key landed (its stream and
+/// append), if one was seen; the same key with a different request is refused.
+pub async fn earlier_outcome(
+    store: &EventStore,
+    context: &CommandContext,
+) -> Result<Option<(String, Appended)>, ApiError> {
+    let Some(idempotency) = &context.idempotency else {
+        return Ok(None);
+    };
+    let outcome = store
+        .idempotent_outcome(&idempotency.key)
+        .await
+        .map_err(ApiError::internal)?;
+    let Some((fingerprint, stream_id, appended)) = outcome else {
+        return Ok(None);
+    };
+    if fingerprint != idempotency.fingerprint {
+        return Err(append_error(AppendError::IdempotencyKeyReused));
+    }
+    Ok(Some((stream_id, appended)))
 }

@@ -19,6 +19,8 @@ use utoipa::OpenApi;
         crate::identity::members::delete_member,
         crate::identity::members::block_member,
         crate::identity::members::unblock_member,
+        crate::orders::handlers::place_order,
+        crate::orders::handlers::move_order,
     ),
     components(schemas(http_kit::error::ErrorBody, http_kit::ApiError, http_kit::ErrorCode)),
     modifiers(&BearerSecurity),
@@ -27,6 +29,7 @@ use utoipa::OpenApi;
         (name = "auth", description = "Accounts, login and tokens"),
         (name = "users", description = "The caller's own account"),
         (name = "members", description = "User accounts, for themselves and admins"),
+        (name = "orders", description = "Orders and their status machine"),
     )
 )]
 struct CommandApiDoc;

@@ -8,6 +8,7 @@
 //!   responses carrying positions).
 //! - [`items`]: the items aggregate and its endpoints.
 //! - [`identity`]: registration and login; password hashes and sessions.
+//! - [`orders`]: the order aggregate (its status machine) and its endpoints.
 //! - [`docs`]: the OpenAPI document.
 
 pub mod app;
@@ -15,5 +16,6 @@ pub mod command;
 pub mod docs;
 pub mod identity;
 pub mod items;
+pub mod orders;
 
 pub use app::{AppState, Config, build, start};

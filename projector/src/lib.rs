@@ -10,11 +10,13 @@
 //! - [`progress`]: a progress bar on a terminal, plain lines otherwise.
 //! - [`items`]: the items read model.
 //! - [`members`]: the members read model (user accounts).
+//! - [`orders`]: the orders read model and its counts per member and status.
 
 pub mod app;
 pub mod items;
 pub mod lag;
 pub mod members;
+pub mod orders;
 pub mod progress;
 pub mod projection;
 pub mod replay;

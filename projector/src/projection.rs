@@ -51,6 +51,7 @@ pub fn all() -> Vec<Arc<dyn Projection>> {
     vec![
         Arc::new(crate::items::ItemsProjection),
         Arc::new(crate::members::MembersProjection),
+        Arc::new(crate::orders::OrdersProjection),
     ]
 }
 

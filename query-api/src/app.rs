@@ -10,7 +10,7 @@ use http_kit::{
     health,
     server::{Server, Service},
 };
-use schemas::{DomainEvent, identity::IdentityEvent};
+use schemas::{DomainEvent, identity::IdentityEvent, orders::OrderEvent};
 use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 
@@ -18,6 +18,7 @@ use crate::{
     follow::{self, Invalidate},
     items::ItemsReadModel,
     members::MembersReadModel,
+    orders::OrdersReadModel,
 };
 
 /// query-api settings.
@@ -31,7 +32,7 @@ pub struct Config {
     #[arg(long, env = "READ_WAIT_TIMEOUT_MS", default_value_t = 5000)]
     pub read_wait_timeout_ms: u64,
 
-    /// Entries per cache.
+    /// Entries per cache; 0 switches caching off.
     #[arg(long, env = "CACHE_CAPACITY", default_value_t = 10_000)]
     pub cache_capacity: u64,
 }
@@ -45,6 +46,7 @@ pub struct AppState {
     pub read_timeout: Duration,
     pub items: Arc<ItemsReadModel>,
     pub members: Arc<MembersReadModel>,
+    pub orders: Arc<OrdersReadModel>,
     pub tokens: Arc<Tokens>,
 }
 
@@ -79,7 +81,11 @@ pub async fn start(
         config.cache_capacity,
         source.source_name(IdentityEvent::CONTEXT),
     ));
-    let models: Vec<Arc<dyn Invalidate>> = vec![items.clone(), members.clone()];
+    let orders = Arc::new(OrdersReadModel::new(
+        config.cache_capacity,
+        source.source_name(OrderEvent::CONTEXT),
+    ));
+    let models: Vec<Arc<dyn Invalidate>> = vec![items.clone(), members.clone(), orders.clone()];
     let mut tasks: Vec<_> = tokens
         .revocations
         .spawn(pool.clone(), tokens.ttl, shutdown.clone())
@@ -120,11 +126,13 @@ pub async fn start(
         read_timeout: Duration::from_millis(config.read_wait_timeout_ms),
         items,
         members,
+        orders,
         tokens,
     };
     Ok(Service {
         router: crate::items::router()
             .merge(crate::members::router())
+            .merge(crate::orders::router())
             .with_state(state),
         checks,
         tasks,

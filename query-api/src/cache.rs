@@ -1,94 +1,155 @@
-//! A moka cache that never stores data older than the invalidations it has received.
+//! A moka cache that never serves data older than the invalidations it has received.
 //!
-//! The stream follower invalidates a key when an event for it arrives, and that can
-//! happen before the projector has applied the event. A reader that then loads the old
-//! row must not cache it. Every load therefore carries the projection position its
-//! snapshot reflects (read in the same statement), and an entry is stored only if that
-//! position is at least the last event position invalidated for its key.
+//! The stream follower invalidates when an event arrives, and that can happen before the
+//! projector has applied the event: a reader that then loads the old row must not have
+//! it served. Every load therefore carries the projection position its snapshot reflects
+//! (read in the same statement), and every entry keeps it. Invalidation marks the entry's
+//! *group* with the event's position; an entry older than its group's mark is neither
+//! stored nor served. A group is the key itself for a by-id cache, or something coarser
+//! (e.g. the member whose order listings an event changes), so one event can retire many
+//! entries without enumerating them.
 
-use std::{collections::HashMap, hash::Hash, sync::Mutex, time::Duration};
+use std::{
+    hash::Hash,
+    sync::{
+        Arc,
+        atomic::{AtomicI64, AtomicU64, Ordering},
+    },
+    time::Duration,
+};
 
-use moka::sync::Cache;
+use moka::{notification::RemovalCause, sync::Cache};
 
 /// Entries also expire, as a bound on the damage of any missed invalidation.
 const TIME_TO_LIVE: Duration = Duration::from_secs(300);
+/// Marks outlive every entry they could guard.
+const MARK_TIME_TO_LIVE: Duration = Duration::from_secs(310);
 
-pub struct GuardedCache<K, V> {
+#[derive(Clone)]
+struct Stamped<V> {
+    value: V,
+    /// The projection position the value's snapshot reflects.
+    position: i64,
+}
+
+pub struct GuardedCache<K, V, G = K> {
     name: &'static str,
-    cache: Cache<K, V>,
-    guard: Mutex<Guard<K>>,
+    /// None when caching is switched off (capacity 0).
+    entries: Option<Cache<K, Stamped<V>>>,
+    /// The newest invalidating event position per group.
+    marks: Cache<G, i64>,
+    /// Entries older than this are stale whatever their group (whole-cache invalidation,
+    /// and the marks evicted for room).
+    floor: Arc<AtomicI64>,
+    group_of: fn(&K) -> G,
+    hits: AtomicU64,
+    misses: AtomicU64,
 }
 
-struct Guard<K> {
-    /// Last invalidating event position per key.
-    pending: HashMap<K, i64>,
-    /// Loads older than this are never stored (set by whole-cache invalidation and pruning).
-    floor: i64,
-}
-
-impl<K, V> GuardedCache<K, V>
+impl<K, V> GuardedCache<K, V, K>
 where
     K: Hash + Eq + Clone + Send + Sync + 'static,
     V: Clone + Send + Sync + 'static,
 {
+    /// A cache whose every key is its own group.
     pub fn new(name: &'static str, capacity: u64) -> Self {
-        Self {
-            name,
-            cache: Cache::builder()
+        Self::grouped(name, capacity, K::clone)
+    }
+}
+
+impl<K, V, G> GuardedCache<K, V, G>
+where
+    K: Hash + Eq + Send + Sync + 'static,
+    V: Clone + Send + Sync + 'static,
+    G: Hash + Eq + Send + Sync + 'static,
+{
+    /// A cache whose entries are invalidated by the group `group_of` puts them in.
+    /// Capacity 0 switches caching off: nothing is stored and every read is a miss.
+    pub fn grouped(name: &'static str, capacity: u64, group_of: fn(&K) -> G) -> Self {
+        let floor = Arc::new(AtomicI64::new(0));
+        let evicted = floor.clone();
+        let marks = Cache::builder()
+            .max_capacity(capacity.max(1).saturating_mul(4))
+            .time_to_live(MARK_TIME_TO_LIVE)
+            .eviction_listener(move |_, position: i64, cause| {
+                // Forgetting a mark for room must not make what it guarded fresh again.
+                if cause == RemovalCause::Size {
+                    evicted.fetch_max(position, Ordering::Relaxed);
+                }
+            })
+            .build();
+        let entries = (capacity > 0).then(|| {
+            Cache::builder()
                 .max_capacity(capacity)
                 .time_to_live(TIME_TO_LIVE)
-                .build(),
-            guard: Mutex::new(Guard {
-                pending: HashMap::new(),
-                floor: 0,
-            }),
+                .build()
+        });
+        Self {
+            name,
+            entries,
+            marks,
+            floor,
+            group_of,
+            hits: AtomicU64::new(0),
+            misses: AtomicU64::new(0),
         }
+    }
+
+    /// The position an entry of `group` must reflect to be fresh.
+    fn mark(&self, group: &G) -> i64 {
+        let floor = self.floor.load(Ordering::Relaxed);
+        self.marks.get(group).map_or(floor, |mark| mark.max(floor))
     }
 
     pub fn get(&self, key: &K) -> Option<V> {
-        let value = self.cache.get(key);
-        let outcome = if value.is_some() { "hit" } else { "miss" };
-        metrics::counter!("cache_requests_total", "cache" => self.name, "outcome" => outcome)
-            .increment(1);
+        let value = self
+            .entries
+            .as_ref()
+            .and_then(|entries| entries.get(key))
+            .filter(|entry| entry.position >= self.mark(&(self.group_of)(key)))
+            .map(|entry| entry.value);
+        self.count(value.is_some());
         value
     }
 
+    fn count(&self, hit: bool) {
+        let (counter, outcome) = if hit {
+            (&self.hits, "hit")
+        } else {
+            (&self.misses, "miss")
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+        metrics::counter!("cache_requests_total", "cache" => self.name, "outcome" => outcome)
+            .increment(1);
+        let hits = self.hits.load(Ordering::Relaxed) as f64;
+        let total = hits + self.misses.load(Ordering::Relaxed) as f64;
+        metrics::gauge!("cache_hit_ratio", "cache" => self.name).set(hits / total);
+    }
+
     /// Stores a value loaded from a snapshot that reflects the log up to `position`,
-    /// unless an invalidation newer than that snapshot has been seen for the key.
+    /// unless its group has been invalidated by a newer event.
     pub fn insert(&self, key: K, value: V, position: i64) {
-        let guard = self.guard.lock().expect("cache guard poisoned");
-        let newest = guard
-            .pending
-            .get(&key)
-            .copied()
-            .unwrap_or(0)
-            .max(guard.floor);
-        if position >= newest {
-            self.cache.insert(key, value);
+        let Some(entries) = &self.entries else {
+            return;
+        };
+        if position >= self.mark(&(self.group_of)(&key)) {
+            entries.insert(key, Stamped { value, position });
         }
     }
 
-    /// An event at `position` changed `key`.
-    pub fn invalidate(&self, key: K, position: i64) {
-        let mut guard = self.guard.lock().expect("cache guard poisoned");
-        let entry = guard.pending.entry(key.clone()).or_insert(position);
-        *entry = (*entry).max(position);
-        self.cache.invalidate(&key);
+    /// An event at `position` changed what the entries of `group` hold.
+    pub fn invalidate(&self, group: G, position: i64) {
+        self.marks
+            .entry(group)
+            .and_upsert_with(|mark| mark.map_or(position, |m| (*m.value()).max(position)));
     }
 
     /// An event at `position` may have changed every entry.
     pub fn invalidate_all(&self, position: i64) {
-        let mut guard = self.guard.lock().expect("cache guard poisoned");
-        guard.floor = guard.floor.max(position);
-        self.cache.invalidate_all();
-    }
-
-    /// The projection has applied everything up to `applied`: per-key marks at or below
-    /// it are replaced by the floor, so the map stays small.
-    pub fn prune(&self, applied: i64) {
-        let mut guard = self.guard.lock().expect("cache guard poisoned");
-        guard.floor = guard.floor.max(applied);
-        guard.pending.retain(|_, position| *position > applied);
+        self.floor.fetch_max(position, Ordering::Relaxed);
+        if let Some(entries) = &self.entries {
+            entries.invalidate_all();
+        }
     }
 }
 
@@ -111,7 +172,7 @@ mod tests {
     }
 
     #[test]
-    fn invalidation_removes_a_stored_entry() {
+    fn invalidation_retires_a_stored_entry() {
         let cache = cache();
         cache.insert(1, "row", 5);
         cache.invalidate(1, 6);
@@ -127,14 +188,13 @@ mod tests {
     }
 
     #[test]
-    fn pruning_keeps_refusing_loads_older_than_the_applied_position() {
+    fn an_entry_stored_while_its_group_was_invalidated_is_not_served() {
+        // The insert checked the mark just before the invalidation landed.
         let cache = cache();
+        cache.insert(1, "row", 9);
         cache.invalidate(1, 10);
-        cache.prune(12);
-        cache.insert(1, "stale", 9);
+        cache.insert(1, "raced", 9);
         assert_eq!(cache.get(&1), None);
-        cache.insert(1, "fresh", 12);
-        assert_eq!(cache.get(&1), Some("fresh"));
     }
 
     #[test]
@@ -145,5 +205,27 @@ mod tests {
         assert_eq!(cache.get(&1), None);
         cache.insert(2, "old", 3);
         assert_eq!(cache.get(&2), None);
+        cache.insert(2, "new", 4);
+        assert_eq!(cache.get(&2), Some("new"));
+    }
+
+    #[test]
+    fn a_group_invalidation_retires_every_entry_of_the_group_only() {
+        let cache: GuardedCache<(u8, u8), &str, u8> =
+            GuardedCache::grouped("test", 100, |key| key.0);
+        cache.insert((1, 1), "a page", 5);
+        cache.insert((1, 2), "another page", 5);
+        cache.insert((2, 1), "someone else's page", 5);
+        cache.invalidate(1, 6);
+        assert_eq!(cache.get(&(1, 1)), None);
+        assert_eq!(cache.get(&(1, 2)), None);
+        assert_eq!(cache.get(&(2, 1)), Some("someone else's page"));
+    }
+
+    #[test]
+    fn capacity_zero_stores_nothing() {
+        let cache: GuardedCache<i64, &str> = GuardedCache::new("test", 0);
+        cache.insert(1, "row", 1);
+        assert_eq!(cache.get(&1), None);
     }
 }

@@ -12,6 +12,8 @@ use utoipa::OpenApi;
         crate::members::handlers::me,
         crate::members::handlers::get_member,
         crate::members::handlers::list_members,
+        crate::orders::handlers::list_orders,
+        crate::orders::handlers::get_order,
     ),
     components(schemas(http_kit::error::ErrorBody, http_kit::ApiError, http_kit::ErrorCode)),
     modifiers(&BearerSecurity),
@@ -19,6 +21,7 @@ use utoipa::OpenApi;
         (name = "items", description = "Items with sequential ids"),
         (name = "users", description = "The caller's own account"),
         (name = "members", description = "User accounts, for themselves and admins"),
+        (name = "orders", description = "Orders: a member's own, or everyone's for admins"),
     )
 )]
 struct QueryApiDoc;

@@ -8,10 +8,11 @@
 //! - [`app`]: configuration, state, the router and the server.
 //! - [`read_model`]: how far a read model has applied the log, and waiting for it.
 //! - [`consistency`]: the `X-Min-Position` header.
-//! - [`cache`]: a moka cache that never stores data older than what it has been told of.
+//! - [`cache`]: a moka cache that never serves data older than what it has been told of.
 //! - [`follow`]: the background tasks that feed both from the stream and the projector.
 //! - [`items`]: the items endpoints.
 //! - [`members`]: one's own profile and the member list.
+//! - [`orders`]: order listings (filtered, by page or cursor) and single orders.
 //! - [`respond`]: responses rendered once, so cached bodies are sent as they are.
 //! - [`docs`]: the OpenAPI document.
 
@@ -22,6 +23,7 @@ pub mod docs;
 pub mod follow;
 pub mod items;
 pub mod members;
+pub mod orders;
 pub mod read_model;
 pub mod respond;
 

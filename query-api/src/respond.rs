@@ -1,7 +1,7 @@
 //! Responses rendered once, so cached bodies are sent as they are.
 
 use axum::{
-    http::{HeaderValue, header},
+    http::{HeaderMap, HeaderValue, StatusCode, header},
     response::{IntoResponse, Response},
 };
 use bytes::Bytes;
@@ -28,4 +28,27 @@ pub fn json(body: Bytes, etag: Option<HeaderValue>) -> Response {
         response.headers_mut().insert(header::ETAG, etag);
     }
     response
+}
+
+/// A rendered resource at `version`: `304` when `If-None-Match` names that version,
+/// otherwise the body with the version as its ETag.
+pub fn versioned(body: Bytes, version: i64, headers: &HeaderMap) -> Response {
+    let etag = HeaderValue::from_str(&format!("\"{version}\"")).expect("digits");
+    if none_match(headers, version) {
+        return (StatusCode::NOT_MODIFIED, [(header::ETAG, etag)]).into_response();
+    }
+    json(body, Some(etag))
+}
+
+/// Whether `If-None-Match` names the current version (weak comparison, lists and `*`,
+/// as RFC 9110 asks for GET).
+fn none_match(headers: &HeaderMap, version: i64) -> bool {
+    let current = format!("\"{version}\"");
+    headers
+        .get_all(header::IF_NONE_MATCH)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .map(str::trim)
+        .any(|tag| tag == "*" || tag.strip_prefix("W/").unwrap_or(tag) == current)
 }

@@ -2,10 +2,10 @@
 
 use schemars::{JsonSchema, Schema, schema_for};
 
-use crate::{envelope::RecordedEvent, identity, items};
+use crate::{envelope::RecordedEvent, identity, items, orders};
 
 /// The bounded contexts; each has its own Kafka topic.
-pub const CONTEXTS: &[&str] = &["items", "identity"];
+pub const CONTEXTS: &[&str] = &["items", "identity", "orders"];
 
 /// One event type at one schema version.
 pub struct EventSchema {
@@ -40,6 +40,9 @@ pub fn event_schemas() -> Vec<EventSchema> {
         entry::<identity::UserDeleted>("identity", "UserDeleted"),
         entry::<identity::SessionStarted>("identity", "SessionStarted"),
         entry::<identity::SessionRevoked>("identity", "SessionRevoked"),
+        entry::<orders::OrderPlaced>("orders", "OrderPlaced"),
+        entry::<orders::OrderStatusChanged>("orders", "OrderStatusChanged"),
+        entry::<orders::OrderCancelled>("orders", "OrderCancelled"),
     ]
 }
 

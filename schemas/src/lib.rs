@@ -10,6 +10,7 @@
 //!   names, schema versions and upcasting.
 //! - [`items`]: the items context.
 //! - [`identity`]: user accounts, email claims and sessions.
+//! - [`orders`]: orders and their status machine.
 //! - [`catalog`]: every event type, for schema generation and the Kafka topics.
 
 pub mod catalog;
@@ -17,6 +18,7 @@ pub mod domain;
 pub mod envelope;
 pub mod identity;
 pub mod items;
+pub mod orders;
 
 pub use domain::{DecodeError, DomainEvent};
 pub use envelope::{EventMetadata, NewEvent, RecordedEvent};

@@ -8,7 +8,7 @@ use axum::{
 use event_store::{AppendError, AppendRequest, Appended, ExpectedVersion};
 use http_kit::{ApiError, Json, error::ErrorBody, ok};
 use schemas::{
-    DomainEvent, NewEvent,
+    NewEvent,
     identity::{self, IdentityEvent, Role, SessionStarted},
 };
 use serde::Serialize;
@@ -285,19 +285,7 @@ async fn load_events(
     state: &AppState,
     stream_id: &str,
 ) -> Result<Vec<(IdentityEvent, i64)>, ApiError> {
-    let recorded = state
-        .store
-        .read_stream(stream_id, None)
-        .await
-        .map_err(ApiError::internal)?;
-    recorded
-        .iter()
-        .map(|event| {
-            IdentityEvent::decode(&event.event_type, event.schema_version, event.data.clone())
-                .map(|decoded| (decoded, event.stream_version))
-                .map_err(ApiError::internal)
-        })
-        .collect()
+    crate::command::load_events(&state.store, stream_id, None).await
 }
 
 pub fn account_error(err: AccountError) -> ApiError {

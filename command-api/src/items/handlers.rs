@@ -7,7 +7,10 @@ use axum::{
 };
 use event_store::{AppendRequest, Appended, Numbered};
 use http_kit::{ApiError, Json, Path, error::ErrorBody, ok};
-use schemas::{DomainEvent, NewEvent, items};
+use schemas::{
+    NewEvent,
+    items::{self, ItemEvent},
+};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -206,22 +209,9 @@ async fn replay(
     context: &CommandContext,
     created: bool,
 ) -> Result<Option<Response>, ApiError> {
-    let Some(idempotency) = &context.idempotency else {
+    let Some((stream_id, appended)) = command::earlier_outcome(&state.store, context).await? else {
         return Ok(None);
     };
-    let outcome = state
-        .store
-        .idempotent_outcome(&idempotency.key)
-        .await
-        .map_err(ApiError::internal)?;
-    let Some((fingerprint, stream_id, appended)) = outcome else {
-        return Ok(None);
-    };
-    if fingerprint != idempotency.fingerprint {
-        return Err(command::append_error(
-            event_store::AppendError::IdempotencyKeyReused,
-        ));
-    }
     let item = load(state, &stream_id, Some(appended.last_version)).await?;
     Ok(Some(respond(item, &appended, created)))
 }
@@ -263,20 +253,10 @@ async fn load(
     stream_id: &str,
     max_version: Option<i64>,
 ) -> Result<Option<Item>, ApiError> {
-    let events = state
-        .store
-        .read_stream(stream_id, max_version)
-        .await
-        .map_err(ApiError::internal)?;
-    events.iter().try_fold(None, |item, recorded| {
-        let event = items::ItemEvent::decode(
-            &recorded.event_type,
-            recorded.schema_version,
-            recorded.data.clone(),
-        )
-        .map_err(ApiError::internal)?;
-        Ok(aggregate::evolve(item, &event, recorded.stream_version))
-    })
+    let events = command::load_events::<ItemEvent>(&state.store, stream_id, max_version).await?;
+    Ok(events.iter().fold(None, |item, (event, version)| {
+        aggregate::evolve(item, event, *version)
+    }))
 }
 
 fn item_error(err: ItemError) -> ApiError {

@@ -1,10 +1,6 @@
 //! The item endpoints.
 
-use axum::{
-    extract::State,
-    http::{HeaderMap, HeaderValue, StatusCode, header},
-    response::{IntoResponse, Response},
-};
+use axum::{extract::State, http::HeaderMap, response::Response};
 use http_kit::{
     ApiError, Path, Query,
     error::ErrorBody,
@@ -16,7 +12,7 @@ use super::{CachedItem, queries};
 use crate::{
     AppState,
     consistency::MinPosition,
-    respond::{json, render},
+    respond::{json, render, versioned},
 };
 
 /// List items by id, paged.
@@ -91,22 +87,5 @@ pub async fn get_item(
             cached
         }
     };
-    let etag = HeaderValue::from_str(&format!("\"{}\"", cached.version)).expect("digits");
-    if none_match(&headers, cached.version) {
-        return Ok((StatusCode::NOT_MODIFIED, [(header::ETAG, etag)]).into_response());
-    }
-    Ok(json(cached.body, Some(etag)))
-}
-
-/// Whether `If-None-Match` names the current version (weak comparison, lists and `*`,
-/// as RFC 9110 asks for GET).
-fn none_match(headers: &HeaderMap, version: i64) -> bool {
-    let current = format!("\"{version}\"");
-    headers
-        .get_all(header::IF_NONE_MATCH)
-        .iter()
-        .filter_map(|value| value.to_str().ok())
-        .flat_map(|value| value.split(','))
-        .map(str::trim)
-        .any(|tag| tag == "*" || tag.strip_prefix("W/").unwrap_or(tag) == current)
+    Ok(versioned(cached.body, cached.version, &headers))
 }

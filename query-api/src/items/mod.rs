@@ -49,7 +49,6 @@ impl Invalidate for ItemsReadModel {
 
     fn on_applied(&self, position: i64) {
         self.progress.set_applied(position);
-        self.by_id.prune(position);
     }
 
     fn on_reset(&self, position: i64) {

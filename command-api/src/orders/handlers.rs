@@ -1,0 +1,289 @@
+//! The order endpoints: placing an order and moving it through the status machine.
+
+use axum::{
+    extract::State,
+    http::{HeaderMap, HeaderValue, header},
+    response::{IntoResponse, Response},
+};
+use event_store::{AppendError, AppendRequest, Appended, Numbered};
+use http_kit::{ApiError, Json, Path, auth::Caller, error::ErrorBody, ok};
+use schemas::{
+    NewEvent,
+    orders::{self, OrderEvent, OrderStatus},
+};
+use serde::Serialize;
+use serde_json::json;
+use time::OffsetDateTime;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use super::{
+    aggregate::{self, Actor, Order, OrderAction, OrderCommand, OrderError},
+    input::OrderInput,
+};
+use crate::{
+    AppState,
+    command::{self, CommandContext},
+};
+
+/// Order numbers: the sequence, the stream of order `n` (`order-n`) and the payload field
+/// that carries the number.
+const ORDER_NUMBERS: Numbered = Numbered {
+    sequence: "order_numbers",
+    stream_prefix: orders::STREAM_PREFIX,
+    field: "number",
+};
+
+/// How often a move is decided again when another move of the same order committed
+/// between loading it and appending.
+const MOVE_ATTEMPTS: usize = 3;
+
+/// An order as the command left it, and the global position that records it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OrderWritten {
+    pub number: i64,
+    pub member_id: Uuid,
+    pub product_name: String,
+    pub quantity: i32,
+    /// In the currency's minor unit.
+    pub unit_price: i64,
+    /// Quantity times unit price, in the currency's minor unit.
+    pub total_price: i64,
+    pub note: String,
+    #[schema(value_type = String, example = "PLACED")]
+    pub status: OrderStatus,
+    /// The order date, set by the server.
+    #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    pub placed_at: OffsetDateTime,
+    /// Version of the order; send it back in `If-Match`.
+    pub version: i64,
+    /// Global position of the command's last event; send it as `X-Min-Position` to read
+    /// your own write.
+    pub position: i64,
+}
+
+/// Place an order as the calling member; its number is the next sequential number.
+#[utoipa::path(
+    post, path = "/api/v1/orders", tag = "orders",
+    request_body = OrderInput,
+    params(("Idempotency-Key" = Option<String>, Header, description = "Retries with the same key return the first outcome")),
+    responses(
+        (status = 201, description = "Placed", body = inline(http_kit::Envelope<OrderWritten>),
+         headers(("Location" = String), ("X-Position" = i64), ("ETag" = String))),
+        (status = 400, description = "Malformed request", body = ErrorBody),
+        (status = 401, description = "No valid access token", body = ErrorBody),
+        (status = 422, description = "Invalid fields (every broken rule in details.fields)", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn place_order(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    Json(input): Json<OrderInput>,
+) -> Result<Response, ApiError> {
+    let fields = input.parse()?;
+    let actor = Some(caller.user_id.to_string());
+    let context = CommandContext::new(&headers, actor, "PlaceOrder", &fields)?;
+    if let Some(response) = replay(&state, &context, true).await? {
+        return Ok(response);
+    }
+    let at = OffsetDateTime::now_utc();
+    // The store draws the number as the append commits and writes it into the event.
+    let decide = move |number| {
+        let command = OrderCommand::PlaceOrder {
+            number,
+            member_id: caller.user_id,
+            fields: fields.clone(),
+            at,
+        };
+        aggregate::decide(None, command).expect("a new order can always be placed")
+    };
+    let events = decide(0).iter().map(NewEvent::from_domain).collect();
+    let request = AppendRequest::numbered(ORDER_NUMBERS, events, context.metadata.clone())
+        .with_idempotency(context.idempotency.clone());
+    let appended = state
+        .store
+        .append(request)
+        .await
+        .map_err(command::append_error)?;
+    let Some(number) = appended.number.filter(|_| !appended.replayed) else {
+        // A concurrent retry with the same key committed first: answer as it did.
+        return replayed(&state, &context, true).await;
+    };
+    let order = fold(None, &decide(number), appended.first_version);
+    Ok(respond(order, &appended, true))
+}
+
+/// Move an order through its status machine: `pay` (PLACED -> PAID, the member or an
+/// admin), `ship` (PAID -> SHIPPED, an admin), `deliver` (SHIPPED -> DELIVERED, an admin),
+/// `cancel` (PLACED or PAID -> CANCELLED, the member or an admin).
+#[utoipa::path(
+    post, path = "/api/v1/orders/{number}/{action}", tag = "orders",
+    params(
+        ("number" = i64, Path, description = "Order number"),
+        ("action" = OrderAction, Path, description = "pay, ship, deliver or cancel"),
+        ("If-Match" = Option<String>, Header, description = "The version (ETag) the move is based on"),
+        ("Idempotency-Key" = Option<String>, Header, description = "Retries with the same key return the first outcome"),
+    ),
+    responses(
+        (status = 200, description = "Moved", body = inline(http_kit::Envelope<OrderWritten>),
+         headers(("X-Position" = i64), ("ETag" = String))),
+        (status = 400, description = "Malformed request", body = ErrorBody),
+        (status = 401, description = "No valid access token", body = ErrorBody),
+        (status = 403, description = "The caller may not make this move", body = ErrorBody),
+        (status = 404, description = "No such order or action", body = ErrorBody),
+        (status = 409, description = "The move is not allowed from the current status (details.current_status), or a stale If-Match", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn move_order(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((number, action)): Path<(i64, String)>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let action = OrderAction::ALL
+        .into_iter()
+        .find(|a| a.as_str() == action)
+        .ok_or_else(|| {
+            ApiError::not_found(format!(
+                "no order action {action:?}: use pay, ship, deliver or cancel"
+            ))
+        })?;
+    let if_match = command::if_match(&headers)?;
+    let operation = format!("{} order {number}", action.as_str());
+    let actor = Some(caller.user_id.to_string());
+    let context = CommandContext::new(&headers, actor, &operation, &())?;
+    if let Some(response) = replay(&state, &context, false).await? {
+        return Ok(response);
+    }
+    let by = Actor {
+        user_id: caller.user_id,
+        admin: caller.is_admin(),
+    };
+    let mut attempts = 0;
+    loop {
+        attempts += 1;
+        let order = load(&state, &orders::stream_id(number), None)
+            .await?
+            .ok_or_else(|| ApiError::not_found(format!("no order with number {number}")))?;
+        let expected = command::expected_version(order.version, if_match)?;
+        let command = OrderCommand::Move {
+            action,
+            by,
+            at: OffsetDateTime::now_utc(),
+        };
+        let events = aggregate::decide(Some(&order), command).map_err(order_error)?;
+        let request = AppendRequest::new(
+            orders::stream_id(number),
+            expected,
+            events.iter().map(NewEvent::from_domain).collect(),
+            context.metadata.clone(),
+        )
+        .with_idempotency(context.idempotency.clone());
+        match state.store.append(request).await {
+            Ok(appended) if appended.replayed => {
+                return replayed(&state, &context, false).await;
+            }
+            Ok(appended) => {
+                let order = fold(Some(order), &events, appended.first_version);
+                return Ok(respond(order, &appended, false));
+            }
+            // Another move committed first: decide again on the order as it is now, so
+            // the loser hears why its move no longer applies (or makes it, if it still
+            // does). With If-Match the client asked for exactly that version: a conflict.
+            Err(AppendError::Conflict { .. }) if if_match.is_none() && attempts < MOVE_ATTEMPTS => {
+                continue;
+            }
+            Err(err) => return Err(command::append_error(err)),
+        }
+    }
+}
+
+fn fold(order: Option<Order>, events: &[OrderEvent], first_version: i64) -> Option<Order> {
+    events
+        .iter()
+        .zip(first_version..)
+        .fold(order, |state, (event, version)| {
+            aggregate::evolve(state, event, version)
+        })
+}
+
+/// The answer to a request whose key an earlier, concurrent request committed.
+async fn replayed(
+    state: &AppState,
+    context: &CommandContext,
+    created: bool,
+) -> Result<Response, ApiError> {
+    replay(state, context, created)
+        .await?
+        .ok_or_else(|| ApiError::internal("idempotency key vanished"))
+}
+
+/// The first outcome of a request whose idempotency key was seen before.
+async fn replay(
+    state: &AppState,
+    context: &CommandContext,
+    created: bool,
+) -> Result<Option<Response>, ApiError> {
+    let Some((stream_id, appended)) = command::earlier_outcome(&state.store, context).await? else {
+        return Ok(None);
+    };
+    let order = load(state, &stream_id, Some(appended.last_version)).await?;
+    Ok(Some(respond(order, &appended, created)))
+}
+
+fn respond(order: Option<Order>, appended: &Appended, created: bool) -> Response {
+    let mut headers = command::position_headers(appended);
+    let Some(order) = order else {
+        return ApiError::internal("an appended order has no state").into_response();
+    };
+    if created {
+        let location = format!("/api/v1/orders/{}", order.number);
+        headers.insert(
+            header::LOCATION,
+            HeaderValue::from_str(&location).expect("numbers are valid in headers"),
+        );
+    }
+    let body = OrderWritten {
+        number: order.number,
+        member_id: order.member_id,
+        total_price: order.total_price(),
+        product_name: order.product_name,
+        quantity: order.quantity,
+        unit_price: order.unit_price,
+        note: order.note,
+        status: order.status,
+        placed_at: order.placed_at,
+        version: order.version,
+        position: appended.last_position,
+    };
+    (command::created_or_ok(created), headers, ok(body)).into_response()
+}
+
+/// Folds an order's stream (up to `max_version`) into its state.
+async fn load(
+    state: &AppState,
+    stream_id: &str,
+    max_version: Option<i64>,
+) -> Result<Option<Order>, ApiError> {
+    let events = command::load_events::<OrderEvent>(&state.store, stream_id, max_version).await?;
+    Ok(events.iter().fold(None, |order, (event, version)| {
+        aggregate::evolve(order, event, *version)
+    }))
+}
+
+fn order_error(err: OrderError) -> ApiError {
+    match err {
+        OrderError::NotFound => ApiError::not_found(err.to_string()),
+        OrderError::Forbidden(..) => ApiError::forbidden(err.to_string()),
+        OrderError::AlreadyExists => ApiError::conflict(err.to_string()),
+        OrderError::InvalidTransition { current, action } => ApiError::conflict(err.to_string())
+            .with_details(json!({
+                "current_status": current,
+                "action": action,
+            })),
+    }
+}
