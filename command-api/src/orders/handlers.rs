@@ -34,10 +34,6 @@ const ORDER_NUMBERS: Numbered = Numbered {
     field: "number",
 };
 
-/// How often a move is decided again when another move of the same order committed
-/// between loading it and appending.
-const MOVE_ATTEMPTS: usize = 3;
-
 /// An order as the command left it, and the global position that records it.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct OrderWritten {
@@ -89,7 +85,7 @@ pub async fn place_order(
     if let Some(response) = replay(&state, &context, true).await? {
         return Ok(response);
     }
-    let at = OffsetDateTime::now_utc();
+    let at = now();
     // The store draws the number as the append commits and writes it into the event.
     let decide = move |number| {
         let command = OrderCommand::PlaceOrder {
@@ -163,43 +159,61 @@ pub async fn move_order(
         user_id: caller.user_id,
         admin: caller.is_admin(),
     };
-    let mut attempts = 0;
-    loop {
-        attempts += 1;
-        let order = load(&state, &orders::stream_id(number), None)
-            .await?
-            .ok_or_else(|| ApiError::not_found(format!("no order with number {number}")))?;
-        let expected = command::expected_version(order.version, if_match)?;
-        let command = OrderCommand::Move {
-            action,
-            by,
-            at: OffsetDateTime::now_utc(),
-        };
-        let events = aggregate::decide(Some(&order), command).map_err(order_error)?;
-        let request = AppendRequest::new(
-            orders::stream_id(number),
-            expected,
-            events.iter().map(NewEvent::from_domain).collect(),
-            context.metadata.clone(),
-        )
-        .with_idempotency(context.idempotency.clone());
-        match state.store.append(request).await {
-            Ok(appended) if appended.replayed => {
-                return replayed(&state, &context, false).await;
-            }
-            Ok(appended) => {
-                let order = fold(Some(order), &events, appended.first_version);
-                return Ok(respond(order, &appended, false));
-            }
-            // Another move committed first: decide again on the order as it is now, so
-            // the loser hears why its move no longer applies (or makes it, if it still
-            // does). With If-Match the client asked for exactly that version: a conflict.
-            Err(AppendError::Conflict { .. }) if if_match.is_none() && attempts < MOVE_ATTEMPTS => {
-                continue;
-            }
-            Err(err) => return Err(command::append_error(err)),
+    let order = load(&state, &orders::stream_id(number), None)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("no order with number {number}")))?;
+    let expected = command::expected_version(order.version, if_match)?;
+    let command = OrderCommand::Move {
+        action,
+        by,
+        at: now(),
+    };
+    let events = aggregate::decide(Some(&order), command).map_err(order_error)?;
+    let request = AppendRequest::new(
+        orders::stream_id(number),
+        expected,
+        events.iter().map(NewEvent::from_domain).collect(),
+        context.metadata.clone(),
+    )
+    .with_idempotency(context.idempotency.clone());
+    match state.store.append(request).await {
+        Ok(appended) if appended.replayed => replayed(&state, &context, false).await,
+        Ok(appended) => {
+            let order = fold(Some(order), &events, appended.first_version);
+            Ok(respond(order, &appended, false))
         }
+        // Another move of the order committed first: it won, and this one is refused
+        // with the status it met, as every refused move is.
+        Err(AppendError::Conflict { .. }) => Err(moved_concurrently(&state, number, action).await),
+        Err(err) => Err(command::append_error(err)),
     }
+}
+
+/// The 409 of a move that lost a race: names the status the winner left.
+async fn moved_concurrently(state: &AppState, number: i64, action: OrderAction) -> ApiError {
+    let current = match load(state, &orders::stream_id(number), None).await {
+        Ok(Some(order)) => order,
+        Ok(None) => return ApiError::internal("a moved order has no state"),
+        Err(err) => return err,
+    };
+    ApiError::conflict(format!(
+        "the order was moved concurrently: it is {} now and this {} was not applied",
+        current.status,
+        action.as_str()
+    ))
+    .with_details(json!({
+        "current_status": current.status,
+        "current_version": current.version,
+        "action": action.as_str(),
+    }))
+}
+
+/// Now, to the microsecond: PostgreSQL keeps times to the microsecond, so the event, the
+/// response and the read model all say the same.
+fn now() -> OffsetDateTime {
+    let now = OffsetDateTime::now_utc();
+    now.replace_microsecond(now.microsecond())
+        .expect("a microsecond of a valid time is valid")
 }
 
 fn fold(order: Option<Order>, events: &[OrderEvent], first_version: i64) -> Option<Order> {
