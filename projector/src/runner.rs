@@ -9,11 +9,17 @@ use event_store::{
 };
 use serde_json::json;
 use sqlx::{PgConnection, PgPool};
+use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
 use crate::{Projection, Tables, projection::lock_key};
 
 const BATCH: usize = 500;
+
+/// Most often a projection moves its checkpoint over other contexts' events. Every append
+/// batch of another context is such a stretch; writing each one would cost a write per
+/// batch per projection, and readers need the move only for positions of other contexts.
+const ADVANCE_INTERVAL: Duration = Duration::from_millis(50);
 
 /// Runs one projection until cancelled, resubscribing from the checkpoint after failures.
 pub async fn run(
@@ -53,14 +59,38 @@ async fn follow(
         .subscribe(projection.context(), &group, after)
         .await?;
     tracing::info!(projection = projection.name(), source = %source_name, after, "projection following");
+    let (passed, stretches) = watch::channel(after);
+    tokio::spawn(advance_lazily(
+        pool.clone(),
+        projection.name(),
+        source_name.clone(),
+        stretches,
+    ));
     loop {
         let batch = subscription.next_batch(BATCH).await?;
         if batch.events.is_empty() {
-            advance(pool, projection.name(), &source_name, batch.through).await?;
+            passed.send_replace(batch.through);
         } else {
             apply_batch(pool, projection, &source_name, &batch).await?;
         }
         subscription.commit().await?;
+    }
+}
+
+/// Moves the checkpoint over the stretches `through` reports, the latest one at most every
+/// [`ADVANCE_INTERVAL`], until the runner that feeds it stops (after its last report).
+async fn advance_lazily(
+    pool: PgPool,
+    projection: &'static str,
+    source: String,
+    mut through: watch::Receiver<i64>,
+) {
+    while through.changed().await.is_ok() {
+        let position = *through.borrow_and_update();
+        if let Err(err) = advance(&pool, projection, &source, position).await {
+            tracing::warn!(projection, error = %err, "cannot move the checkpoint over other contexts' events");
+        }
+        tokio::time::sleep(ADVANCE_INTERVAL).await;
     }
 }
 
