@@ -1,0 +1,169 @@
+//! The command line: what to seed, where, and how hard to load.
+
+use std::{net::IpAddr, str::FromStr, time::Duration};
+
+use anyhow::{Context, ensure};
+use benches::load::Limits;
+use clap::{Parser, ValueEnum};
+use reqwest::Url;
+use sqlx::postgres::PgConnectOptions;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, ValueEnum)]
+pub enum Phase {
+    /// Closed loop of --concurrency clients.
+    Throughput,
+    /// Open loop at a fixed rate.
+    Latency,
+}
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "orders-bench",
+    about = "GET /api/v1/orders over a million orders: uncached (PostgreSQL) against cached"
+)]
+pub struct Args {
+    /// Base URL of the whole platform with its caches (also registers members and places orders).
+    #[arg(long, default_value = "http://127.0.0.1:8080")]
+    pub cached_url: Url,
+
+    /// Base URL of a query-api started with CACHE_CAPACITY=0 on the same database.
+    #[arg(long, default_value = "http://127.0.0.1:8082")]
+    pub uncached_url: Url,
+
+    /// The platform's database: the seed writes its event log.
+    #[arg(long, default_value = "postgres://postgres@127.0.0.1:5432/platform")]
+    pub database_url: String,
+
+    /// Members registered and logged in through the API; the load spreads over them.
+    #[arg(long, default_value_t = 200, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub members: u32,
+
+    /// Members the seeded orders belong to (the registered ones, then random ids).
+    #[arg(long, default_value_t = 10_000, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub order_members: u32,
+
+    /// Orders seeded into the event log (0: none).
+    #[arg(long, default_value_t = 1_000_000, value_parser = clap::value_parser!(i64).range(0..=100_000_000))]
+    pub orders: i64,
+
+    /// Longest wait for the seed and for the projection to apply it.
+    #[arg(long, default_value_t = 600.0, value_parser = positive_seconds)]
+    pub seed_timeout_seconds: f64,
+
+    /// Clients of the throughput phase.
+    #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..=4096))]
+    pub concurrency: u32,
+
+    /// Measured seconds of each phase on each target.
+    #[arg(long, default_value_t = 10.0, value_parser = positive_seconds)]
+    pub seconds: f64,
+
+    /// Warm-up seconds before each measurement (results discarded).
+    #[arg(long, default_value_t = 3.0, value_parser = seconds_or_zero)]
+    pub warmup_seconds: f64,
+
+    /// Requests per second of the cached latency phase.
+    #[arg(long, default_value_t = 20_000.0, value_parser = positive_rate)]
+    pub rate: f64,
+
+    /// Requests per second of the uncached latency phase [default: 80 % of the uncached
+    /// throughput, at most --rate].
+    #[arg(long, value_parser = positive_rate)]
+    pub uncached_rate: Option<f64>,
+
+    /// Most requests in flight in the latency phase (also the connection pool size).
+    #[arg(long, default_value_t = 512, value_parser = clap::value_parser!(u32).range(1..=16_384))]
+    pub max_in_flight: u32,
+
+    /// Most requests measured per phase and target (the warm-up is bounded the same way).
+    #[arg(long, default_value_t = 2_000_000, value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_requests: u64,
+
+    /// Load phases to run, comma-separated; they run in the order throughput, latency.
+    #[arg(
+        long,
+        value_enum,
+        value_delimiter = ',',
+        default_value = "throughput,latency"
+    )]
+    pub phases: Vec<Phase>,
+
+    /// Also print one machine-readable JSON summary line.
+    #[arg(long)]
+    pub json: bool,
+
+    /// Allow URLs whose host is not a loopback address.
+    #[arg(long)]
+    pub allow_remote: bool,
+}
+
+impl Args {
+    pub fn limits(&self) -> Limits {
+        Limits {
+            warmup: Duration::from_secs_f64(self.warmup_seconds),
+            duration: Duration::from_secs_f64(self.seconds),
+            max_ops: self.max_requests,
+        }
+    }
+}
+
+fn seconds_or_zero(text: &str) -> Result<f64, String> {
+    match text.trim_end_matches('s').parse::<f64>() {
+        Ok(seconds) if seconds.is_finite() && (0.0..=86_400.0).contains(&seconds) => Ok(seconds),
+        _ => Err(format!(
+            "`{text}` is not a number of seconds between 0 and 86400"
+        )),
+    }
+}
+
+fn positive_seconds(text: &str) -> Result<f64, String> {
+    seconds_or_zero(text).and_then(|s| {
+        (s > 0.0)
+            .then_some(s)
+            .ok_or_else(|| "must be more than 0".into())
+    })
+}
+
+fn positive_rate(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(rate) if rate.is_finite() && rate > 0.0 && rate <= 1_000_000.0 => Ok(rate),
+        _ => Err(format!(
+            "`{text}` is not a rate between 0 and 1000000 per second"
+        )),
+    }
+}
+
+/// Refuses non-loopback hosts unless `--allow-remote` (the bench writes a million events
+/// and loads hard), and inconsistent sizes.
+pub fn check_args(args: &Args) -> anyhow::Result<()> {
+    ensure!(
+        args.order_members >= args.members,
+        "--order-members ({}) must be at least --members ({})",
+        args.order_members,
+        args.members
+    );
+    if args.allow_remote {
+        return Ok(());
+    }
+    let is_loopback = |host: &str| {
+        let host = host.trim_start_matches('[').trim_end_matches(']');
+        host.eq_ignore_ascii_case("localhost")
+            || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
+    };
+    for url in [&args.cached_url, &args.uncached_url] {
+        let host = url.host_str().unwrap_or_default();
+        ensure!(
+            is_loopback(host),
+            "{url} is not on a loopback address; pass --allow-remote to load it anyway"
+        );
+    }
+    let options = PgConnectOptions::from_str(&args.database_url)
+        .context("--database-url is not a PostgreSQL URL")?;
+    let host = options.get_host();
+    // A host starting with '/' is a Unix socket directory: local by construction.
+    ensure!(
+        host.starts_with('/') || is_loopback(host),
+        "database host {host} is not a loopback address; pass --allow-remote to use it anyway"
+    );
+    Ok(())
+}
