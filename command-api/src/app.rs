@@ -129,6 +129,7 @@ pub async fn start(
     let mut service = Service {
         router: crate::items::router()
             .merge(crate::orders::router())
+            .merge(crate::board::router())
             .merge(crate::identity::router(RateLimit::per_minute(
                 config.identity.auth_rate_limit_per_minute,
                 config.identity.trust_proxy_headers,

@@ -2,11 +2,13 @@
 
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use event_store::{AppendError, Appended, EventStore, ExpectedVersion, Idempotency};
-use http_kit::{ApiError, layers};
+use http_kit::{ApiError, auth::Caller, layers};
 use schemas::{DomainEvent, EventMetadata};
 use serde::Serialize;
 use serde_json::json;
 use sha2::{Digest, Sha256};
+use time::OffsetDateTime;
+use uuid::Uuid;
 
 pub const X_POSITION: HeaderName = HeaderName::from_static("x-position");
 pub const IDEMPOTENCY_KEY: HeaderName = HeaderName::from_static("idempotency-key");
@@ -181,4 +183,28 @@ pub async fn earlier_outcome(
         return Err(append_error(AppendError::IdempotencyKeyReused));
     }
     Ok(Some((stream_id, appended)))
+}
+
+/// Who issues a command, as the aggregates see them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Actor {
+    pub user_id: Uuid,
+    pub admin: bool,
+}
+
+impl Actor {
+    pub fn of(caller: &Caller) -> Self {
+        Self {
+            user_id: caller.user_id,
+            admin: caller.is_admin(),
+        }
+    }
+}
+
+/// Now, to the microsecond: PostgreSQL keeps times to the microsecond, so the event, the
+/// response and the read model all say the same.
+pub fn now() -> OffsetDateTime {
+    let now = OffsetDateTime::now_utc();
+    now.replace_microsecond(now.microsecond())
+        .expect("a microsecond of a valid time is valid")
 }

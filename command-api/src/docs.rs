@@ -21,6 +21,11 @@ use utoipa::OpenApi;
         crate::identity::members::unblock_member,
         crate::orders::handlers::place_order,
         crate::orders::handlers::move_order,
+        crate::board::posts::create_post,
+        crate::board::posts::update_post,
+        crate::board::posts::delete_post,
+        crate::board::comments::add_comment,
+        crate::board::comments::delete_comment,
     ),
     components(schemas(http_kit::error::ErrorBody, http_kit::ApiError, http_kit::ErrorCode)),
     modifiers(&BearerSecurity),
@@ -30,6 +35,7 @@ use utoipa::OpenApi;
         (name = "users", description = "The caller's own account"),
         (name = "members", description = "User accounts, for themselves and admins"),
         (name = "orders", description = "Orders and their status machine"),
+        (name = "board", description = "Posts and comments"),
     )
 )]
 struct CommandApiDoc;

@@ -9,9 +9,11 @@
 //! - [`items`]: the items aggregate and its endpoints.
 //! - [`identity`]: registration and login; password hashes and sessions.
 //! - [`orders`]: the order aggregate (its status machine) and its endpoints.
+//! - [`board`]: the post and comment aggregates and their endpoints.
 //! - [`docs`]: the OpenAPI document.
 
 pub mod app;
+pub mod board;
 pub mod command;
 pub mod docs;
 pub mod identity;

@@ -97,6 +97,17 @@ impl ApiError {
         )
     }
 
+    /// 422 naming every broken rule of a body: `details.fields` maps each field to its
+    /// rule, and the message joins them as "<field> <rule>".
+    pub fn invalid_fields(fields: serde_json::Map<String, Value>) -> Self {
+        let message = fields
+            .iter()
+            .map(|(field, rule)| format!("{field} {}", rule.as_str().unwrap_or_default()))
+            .collect::<Vec<_>>()
+            .join("; ");
+        Self::invalid(message).with_details(serde_json::json!({ "fields": fields }))
+    }
+
     pub fn not_found(message: impl Into<String>) -> Self {
         Self::new(StatusCode::NOT_FOUND, ErrorCode::NotFound, message)
     }

@@ -210,6 +210,67 @@ async fn the_openapi_documents_describe_the_bearer_scheme_and_the_identity_endpo
 }
 
 #[tokio::test]
+async fn the_openapi_documents_list_the_order_and_board_endpoints() {
+    let app = TestApp::spawn().await;
+    let command: Value = app
+        .get("/api-docs/command.json")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let query: Value = app.get("/api-docs/query.json").await.json().await.unwrap();
+    for (path, methods) in [
+        ("/api/v1/orders", vec!["post"]),
+        ("/api/v1/orders/{number}/{action}", vec!["post"]),
+        ("/api/v1/posts", vec!["post"]),
+        ("/api/v1/posts/{id}", vec!["delete", "put"]),
+        ("/api/v1/posts/{id}/comments", vec!["post"]),
+        ("/api/v1/posts/{id}/comments/{comment_id}", vec!["delete"]),
+    ] {
+        assert_eq!(operations(&command, path), methods, "{path}");
+    }
+    for path in [
+        "/api/v1/orders",
+        "/api/v1/orders/{number}",
+        "/api/v1/posts",
+        "/api/v1/posts/{id}",
+        "/api/v1/posts/{id}/comments",
+    ] {
+        assert_eq!(operations(&query, path), ["get"], "{path}");
+    }
+    let listing = &query["paths"]["/api/v1/orders"]["get"];
+    let params: Vec<&str> = listing["parameters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|p| p["name"].as_str())
+        .collect();
+    for name in [
+        "page",
+        "size",
+        "cursor",
+        "status",
+        "member_id",
+        "from",
+        "to",
+        "sort",
+    ] {
+        assert!(
+            params.contains(&name),
+            "{name} is not documented: {params:?}"
+        );
+    }
+    let place = &command["paths"]["/api/v1/orders"]["post"];
+    assert_eq!(place["security"][0]["bearer"], json!([]), "{place}");
+    let posts = &query["paths"]["/api/v1/posts"]["get"];
+    assert!(
+        posts.get("security").is_none(),
+        "reading the board needs no token"
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
 async fn every_response_carries_a_fresh_request_id() {
     let app = TestApp::spawn().await;
     let created = app.post("/api/v1/items", &json!({"name": "lamp"})).await;

@@ -11,8 +11,10 @@
 //! - [`items`]: the items read model.
 //! - [`members`]: the members read model (user accounts).
 //! - [`orders`]: the orders read model and its counts per member and status.
+//! - [`board`]: posts, their bodies and comments.
 
 pub mod app;
+pub mod board;
 pub mod items;
 pub mod lag;
 pub mod members;

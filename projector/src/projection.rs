@@ -52,6 +52,7 @@ pub fn all() -> Vec<Arc<dyn Projection>> {
         Arc::new(crate::items::ItemsProjection),
         Arc::new(crate::members::MembersProjection),
         Arc::new(crate::orders::OrdersProjection),
+        Arc::new(crate::board::BoardProjection),
     ]
 }
 

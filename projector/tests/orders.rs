@@ -3,8 +3,8 @@
 
 use std::{collections::BTreeMap, time::Duration};
 
-use event_store::{AppendRequest, EventStore, ExpectedVersion, subscription::EventSource};
 use event_store::testing::TestDatabase;
+use event_store::{AppendRequest, EventStore, ExpectedVersion, subscription::EventSource};
 use futures::{StreamExt, stream};
 use schemas::{
     EventMetadata, NewEvent,

@@ -10,11 +10,12 @@ use http_kit::{
     health,
     server::{Server, Service},
 };
-use schemas::{DomainEvent, identity::IdentityEvent, orders::OrderEvent};
+use schemas::{DomainEvent, board::BoardEvent, identity::IdentityEvent, orders::OrderEvent};
 use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 
 use crate::{
+    board::BoardReadModel,
     follow::{self, Invalidate},
     items::ItemsReadModel,
     members::MembersReadModel,
@@ -47,6 +48,7 @@ pub struct AppState {
     pub items: Arc<ItemsReadModel>,
     pub members: Arc<MembersReadModel>,
     pub orders: Arc<OrdersReadModel>,
+    pub board: Arc<BoardReadModel>,
     pub tokens: Arc<Tokens>,
 }
 
@@ -85,7 +87,16 @@ pub async fn start(
         config.cache_capacity,
         source.source_name(OrderEvent::CONTEXT),
     ));
-    let models: Vec<Arc<dyn Invalidate>> = vec![items.clone(), members.clone(), orders.clone()];
+    let board = Arc::new(BoardReadModel::new(
+        config.cache_capacity,
+        source.source_name(BoardEvent::CONTEXT),
+    ));
+    let models: Vec<Arc<dyn Invalidate>> = vec![
+        items.clone(),
+        members.clone(),
+        orders.clone(),
+        board.clone(),
+    ];
     let mut tasks: Vec<_> = tokens
         .revocations
         .spawn(pool.clone(), tokens.ttl, shutdown.clone())
@@ -127,12 +138,14 @@ pub async fn start(
         items,
         members,
         orders,
+        board,
         tokens,
     };
     Ok(Service {
         router: crate::items::router()
             .merge(crate::members::router())
             .merge(crate::orders::router())
+            .merge(crate::board::router())
             .with_state(state),
         checks,
         tasks,

@@ -14,6 +14,9 @@ use utoipa::OpenApi;
         crate::members::handlers::list_members,
         crate::orders::handlers::list_orders,
         crate::orders::handlers::get_order,
+        crate::board::handlers::list_posts,
+        crate::board::handlers::get_post,
+        crate::board::handlers::list_comments,
     ),
     components(schemas(http_kit::error::ErrorBody, http_kit::ApiError, http_kit::ErrorCode)),
     modifiers(&BearerSecurity),
@@ -22,6 +25,7 @@ use utoipa::OpenApi;
         (name = "users", description = "The caller's own account"),
         (name = "members", description = "User accounts, for themselves and admins"),
         (name = "orders", description = "Orders: a member's own, or everyone's for admins"),
+        (name = "board", description = "Posts and comments; reading needs no account"),
     )
 )]
 struct QueryApiDoc;

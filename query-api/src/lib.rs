@@ -13,10 +13,12 @@
 //! - [`items`]: the items endpoints.
 //! - [`members`]: one's own profile and the member list.
 //! - [`orders`]: order listings (filtered, by page or cursor) and single orders.
+//! - [`board`]: post listings, posts and their comments.
 //! - [`respond`]: responses rendered once, so cached bodies are sent as they are.
 //! - [`docs`]: the OpenAPI document.
 
 pub mod app;
+pub mod board;
 pub mod cache;
 pub mod consistency;
 pub mod docs;

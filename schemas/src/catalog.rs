@@ -2,10 +2,10 @@
 
 use schemars::{JsonSchema, Schema, schema_for};
 
-use crate::{envelope::RecordedEvent, identity, items, orders};
+use crate::{board, envelope::RecordedEvent, identity, items, orders};
 
 /// The bounded contexts; each has its own Kafka topic.
-pub const CONTEXTS: &[&str] = &["items", "identity", "orders"];
+pub const CONTEXTS: &[&str] = &["items", "identity", "orders", "board"];
 
 /// One event type at one schema version.
 pub struct EventSchema {
@@ -43,6 +43,11 @@ pub fn event_schemas() -> Vec<EventSchema> {
         entry::<orders::OrderPlaced>("orders", "OrderPlaced"),
         entry::<orders::OrderStatusChanged>("orders", "OrderStatusChanged"),
         entry::<orders::OrderCancelled>("orders", "OrderCancelled"),
+        entry::<board::PostCreated>("board", "PostCreated"),
+        entry::<board::PostUpdated>("board", "PostUpdated"),
+        entry::<board::PostDeleted>("board", "PostDeleted"),
+        entry::<board::CommentAdded>("board", "CommentAdded"),
+        entry::<board::CommentDeleted>("board", "CommentDeleted"),
     ]
 }
 

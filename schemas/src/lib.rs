@@ -11,8 +11,10 @@
 //! - [`items`]: the items context.
 //! - [`identity`]: user accounts, email claims and sessions.
 //! - [`orders`]: orders and their status machine.
+//! - [`board`]: posts and comments.
 //! - [`catalog`]: every event type, for schema generation and the Kafka topics.
 
+pub mod board;
 pub mod catalog;
 pub mod domain;
 pub mod envelope;

@@ -9,6 +9,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::input::OrderFields;
+pub use crate::command::Actor;
 
 /// An order as its own stream describes it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -73,13 +74,6 @@ impl OrderAction {
             Self::Pay | Self::Cancel => actor.admin || actor.user_id == order.member_id,
         }
     }
-}
-
-/// Who issues a command.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Actor {
-    pub user_id: Uuid,
-    pub admin: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

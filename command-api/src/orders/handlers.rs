@@ -18,12 +18,12 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::{
-    aggregate::{self, Actor, Order, OrderAction, OrderCommand, OrderError},
+    aggregate::{self, Order, OrderAction, OrderCommand, OrderError},
     input::OrderInput,
 };
 use crate::{
     AppState,
-    command::{self, CommandContext},
+    command::{self, Actor, CommandContext},
 };
 
 /// Order numbers: the sequence, the stream of order `n` (`order-n`) and the payload field
@@ -85,7 +85,7 @@ pub async fn place_order(
     if let Some(response) = replay(&state, &context, true).await? {
         return Ok(response);
     }
-    let at = now();
+    let at = command::now();
     // The store draws the number as the append commits and writes it into the event.
     let decide = move |number| {
         let command = OrderCommand::PlaceOrder {
@@ -155,10 +155,7 @@ pub async fn move_order(
     if let Some(response) = replay(&state, &context, false).await? {
         return Ok(response);
     }
-    let by = Actor {
-        user_id: caller.user_id,
-        admin: caller.is_admin(),
-    };
+    let by = Actor::of(&caller);
     let order = load(&state, &orders::stream_id(number), None)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("no order with number {number}")))?;
@@ -166,7 +163,7 @@ pub async fn move_order(
     let command = OrderCommand::Move {
         action,
         by,
-        at: now(),
+        at: command::now(),
     };
     let events = aggregate::decide(Some(&order), command).map_err(order_error)?;
     let request = AppendRequest::new(
@@ -206,14 +203,6 @@ async fn moved_concurrently(state: &AppState, number: i64, action: OrderAction) 
         "current_version": current.version,
         "action": action.as_str(),
     }))
-}
-
-/// Now, to the microsecond: PostgreSQL keeps times to the microsecond, so the event, the
-/// response and the read model all say the same.
-fn now() -> OffsetDateTime {
-    let now = OffsetDateTime::now_utc();
-    now.replace_microsecond(now.microsecond())
-        .expect("a microsecond of a valid time is valid")
 }
 
 fn fold(order: Option<Order>, events: &[OrderEvent], first_version: i64) -> Option<Order> {

@@ -2,7 +2,7 @@
 
 use http_kit::ApiError;
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
+use serde_json::Map;
 use utoipa::ToSchema;
 
 pub const MAX_PRODUCT_NAME_CHARS: usize = 200;
@@ -96,13 +96,7 @@ impl OrderInput {
             );
         }
         if !broken.is_empty() {
-            let summary = broken
-                .iter()
-                .map(|(field, rule)| format!("{field} {}", rule.as_str().unwrap_or_default()))
-                .collect::<Vec<_>>()
-                .join("; ");
-            return Err(ApiError::invalid(summary)
-                .with_details(serde_json::json!({ "fields": Value::Object(broken) })));
+            return Err(ApiError::invalid_fields(broken));
         }
         Ok(OrderFields {
             product_name: product_name.to_owned(),

@@ -1,0 +1,247 @@
+//! The comment endpoints: comment on a post, delete a comment.
+
+use axum::{
+    extract::State,
+    http::{HeaderMap, HeaderValue, StatusCode, header},
+    response::{IntoResponse, Response},
+};
+use event_store::{AppendRequest, Appended, Numbered};
+use http_kit::{ApiError, Json, Path, auth::Caller, error::ErrorBody, ok};
+use schemas::{
+    NewEvent,
+    board::{self, BoardEvent},
+};
+use serde::Serialize;
+use time::OffsetDateTime;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use super::{
+    aggregate::{self, Comment, CommentCommand},
+    board_error,
+    input::CommentInput,
+    posts::load_live,
+};
+use crate::{
+    AppState,
+    command::{self, Actor, CommandContext},
+};
+
+/// Comment ids: the sequence, the stream of comment `n` (`comment-n`) and the payload
+/// field that carries the id.
+const COMMENT_IDS: Numbered = Numbered {
+    sequence: "comment_ids",
+    stream_prefix: board::COMMENT_STREAM_PREFIX,
+    field: "comment_id",
+};
+
+/// A comment as the command left it, and the global position that records it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CommentWritten {
+    pub id: i64,
+    pub post_id: i64,
+    pub author_id: Uuid,
+    pub content: String,
+    #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: OffsetDateTime,
+    /// Global position of the command's last event; send it as `X-Min-Position` to read
+    /// your own write.
+    pub position: i64,
+}
+
+/// Comment on a post as the caller.
+#[utoipa::path(
+    post, path = "/api/v1/posts/{id}/comments", tag = "board",
+    request_body = CommentInput,
+    params(
+        ("id" = i64, Path, description = "Post id"),
+        ("Idempotency-Key" = Option<String>, Header, description = "Retries with the same key return the first outcome"),
+    ),
+    responses(
+        (status = 201, description = "Created", body = inline(http_kit::Envelope<CommentWritten>),
+         headers(("Location" = String), ("X-Position" = i64))),
+        (status = 400, description = "Malformed request", body = ErrorBody),
+        (status = 401, description = "No valid access token", body = ErrorBody),
+        (status = 404, description = "No such post", body = ErrorBody),
+        (status = 422, description = "Invalid content", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn add_comment(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(post_id): Path<i64>,
+    headers: HeaderMap,
+    Json(input): Json<CommentInput>,
+) -> Result<Response, ApiError> {
+    let content = input.parse()?;
+    let operation = format!("AddComment {post_id}");
+    let context = CommandContext::new(
+        &headers,
+        Some(caller.user_id.to_string()),
+        &operation,
+        &content,
+    )?;
+    if let Some(response) = replay(&state, &context, true).await? {
+        return Ok(response);
+    }
+    let post = load_live(&state, post_id).await?;
+    let (by, at) = (Actor::of(&caller), command::now());
+    let decide = move |comment_id| {
+        let command = CommentCommand::AddComment {
+            comment_id,
+            content: content.clone(),
+            by,
+            at,
+        };
+        aggregate::decide_comment(Some(&post), None, command)
+    };
+    let events = decide(0).map_err(board_error)?;
+    let events = events.iter().map(NewEvent::from_domain).collect();
+    let request = AppendRequest::numbered(COMMENT_IDS, events, context.metadata.clone())
+        .with_idempotency(context.idempotency.clone());
+    let appended = state
+        .store
+        .append(request)
+        .await
+        .map_err(command::append_error)?;
+    let Some(comment_id) = appended.number.filter(|_| !appended.replayed) else {
+        return replayed(&state, &context, true).await;
+    };
+    let events = decide(comment_id).map_err(board_error)?;
+    Ok(respond(
+        fold(None, &events, appended.first_version),
+        &appended,
+        true,
+    ))
+}
+
+/// Delete a comment (its author, the post's author or an admin).
+#[utoipa::path(
+    delete, path = "/api/v1/posts/{id}/comments/{comment_id}", tag = "board",
+    params(
+        ("id" = i64, Path, description = "Post id"),
+        ("comment_id" = i64, Path, description = "Comment id"),
+    ),
+    responses(
+        (status = 204, description = "Deleted", headers(("X-Position" = i64))),
+        (status = 400, description = "Malformed request", body = ErrorBody),
+        (status = 401, description = "No valid access token", body = ErrorBody),
+        (status = 403, description = "Not the comment's author, the post's author or an admin", body = ErrorBody),
+        (status = 404, description = "No such post or comment", body = ErrorBody),
+        (status = 409, description = "Concurrent change", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn delete_comment(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((post_id, comment_id)): Path<(i64, i64)>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let operation = format!("DeleteComment {post_id}/{comment_id}");
+    let context = CommandContext::new(&headers, Some(caller.user_id.to_string()), &operation, &())?;
+    if let Some(response) = replay(&state, &context, false).await? {
+        return Ok(response);
+    }
+    let post = load_live(&state, post_id).await?;
+    let comment = load(&state, &board::comment_stream(comment_id), None).await?;
+    let command = CommentCommand::DeleteComment {
+        by: Actor::of(&caller),
+    };
+    let events =
+        aggregate::decide_comment(Some(&post), comment.as_ref(), command).map_err(board_error)?;
+    let version = comment.as_ref().map_or(0, |c| c.version);
+    let request = AppendRequest::new(
+        board::comment_stream(comment_id),
+        event_store::ExpectedVersion::Exact(version),
+        events.iter().map(NewEvent::from_domain).collect(),
+        context.metadata.clone(),
+    )
+    .with_idempotency(context.idempotency.clone());
+    let appended = state
+        .store
+        .append(request)
+        .await
+        .map_err(command::append_error)?;
+    if appended.replayed {
+        return replayed(&state, &context, false).await;
+    }
+    Ok(respond(
+        fold(comment, &events, appended.first_version),
+        &appended,
+        false,
+    ))
+}
+
+fn fold(comment: Option<Comment>, events: &[BoardEvent], first_version: i64) -> Option<Comment> {
+    events
+        .iter()
+        .zip(first_version..)
+        .fold(comment, |state, (event, version)| {
+            aggregate::evolve_comment(state, event, version)
+        })
+}
+
+async fn replayed(
+    state: &AppState,
+    context: &CommandContext,
+    created: bool,
+) -> Result<Response, ApiError> {
+    replay(state, context, created)
+        .await?
+        .ok_or_else(|| ApiError::internal("idempotency key vanished"))
+}
+
+/// The first outcome of a request whose idempotency key was seen before.
+async fn replay(
+    state: &AppState,
+    context: &CommandContext,
+    created: bool,
+) -> Result<Option<Response>, ApiError> {
+    let Some((stream_id, appended)) = command::earlier_outcome(&state.store, context).await? else {
+        return Ok(None);
+    };
+    let comment = load(state, &stream_id, Some(appended.last_version)).await?;
+    Ok(Some(respond(comment, &appended, created)))
+}
+
+fn respond(comment: Option<Comment>, appended: &Appended, created: bool) -> Response {
+    let mut headers = command::position_headers(appended);
+    headers.remove(header::ETAG);
+    let Some(comment) = comment.filter(|comment| !comment.deleted) else {
+        return (StatusCode::NO_CONTENT, headers).into_response();
+    };
+    if created {
+        let location = format!(
+            "/api/v1/posts/{}/comments/{}",
+            comment.post_id, comment.comment_id
+        );
+        headers.insert(
+            header::LOCATION,
+            HeaderValue::from_str(&location).expect("ids are valid in headers"),
+        );
+    }
+    let body = CommentWritten {
+        id: comment.comment_id,
+        post_id: comment.post_id,
+        author_id: comment.author_id,
+        content: comment.content,
+        created_at: comment.created_at,
+        position: appended.last_position,
+    };
+    (command::created_or_ok(created), headers, ok(body)).into_response()
+}
+
+/// Folds a comment's stream (up to `max_version`) into its state.
+async fn load(
+    state: &AppState,
+    stream_id: &str,
+    max_version: Option<i64>,
+) -> Result<Option<Comment>, ApiError> {
+    let events = command::load_events::<BoardEvent>(&state.store, stream_id, max_version).await?;
+    Ok(events.iter().fold(None, |comment, (event, version)| {
+        aggregate::evolve_comment(comment, event, *version)
+    }))
+}

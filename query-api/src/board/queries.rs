@@ -1,0 +1,204 @@
+//! SQL of the board read model. Each query also returns the projection's checkpoint from
+//! the same snapshot (one statement), which tells the cache how current the rows are.
+//! Listings read the posts table only: bodies live apart and only the detail reads one.
+
+use http_kit::paging::Page;
+use serde::Serialize;
+use sqlx::{PgPool, Postgres, QueryBuilder, Row};
+use time::OffsetDateTime;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+/// A post in a listing: an excerpt of its content, not the content.
+#[derive(Debug, Clone, Serialize, ToSchema, sqlx::FromRow)]
+pub struct PostSummary {
+    #[sqlx(rename = "post_id")]
+    pub id: i64,
+    pub author_id: Uuid,
+    pub title: String,
+    /// The start of the content, whitespace folded.
+    pub excerpt: String,
+    pub comment_count: i32,
+    pub version: i64,
+    #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    pub updated_at: OffsetDateTime,
+}
+
+/// A post with its whole content.
+#[derive(Debug, Clone, Serialize, ToSchema, sqlx::FromRow)]
+pub struct PostView {
+    #[sqlx(rename = "post_id")]
+    pub id: i64,
+    pub author_id: Uuid,
+    pub title: String,
+    pub content: String,
+    pub comment_count: i32,
+    /// Version of the post; send it in `If-Match` when editing or deleting it.
+    pub version: i64,
+    #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    pub updated_at: OffsetDateTime,
+}
+
+/// A comment on a post.
+#[derive(Debug, Clone, Serialize, ToSchema, sqlx::FromRow)]
+pub struct CommentView {
+    #[sqlx(rename = "comment_id")]
+    pub id: i64,
+    pub post_id: i64,
+    pub author_id: Uuid,
+    pub content: String,
+    #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: OffsetDateTime,
+}
+
+/// What a post listing asks for; also the key of its cached page.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct PostListing {
+    pub page: Page,
+    pub author: Option<Uuid>,
+    /// Only posts whose title contains this text (literally, ignoring case).
+    pub title: Option<String>,
+}
+
+const SUMMARY: &str = "p.post_id, p.author_id, p.title, p.excerpt, p.comment_count, p.version, \
+     p.created_at, p.updated_at";
+
+/// One post with its content, and the position the snapshot reflects.
+pub async fn post(
+    pool: &PgPool,
+    source: &str,
+    id: i64,
+) -> Result<Option<(i64, PostView)>, sqlx::Error> {
+    let mut query = QueryBuilder::new("SELECT c.applied, p.post_id, p.author_id, p.title, ");
+    query.push(
+        "b.content, p.comment_count, p.version, p.created_at, p.updated_at \
+         FROM posts p JOIN post_bodies b ON b.post_id = p.post_id, ",
+    );
+    checkpoint(&mut query, source);
+    query.push(" c WHERE p.post_id = ").push_bind(id);
+    let row = query.build().fetch_optional(pool).await?;
+    row.map(|row| Ok((row.try_get("applied")?, sqlx::FromRow::from_row(&row)?)))
+        .transpose()
+}
+
+/// One page of posts, newest first: the position the snapshot reflects, the total, the
+/// posts.
+pub async fn posts(
+    pool: &PgPool,
+    source: &str,
+    listing: &PostListing,
+) -> Result<(i64, i64, Vec<PostSummary>), sqlx::Error> {
+    let rows = posts_query("", source, listing)
+        .build()
+        .fetch_all(pool)
+        .await?;
+    paged(rows, "post_id")
+}
+
+/// The statement of a post listing, after `prefix` (e.g. `EXPLAIN `).
+pub fn posts_query<'a>(
+    prefix: &str,
+    source: &'a str,
+    listing: &'a PostListing,
+) -> QueryBuilder<'a, Postgres> {
+    let mut query = QueryBuilder::new(prefix);
+    query.push("SELECT c.applied, t.total, p.* FROM ");
+    checkpoint(&mut query, source);
+    query.push(" c CROSS JOIN (SELECT count(*) AS total FROM posts p");
+    post_filters(&mut query, listing);
+    query
+        .push(") t LEFT JOIN LATERAL (SELECT ")
+        .push(SUMMARY)
+        .push(" FROM posts p");
+    post_filters(&mut query, listing);
+    query
+        .push(" ORDER BY p.post_id DESC LIMIT ")
+        .push_bind(listing.page.limit())
+        .push(" OFFSET ")
+        .push_bind(listing.page.offset())
+        .push(") p ON true ORDER BY p.post_id DESC");
+    query
+}
+
+fn post_filters<'a>(query: &mut QueryBuilder<'a, Postgres>, listing: &'a PostListing) {
+    query.push(" WHERE true");
+    if let Some(author) = listing.author {
+        query.push(" AND p.author_id = ").push_bind(author);
+    }
+    if let Some(title) = &listing.title {
+        // strpos, not LIKE: the search text is never a pattern.
+        query
+            .push(" AND strpos(lower(p.title), lower(")
+            .push_bind(title.as_str())
+            .push(")) > 0");
+    }
+}
+
+/// One page of a post's comments, oldest first: the position the snapshot reflects, the
+/// total, the comments; None when there is no such post.
+pub async fn comments(
+    pool: &PgPool,
+    source: &str,
+    post_id: i64,
+    page: Page,
+) -> Result<Option<(i64, i64, Vec<CommentView>)>, sqlx::Error> {
+    let mut query = QueryBuilder::new("SELECT c.applied, t.total, k.* FROM ");
+    checkpoint(&mut query, source);
+    query
+        .push(
+            " c CROSS JOIN (SELECT p.comment_count::bigint AS total FROM posts p \
+             WHERE p.post_id = ",
+        )
+        .push_bind(post_id)
+        .push(
+            ") t LEFT JOIN LATERAL (SELECT k.comment_id, k.post_id, k.author_id, k.content, \
+             k.created_at FROM comments k WHERE k.post_id = ",
+        )
+        .push_bind(post_id)
+        .push(" ORDER BY k.comment_id LIMIT ")
+        .push_bind(page.limit())
+        .push(" OFFSET ")
+        .push_bind(page.offset())
+        .push(") k ON true ORDER BY k.comment_id");
+    let rows = query.build().fetch_all(pool).await?;
+    // No row at all: the post is not there (the CROSS JOIN found no count).
+    if rows.is_empty() {
+        return Ok(None);
+    }
+    paged(rows, "comment_id").map(Some)
+}
+
+/// Splits the rows of a listing statement: checkpoint and total from the first row, the
+/// items from every row whose `id_column` is set.
+fn paged<T: for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow>>(
+    rows: Vec<sqlx::postgres::PgRow>,
+    id_column: &str,
+) -> Result<(i64, i64, Vec<T>), sqlx::Error> {
+    let first = rows.first().ok_or(sqlx::Error::RowNotFound)?;
+    let (applied, total) = (first.try_get("applied")?, first.try_get("total")?);
+    let items = rows
+        .iter()
+        .filter(|row| matches!(row.try_get::<Option<i64>, _>(id_column), Ok(Some(_))))
+        .map(T::from_row)
+        .collect::<Result<_, _>>()?;
+    Ok((applied, total, items))
+}
+
+fn checkpoint<'a>(query: &mut QueryBuilder<'a, Postgres>, source: &'a str) {
+    query
+        .push(
+            "(SELECT coalesce((SELECT position FROM projection_checkpoints \
+             WHERE projection = 'board' AND source = ",
+        )
+        .push_bind(source)
+        .push("), 0) AS applied)");
+}
