@@ -19,6 +19,10 @@ pub struct PgLogSubscription {
     listener: PgListener,
     contexts: Option<Vec<String>>,
     after: i64,
+    /// The cursor was last moved by a notice of a batch with nothing for this
+    /// subscription: everything committed up to it has been seen, and any later commit
+    /// sends a notice of its own, so the log need not be read before the next notice.
+    passed_over: bool,
 }
 
 impl PgLogSubscription {
@@ -35,6 +39,7 @@ impl PgLogSubscription {
             listener,
             contexts,
             after,
+            passed_over: false,
         })
     }
 
@@ -96,10 +101,12 @@ impl Subscription for PgLogSubscription {
 
     async fn next_batch(&mut self, max: usize) -> Result<Batch, StoreError> {
         loop {
-            let batch = self.read(max).await?;
-            if batch.through > self.after {
-                self.after = batch.through;
-                return Ok(batch);
+            if !std::mem::take(&mut self.passed_over) {
+                let batch = self.read(max).await?;
+                if batch.through > self.after {
+                    self.after = batch.through;
+                    return Ok(batch);
+                }
             }
             // Caught up: sleep until an append commits.
             let notice = tokio::select! {
@@ -108,6 +115,7 @@ impl Subscription for PgLogSubscription {
             };
             if let Some(through) = notice.and_then(|n| self.passes_over(n.payload())) {
                 self.after = through;
+                self.passed_over = true;
                 return Ok(Batch {
                     events: Vec::new(),
                     through,
