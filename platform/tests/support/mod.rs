@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod accounts;
+pub mod instances;
 pub mod orders;
 
 use std::time::Duration;
@@ -18,6 +19,8 @@ pub struct TestApp {
     pub base: String,
     pub client: Client,
     pub db: TestDatabase,
+    /// The transport flags the platform runs with (`--kafka-...`), for other instances.
+    pub transport_args: Vec<String>,
     stop: oneshot::Sender<()>,
     server: JoinHandle<()>,
 }
@@ -42,11 +45,13 @@ impl TestApp {
         if !extra.iter().any(|arg| arg.starts_with("--auth-rate-limit")) {
             args.push("--auth-rate-limit-per-minute=100000".to_owned());
         }
+        let mut transport_args = Vec::new();
         if testing::transport() == Transport::Kafka {
             let kafka = testing::kafka_config();
-            args.push(format!("--kafka-brokers={}", kafka.brokers));
-            args.push(format!("--kafka-topic-prefix={}", kafka.topic_prefix));
+            transport_args.push(format!("--kafka-brokers={}", kafka.brokers));
+            transport_args.push(format!("--kafka-topic-prefix={}", kafka.topic_prefix));
         }
+        args.extend(transport_args.iter().cloned());
         args.extend(extra.iter().map(|arg| arg.to_string()));
         let config = platform::Config::try_parse_from(args).expect("valid test configuration");
         let server = platform::build(config).await.expect("platform starts");
@@ -68,6 +73,7 @@ impl TestApp {
             base,
             client,
             db,
+            transport_args,
             stop,
             server,
         }
