@@ -1,6 +1,9 @@
 //! What every command handler shares: metadata, idempotency, If-Match, positions.
 
-use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
+use axum::{
+    http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header},
+    response::Response,
+};
 use event_store::{AppendError, Appended, EventStore, ExpectedVersion, Idempotency};
 use http_kit::{ApiError, auth::Caller, layers};
 use schemas::{DomainEvent, EventMetadata};
@@ -141,6 +144,61 @@ pub fn created_or_ok(created: bool) -> StatusCode {
     } else {
         StatusCode::OK
     }
+}
+
+/// An aggregate whose state is folded from its stream's events.
+pub trait Aggregate: Sized {
+    type Event: DomainEvent;
+
+    /// The state after one more event, which is at `version` in the stream.
+    fn evolve(state: Option<Self>, event: &Self::Event, version: i64) -> Option<Self>;
+}
+
+/// Folds `events`, the first of them at `first_version`, into `state`.
+pub fn fold<A: Aggregate>(state: Option<A>, events: &[A::Event], first_version: i64) -> Option<A> {
+    events
+        .iter()
+        .zip(first_version..)
+        .fold(state, |state, (event, version)| {
+            A::evolve(state, event, version)
+        })
+}
+
+/// An aggregate's state from its stream, up to `max_version` when given.
+pub async fn load<A: Aggregate>(
+    store: &EventStore,
+    stream_id: &str,
+    max_version: Option<i64>,
+) -> Result<Option<A>, ApiError> {
+    let events = load_events::<A::Event>(store, stream_id, max_version).await?;
+    Ok(events.iter().fold(None, |state, (event, version)| {
+        A::evolve(state, event, *version)
+    }))
+}
+
+/// The answer the first request with this context's idempotency key got, rendered by
+/// `respond` from the state its append left; None when the key is new.
+pub async fn replay<A: Aggregate>(
+    store: &EventStore,
+    context: &CommandContext,
+    respond: impl FnOnce(Option<A>, &Appended) -> Response,
+) -> Result<Option<Response>, ApiError> {
+    let Some((stream_id, appended)) = earlier_outcome(store, context).await? else {
+        return Ok(None);
+    };
+    let state = load::<A>(store, &stream_id, Some(appended.last_version)).await?;
+    Ok(Some(respond(state, &appended)))
+}
+
+/// The answer to a request whose key an earlier, concurrent request committed first.
+pub async fn replayed<A: Aggregate>(
+    store: &EventStore,
+    context: &CommandContext,
+    respond: impl FnOnce(Option<A>, &Appended) -> Response,
+) -> Result<Response, ApiError> {
+    replay(store, context, respond)
+        .await?
+        .ok_or_else(|| ApiError::internal("idempotency key vanished"))
 }
 
 /// A stream's events decoded, each with its version, up to `max_version` when given.

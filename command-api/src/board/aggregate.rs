@@ -224,6 +224,22 @@ pub fn evolve_comment(state: Option<Comment>, event: &BoardEvent, version: i64) 
     }
 }
 
+impl crate::command::Aggregate for Post {
+    type Event = BoardEvent;
+
+    fn evolve(state: Option<Self>, event: &BoardEvent, version: i64) -> Option<Self> {
+        evolve_post(state, event, version)
+    }
+}
+
+impl crate::command::Aggregate for Comment {
+    type Event = BoardEvent;
+
+    fn evolve(state: Option<Self>, event: &BoardEvent, version: i64) -> Option<Self> {
+        evolve_comment(state, event, version)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -7,10 +7,7 @@ use axum::{
 };
 use event_store::{AppendRequest, Appended, Numbered};
 use http_kit::{ApiError, Json, Path, auth::Caller, error::ErrorBody, ok};
-use schemas::{
-    NewEvent,
-    board::{self, BoardEvent},
-};
+use schemas::{NewEvent, board};
 use serde::Serialize;
 use time::OffsetDateTime;
 use utoipa::ToSchema;
@@ -83,7 +80,9 @@ pub async fn add_comment(
         &operation,
         &content,
     )?;
-    if let Some(response) = replay(&state, &context, true).await? {
+    if let Some(response) =
+        command::replay(&state.store, &context, |s, a| respond(s, a, true)).await?
+    {
         return Ok(response);
     }
     let post = load_live(&state, post_id).await?;
@@ -107,11 +106,11 @@ pub async fn add_comment(
         .await
         .map_err(command::append_error)?;
     let Some(comment_id) = appended.number.filter(|_| !appended.replayed) else {
-        return replayed(&state, &context, true).await;
+        return command::replayed(&state.store, &context, |s, a| respond(s, a, true)).await;
     };
     let events = decide(comment_id).map_err(board_error)?;
     Ok(respond(
-        fold(None, &events, appended.first_version),
+        command::fold(None, &events, appended.first_version),
         &appended,
         true,
     ))
@@ -142,11 +141,14 @@ pub async fn delete_comment(
 ) -> Result<Response, ApiError> {
     let operation = format!("DeleteComment {post_id}/{comment_id}");
     let context = CommandContext::new(&headers, Some(caller.user_id.to_string()), &operation, &())?;
-    if let Some(response) = replay(&state, &context, false).await? {
+    if let Some(response) =
+        command::replay(&state.store, &context, |s, a| respond(s, a, false)).await?
+    {
         return Ok(response);
     }
     let post = load_live(&state, post_id).await?;
-    let comment = load(&state, &board::comment_stream(comment_id), None).await?;
+    let comment =
+        command::load::<Comment>(&state.store, &board::comment_stream(comment_id), None).await?;
     let command = CommentCommand::DeleteComment {
         by: Actor::of(&caller),
     };
@@ -166,45 +168,13 @@ pub async fn delete_comment(
         .await
         .map_err(command::append_error)?;
     if appended.replayed {
-        return replayed(&state, &context, false).await;
+        return command::replayed(&state.store, &context, |s, a| respond(s, a, false)).await;
     }
     Ok(respond(
-        fold(comment, &events, appended.first_version),
+        command::fold(comment, &events, appended.first_version),
         &appended,
         false,
     ))
-}
-
-fn fold(comment: Option<Comment>, events: &[BoardEvent], first_version: i64) -> Option<Comment> {
-    events
-        .iter()
-        .zip(first_version..)
-        .fold(comment, |state, (event, version)| {
-            aggregate::evolve_comment(state, event, version)
-        })
-}
-
-async fn replayed(
-    state: &AppState,
-    context: &CommandContext,
-    created: bool,
-) -> Result<Response, ApiError> {
-    replay(state, context, created)
-        .await?
-        .ok_or_else(|| ApiError::internal("idempotency key vanished"))
-}
-
-/// The first outcome of a request whose idempotency key was seen before.
-async fn replay(
-    state: &AppState,
-    context: &CommandContext,
-    created: bool,
-) -> Result<Option<Response>, ApiError> {
-    let Some((stream_id, appended)) = command::earlier_outcome(&state.store, context).await? else {
-        return Ok(None);
-    };
-    let comment = load(state, &stream_id, Some(appended.last_version)).await?;
-    Ok(Some(respond(comment, &appended, created)))
 }
 
 fn respond(comment: Option<Comment>, appended: &Appended, created: bool) -> Response {
@@ -232,16 +202,4 @@ fn respond(comment: Option<Comment>, appended: &Appended, created: bool) -> Resp
         position: appended.last_position,
     };
     (command::created_or_ok(created), headers, ok(body)).into_response()
-}
-
-/// Folds a comment's stream (up to `max_version`) into its state.
-async fn load(
-    state: &AppState,
-    stream_id: &str,
-    max_version: Option<i64>,
-) -> Result<Option<Comment>, ApiError> {
-    let events = command::load_events::<BoardEvent>(&state.store, stream_id, max_version).await?;
-    Ok(events.iter().fold(None, |comment, (event, version)| {
-        aggregate::evolve_comment(comment, event, *version)
-    }))
 }

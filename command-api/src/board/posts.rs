@@ -7,10 +7,7 @@ use axum::{
 };
 use event_store::{AppendRequest, Appended, Numbered};
 use http_kit::{ApiError, Json, Path, auth::Caller, error::ErrorBody, ok};
-use schemas::{
-    NewEvent,
-    board::{self, BoardEvent},
-};
+use schemas::{NewEvent, board};
 use serde::Serialize;
 use time::OffsetDateTime;
 use utoipa::ToSchema;
@@ -82,7 +79,9 @@ pub async fn create_post(
         "CreatePost",
         &fields,
     )?;
-    if let Some(response) = replay(&state, &context, true).await? {
+    if let Some(response) =
+        command::replay(&state.store, &context, |s, a| respond(s, a, true)).await?
+    {
         return Ok(response);
     }
     let at = command::now();
@@ -104,9 +103,9 @@ pub async fn create_post(
         .await
         .map_err(command::append_error)?;
     let Some(post_id) = appended.number.filter(|_| !appended.replayed) else {
-        return replayed(&state, &context, true).await;
+        return command::replayed(&state.store, &context, |s, a| respond(s, a, true)).await;
     };
-    let post = fold(None, &decide(post_id), appended.first_version);
+    let post = command::fold(None, &decide(post_id), appended.first_version);
     Ok(respond(post, &appended, true))
 }
 
@@ -195,7 +194,9 @@ async fn change(
     command: PostCommand,
 ) -> Result<Response, ApiError> {
     let if_match = command::if_match(headers)?;
-    if let Some(response) = replay(state, &context, false).await? {
+    if let Some(response) =
+        command::replay(&state.store, &context, |s, a| respond(s, a, false)).await?
+    {
         return Ok(response);
     }
     let post = load_live(state, id).await?;
@@ -214,45 +215,13 @@ async fn change(
         .await
         .map_err(command::append_error)?;
     if appended.replayed {
-        return replayed(state, &context, false).await;
+        return command::replayed(&state.store, &context, |s, a| respond(s, a, false)).await;
     }
     Ok(respond(
-        fold(Some(post), &events, appended.first_version),
+        command::fold(Some(post), &events, appended.first_version),
         &appended,
         false,
     ))
-}
-
-fn fold(post: Option<Post>, events: &[BoardEvent], first_version: i64) -> Option<Post> {
-    events
-        .iter()
-        .zip(first_version..)
-        .fold(post, |state, (event, version)| {
-            aggregate::evolve_post(state, event, version)
-        })
-}
-
-async fn replayed(
-    state: &AppState,
-    context: &CommandContext,
-    created: bool,
-) -> Result<Response, ApiError> {
-    replay(state, context, created)
-        .await?
-        .ok_or_else(|| ApiError::internal("idempotency key vanished"))
-}
-
-/// The first outcome of a request whose idempotency key was seen before.
-async fn replay(
-    state: &AppState,
-    context: &CommandContext,
-    created: bool,
-) -> Result<Option<Response>, ApiError> {
-    let Some((stream_id, appended)) = command::earlier_outcome(&state.store, context).await? else {
-        return Ok(None);
-    };
-    let post = load(state, &stream_id, Some(appended.last_version)).await?;
-    Ok(Some(respond(post, &appended, created)))
 }
 
 fn respond(post: Option<Post>, appended: &Appended, created: bool) -> Response {
@@ -283,20 +252,8 @@ fn respond(post: Option<Post>, appended: &Appended, created: bool) -> Response {
 
 /// The post, unless it never existed or was deleted.
 pub async fn load_live(state: &AppState, id: i64) -> Result<Post, ApiError> {
-    load(state, &board::post_stream(id), None)
+    command::load::<Post>(&state.store, &board::post_stream(id), None)
         .await?
         .filter(|post| !post.deleted)
         .ok_or_else(|| ApiError::not_found(format!("no post with id {id}")))
-}
-
-/// Folds a post's stream (up to `max_version`) into its state.
-async fn load(
-    state: &AppState,
-    stream_id: &str,
-    max_version: Option<i64>,
-) -> Result<Option<Post>, ApiError> {
-    let events = command::load_events::<BoardEvent>(&state.store, stream_id, max_version).await?;
-    Ok(events.iter().fold(None, |post, (event, version)| {
-        aggregate::evolve_post(post, event, *version)
-    }))
 }

@@ -81,6 +81,14 @@ pub fn evolve(state: Option<Item>, event: &ItemEvent, version: i64) -> Option<It
     }
 }
 
+impl crate::command::Aggregate for Item {
+    type Event = ItemEvent;
+
+    fn evolve(state: Option<Self>, event: &ItemEvent, version: i64) -> Option<Self> {
+        evolve(state, event, version)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -7,10 +7,7 @@ use axum::{
 };
 use event_store::{AppendRequest, Appended, Numbered};
 use http_kit::{ApiError, Json, Path, error::ErrorBody, ok};
-use schemas::{
-    NewEvent,
-    items::{self, ItemEvent},
-};
+use schemas::{NewEvent, items};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -63,7 +60,9 @@ pub async fn create_item(
 ) -> Result<Response, ApiError> {
     let fields = input.parse()?;
     let context = CommandContext::new(&headers, None, "CreateItem", &fields)?;
-    if let Some(response) = replay(&state, &context, true).await? {
+    if let Some(response) =
+        command::replay(&state.store, &context, |s, a| respond(s, a, true)).await?
+    {
         return Ok(response);
     }
     // The store draws the id as the append commits and writes it into the events, so ids
@@ -85,14 +84,9 @@ pub async fn create_item(
         .map_err(command::append_error)?;
     let Some(id) = appended.number.filter(|_| !appended.replayed) else {
         // A concurrent retry with the same key committed first: answer as it did.
-        return replayed(&state, &context, true).await;
+        return command::replayed(&state.store, &context, |s, a| respond(s, a, true)).await;
     };
-    let item = decide(id)
-        .iter()
-        .zip(appended.first_version..)
-        .fold(None, |state, (event, version)| {
-            aggregate::evolve(state, event, version)
-        });
+    let item = command::fold(None, &decide(id), appended.first_version);
     Ok(respond(item, &appended, true))
 }
 
@@ -161,7 +155,9 @@ async fn change(
     if_match: Option<i64>,
     command: ItemCommand,
 ) -> Result<Response, ApiError> {
-    if let Some(response) = replay(state, &context, false).await? {
+    if let Some(response) =
+        command::replay(&state.store, &context, |s, a| respond(s, a, false)).await?
+    {
         return Ok(response);
     }
     let item = load_live(state, id).await?;
@@ -181,39 +177,10 @@ async fn change(
         .await
         .map_err(command::append_error)?;
     if appended.replayed {
-        return replayed(state, &context, false).await;
+        return command::replayed(&state.store, &context, |s, a| respond(s, a, false)).await;
     }
-    let item = events
-        .iter()
-        .zip(appended.first_version..)
-        .fold(current, |state, (event, version)| {
-            aggregate::evolve(state, event, version)
-        });
+    let item = command::fold(current, &events, appended.first_version);
     Ok(respond(item, &appended, false))
-}
-
-/// The answer to a request whose key an earlier, concurrent request committed.
-async fn replayed(
-    state: &AppState,
-    context: &CommandContext,
-    created: bool,
-) -> Result<Response, ApiError> {
-    replay(state, context, created)
-        .await?
-        .ok_or_else(|| ApiError::internal("idempotency key vanished"))
-}
-
-/// The first outcome of a request whose idempotency key was seen before.
-async fn replay(
-    state: &AppState,
-    context: &CommandContext,
-    created: bool,
-) -> Result<Option<Response>, ApiError> {
-    let Some((stream_id, appended)) = command::earlier_outcome(&state.store, context).await? else {
-        return Ok(None);
-    };
-    let item = load(state, &stream_id, Some(appended.last_version)).await?;
-    Ok(Some(respond(item, &appended, created)))
 }
 
 fn respond(item: Option<Item>, appended: &Appended, created: bool) -> Response {
@@ -241,22 +208,10 @@ fn respond(item: Option<Item>, appended: &Appended, created: bool) -> Response {
 
 /// The item, unless it never existed or was deleted.
 async fn load_live(state: &AppState, id: i64) -> Result<Item, ApiError> {
-    load(state, &items::stream_id(id), None)
+    command::load::<Item>(&state.store, &items::stream_id(id), None)
         .await?
         .filter(|item| !item.deleted)
         .ok_or_else(|| ApiError::not_found(format!("no item with id {id}")))
-}
-
-/// Folds an item's stream (up to `max_version`) into its state.
-async fn load(
-    state: &AppState,
-    stream_id: &str,
-    max_version: Option<i64>,
-) -> Result<Option<Item>, ApiError> {
-    let events = command::load_events::<ItemEvent>(&state.store, stream_id, max_version).await?;
-    Ok(events.iter().fold(None, |item, (event, version)| {
-        aggregate::evolve(item, event, *version)
-    }))
 }
 
 fn item_error(err: ItemError) -> ApiError {

@@ -196,6 +196,14 @@ pub fn evolve(state: Option<Order>, event: &OrderEvent, version: i64) -> Option<
     }
 }
 
+impl crate::command::Aggregate for Order {
+    type Event = OrderEvent;
+
+    fn evolve(state: Option<Self>, event: &OrderEvent, version: i64) -> Option<Self> {
+        evolve(state, event, version)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -9,7 +9,7 @@ use event_store::{AppendError, AppendRequest, Appended, Numbered};
 use http_kit::{ApiError, Json, Path, auth::Caller, error::ErrorBody, ok};
 use schemas::{
     NewEvent,
-    orders::{self, OrderEvent, OrderStatus},
+    orders::{self, OrderStatus},
 };
 use serde::Serialize;
 use serde_json::json;
@@ -82,7 +82,9 @@ pub async fn place_order(
     let fields = input.parse()?;
     let actor = Some(caller.user_id.to_string());
     let context = CommandContext::new(&headers, actor, "PlaceOrder", &fields)?;
-    if let Some(response) = replay(&state, &context, true).await? {
+    if let Some(response) =
+        command::replay(&state.store, &context, |s, a| respond(s, a, true)).await?
+    {
         return Ok(response);
     }
     let at = command::now();
@@ -106,9 +108,9 @@ pub async fn place_order(
         .map_err(command::append_error)?;
     let Some(number) = appended.number.filter(|_| !appended.replayed) else {
         // A concurrent retry with the same key committed first: answer as it did.
-        return replayed(&state, &context, true).await;
+        return command::replayed(&state.store, &context, |s, a| respond(s, a, true)).await;
     };
-    let order = fold(None, &decide(number), appended.first_version);
+    let order = command::fold(None, &decide(number), appended.first_version);
     Ok(respond(order, &appended, true))
 }
 
@@ -152,11 +154,13 @@ pub async fn move_order(
     let operation = format!("{} order {number}", action.as_str());
     let actor = Some(caller.user_id.to_string());
     let context = CommandContext::new(&headers, actor, &operation, &())?;
-    if let Some(response) = replay(&state, &context, false).await? {
+    if let Some(response) =
+        command::replay(&state.store, &context, |s, a| respond(s, a, false)).await?
+    {
         return Ok(response);
     }
     let by = Actor::of(&caller);
-    let order = load(&state, &orders::stream_id(number), None)
+    let order = command::load::<Order>(&state.store, &orders::stream_id(number), None)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("no order with number {number}")))?;
     let expected = command::expected_version(order.version, if_match)?;
@@ -174,9 +178,11 @@ pub async fn move_order(
     )
     .with_idempotency(context.idempotency.clone());
     match state.store.append(request).await {
-        Ok(appended) if appended.replayed => replayed(&state, &context, false).await,
+        Ok(appended) if appended.replayed => {
+            command::replayed(&state.store, &context, |s, a| respond(s, a, false)).await
+        }
         Ok(appended) => {
-            let order = fold(Some(order), &events, appended.first_version);
+            let order = command::fold(Some(order), &events, appended.first_version);
             Ok(respond(order, &appended, false))
         }
         // Another move of the order committed first: it won, and this one is refused
@@ -188,7 +194,8 @@ pub async fn move_order(
 
 /// The 409 of a move that lost a race: names the status the winner left.
 async fn moved_concurrently(state: &AppState, number: i64, action: OrderAction) -> ApiError {
-    let current = match load(state, &orders::stream_id(number), None).await {
+    let current = match command::load::<Order>(&state.store, &orders::stream_id(number), None).await
+    {
         Ok(Some(order)) => order,
         Ok(None) => return ApiError::internal("a moved order has no state"),
         Err(err) => return err,
@@ -203,39 +210,6 @@ async fn moved_concurrently(state: &AppState, number: i64, action: OrderAction) 
         "current_version": current.version,
         "action": action.as_str(),
     }))
-}
-
-fn fold(order: Option<Order>, events: &[OrderEvent], first_version: i64) -> Option<Order> {
-    events
-        .iter()
-        .zip(first_version..)
-        .fold(order, |state, (event, version)| {
-            aggregate::evolve(state, event, version)
-        })
-}
-
-/// The answer to a request whose key an earlier, concurrent request committed.
-async fn replayed(
-    state: &AppState,
-    context: &CommandContext,
-    created: bool,
-) -> Result<Response, ApiError> {
-    replay(state, context, created)
-        .await?
-        .ok_or_else(|| ApiError::internal("idempotency key vanished"))
-}
-
-/// The first outcome of a request whose idempotency key was seen before.
-async fn replay(
-    state: &AppState,
-    context: &CommandContext,
-    created: bool,
-) -> Result<Option<Response>, ApiError> {
-    let Some((stream_id, appended)) = command::earlier_outcome(&state.store, context).await? else {
-        return Ok(None);
-    };
-    let order = load(state, &stream_id, Some(appended.last_version)).await?;
-    Ok(Some(respond(order, &appended, created)))
 }
 
 fn respond(order: Option<Order>, appended: &Appended, created: bool) -> Response {
@@ -264,18 +238,6 @@ fn respond(order: Option<Order>, appended: &Appended, created: bool) -> Response
         position: appended.last_position,
     };
     (command::created_or_ok(created), headers, ok(body)).into_response()
-}
-
-/// Folds an order's stream (up to `max_version`) into its state.
-async fn load(
-    state: &AppState,
-    stream_id: &str,
-    max_version: Option<i64>,
-) -> Result<Option<Order>, ApiError> {
-    let events = command::load_events::<OrderEvent>(&state.store, stream_id, max_version).await?;
-    Ok(events.iter().fold(None, |order, (event, version)| {
-        aggregate::evolve(order, event, *version)
-    }))
 }
 
 fn order_error(err: OrderError) -> ApiError {
