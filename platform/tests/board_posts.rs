@@ -318,3 +318,37 @@ async fn a_post_listing_never_reads_post_bodies() {
     assert!(tables(detail));
     app.stop().await;
 }
+
+#[tokio::test]
+async fn warm_caches_reflect_edits_and_comments_at_their_positions() {
+    let app = TestApp::spawn().await;
+    let ada = app.sign_up("ada@example.com").await;
+    let bob = app.sign_up("bob@example.com").await;
+    let post = write(&app, &ada, "v1", "first").await;
+    let id = post["id"].as_i64().unwrap();
+    let mut at = position_of(&post);
+    let paths = [
+        "/api/v1/posts".to_owned(),
+        format!("/api/v1/posts/{id}"),
+        format!("/api/v1/posts/{id}/comments"),
+    ];
+    for round in 2..=6 {
+        for path in &paths {
+            for _ in 0..2 {
+                read(&app, path, at).await;
+            }
+        }
+        let body = json!({ "title": format!("v{round}"), "content": "changed" });
+        let edit = app
+            .send_as(Some(&ada), Method::PUT, &paths[1], Some(&body))
+            .await;
+        json(edit, StatusCode::OK).await;
+        at = position_of(&comment(&app, &bob, id, &format!("c{round}")).await);
+        let listing = read(&app, &paths[0], at).await;
+        assert_eq!(listing["items"][0]["title"], format!("v{round}"));
+        assert_eq!(listing["items"][0]["comment_count"], round - 1);
+        assert_eq!(read(&app, &paths[1], at).await["version"], round);
+        assert_eq!(read(&app, &paths[2], at).await["total"], round - 1);
+    }
+    app.stop().await;
+}
