@@ -44,35 +44,20 @@ impl Projection for OrdersProjection {
         let mut moves = Moves::default();
         let mut totals = Totals::default();
         for event in events {
-            match event.decode::<OrderEvent>()? {
-                OrderEvent::Placed(e) => {
+            match Move::of(event.decode::<OrderEvent>()?) {
+                Err(e) => {
                     totals.add(e.member_id, OrderStatus::Placed, 1);
                     placed.push(e, event.stream_version);
                 }
-                OrderEvent::StatusChanged(e) => {
-                    if placed.numbers.contains(&e.number) {
+                Ok(moved) => {
+                    if placed.numbers.contains(&moved.number) {
                         placed.insert(conn, &orders).await?;
                     }
-                    if moves.numbers.contains(&e.number) {
+                    if moves.numbers.contains(&moved.number) {
                         moves.update(conn, &orders).await?;
                     }
-                    totals.moved(e.member_id, e.from, e.to);
-                    moves.push(e.number, e.to, event.stream_version, e.changed_at);
-                }
-                OrderEvent::Cancelled(e) => {
-                    if placed.numbers.contains(&e.number) {
-                        placed.insert(conn, &orders).await?;
-                    }
-                    if moves.numbers.contains(&e.number) {
-                        moves.update(conn, &orders).await?;
-                    }
-                    totals.moved(e.member_id, e.from, OrderStatus::Cancelled);
-                    moves.push(
-                        e.number,
-                        OrderStatus::Cancelled,
-                        event.stream_version,
-                        e.cancelled_at,
-                    );
+                    totals.moved(moved.member, moved.from, moved.to);
+                    moves.push(moved.number, moved.to, event.stream_version, moved.at);
                 }
             }
         }
@@ -134,6 +119,38 @@ impl Placements {
         .await?;
         *self = Self::default();
         Ok(())
+    }
+}
+
+/// A status change, from either event that records one.
+struct Move {
+    number: i64,
+    member: Uuid,
+    from: OrderStatus,
+    to: OrderStatus,
+    at: OffsetDateTime,
+}
+
+impl Move {
+    /// The move an event records, or the placement it is.
+    fn of(event: OrderEvent) -> Result<Self, OrderPlaced> {
+        match event {
+            OrderEvent::StatusChanged(e) => Ok(Self {
+                number: e.number,
+                member: e.member_id,
+                from: e.from,
+                to: e.to,
+                at: e.changed_at,
+            }),
+            OrderEvent::Cancelled(e) => Ok(Self {
+                number: e.number,
+                member: e.member_id,
+                from: e.from,
+                to: OrderStatus::Cancelled,
+                at: e.cancelled_at,
+            }),
+            OrderEvent::Placed(e) => Err(e),
+        }
     }
 }
 
