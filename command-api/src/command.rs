@@ -4,9 +4,11 @@ use axum::{
     http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header},
     response::Response,
 };
-use event_store::{AppendError, Appended, EventStore, ExpectedVersion, Idempotency};
+use event_store::{
+    AppendError, AppendRequest, Appended, EventStore, ExpectedVersion, Idempotency, Numbered,
+};
 use http_kit::{ApiError, auth::Caller, layers};
-use schemas::{DomainEvent, EventMetadata};
+use schemas::{DomainEvent, EventMetadata, NewEvent};
 use serde::Serialize;
 use serde_json::json;
 use sha2::{Digest, Sha256};
@@ -188,6 +190,34 @@ pub async fn replay<A: Aggregate>(
     };
     let state = load::<A>(store, &stream_id, Some(appended.last_version)).await?;
     Ok(Some(respond(state, &appended)))
+}
+
+/// Starts a numbered stream. The store draws the number as the append commits and writes
+/// it into the events, so numbers follow commit order and a retry answered from its
+/// idempotency key uses none. `decide` gives the events for a number; `respond` renders the
+/// state the append left (for a retry, the state the first request left).
+pub async fn create_numbered<A: Aggregate>(
+    store: &EventStore,
+    numbered: Numbered,
+    context: &CommandContext,
+    decide: impl Fn(i64) -> Vec<A::Event>,
+    respond: impl Fn(Option<A>, &Appended) -> Response,
+) -> Result<Response, ApiError> {
+    if let Some(response) = replay(store, context, &respond).await? {
+        return Ok(response);
+    }
+    let events = decide(0).iter().map(NewEvent::from_domain).collect();
+    let request = AppendRequest::numbered(numbered, events, context.metadata.clone())
+        .with_idempotency(context.idempotency.clone());
+    let appended = store.append(request).await.map_err(append_error)?;
+    let Some(number) = appended.number.filter(|_| !appended.replayed) else {
+        // A concurrent retry with the same key committed first: answer as it did.
+        return replayed(store, context, &respond).await;
+    };
+    Ok(respond(
+        fold(None, &decide(number), appended.first_version),
+        &appended,
+    ))
 }
 
 /// The answer to a request whose key an earlier, concurrent request committed first.

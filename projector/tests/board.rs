@@ -1,8 +1,9 @@
 //! The board projection: posts, bodies, comments and counts follow every history, a
 //! deleted post takes its comments with it, and a replay rebuilds exactly the same tables.
 
-use std::time::Duration;
+mod common;
 
+use common::caught_up;
 use event_store::{
     AppendRequest, EventStore, ExpectedVersion, subscription::EventSource, testing::TestDatabase,
 };
@@ -131,26 +132,6 @@ async fn read_board(pool: &PgPool) -> Board {
     (posts, comments)
 }
 
-async fn caught_up(pool: &PgPool) {
-    tokio::time::timeout(Duration::from_secs(60), async {
-        loop {
-            let checkpoint: i64 = sqlx::query_scalar(
-                "SELECT coalesce(min(position), 0) FROM projection_checkpoints \
-                 WHERE projection = 'board'",
-            )
-            .fetch_one(pool)
-            .await
-            .unwrap();
-            if checkpoint >= event_store::store::head(pool).await.unwrap() {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    })
-    .await
-    .expect("the board projection caught up");
-}
-
 #[tokio::test]
 async fn posts_comments_and_counts_follow_every_history_and_a_replay_rebuilds_them() {
     let db = TestDatabase::new().await;
@@ -159,7 +140,7 @@ async fn posts_comments_and_counts_follow_every_history_and_a_replay_rebuilds_th
     let runners =
         projector::app::spawn_runners(&db.pool, &EventSource::PgLog(db.pool.clone()), "g", &stop);
     write_board(&store, 1..61).await;
-    caught_up(&db.pool).await;
+    caught_up(&db.pool, "board").await;
     let (posts, comments) = read_board(&db.pool).await;
 
     let live: Vec<i64> = (1..61).filter(|n| n % 5 != 0).collect();

@@ -1,8 +1,11 @@
 //! The orders projection: rows and counts follow every history, including placements and
 //! moves of one order in one batch, and a replay rebuilds exactly the same tables.
 
-use std::{collections::BTreeMap, time::Duration};
+mod common;
 
+use std::collections::BTreeMap;
+
+use common::caught_up;
 use event_store::testing::TestDatabase;
 use event_store::{AppendRequest, EventStore, ExpectedVersion, subscription::EventSource};
 use futures::{StreamExt, stream};
@@ -117,26 +120,6 @@ fn counts(statuses: &BTreeMap<i64, String>) -> BTreeMap<(Uuid, String), i64> {
     counts
 }
 
-async fn caught_up(pool: &PgPool) {
-    tokio::time::timeout(Duration::from_secs(60), async {
-        loop {
-            let checkpoint: i64 = sqlx::query_scalar(
-                "SELECT coalesce(min(position), 0) FROM projection_checkpoints \
-                 WHERE projection = 'orders'",
-            )
-            .fetch_one(pool)
-            .await
-            .unwrap();
-            if checkpoint >= event_store::store::head(pool).await.unwrap() {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    })
-    .await
-    .expect("the orders projection caught up");
-}
-
 #[tokio::test]
 async fn rows_and_counts_follow_every_history_and_a_replay_rebuilds_them_exactly() {
     let db = TestDatabase::new().await;
@@ -146,7 +129,7 @@ async fn rows_and_counts_follow_every_history_and_a_replay_rebuilds_them_exactly
         projector::app::spawn_runners(&db.pool, &EventSource::PgLog(db.pool.clone()), "g", &stop);
     let mut expected = write_orders(&store, 1..601).await;
     expected.extend(write_orders(&store, 601..1201).await);
-    caught_up(&db.pool).await;
+    caught_up(&db.pool, "orders").await;
     let (rows, totals) = read_model(&db.pool).await;
     assert_eq!(rows, expected);
     assert_eq!(totals, counts(&expected));

@@ -9,22 +9,11 @@ use std::{
         Arc,
         atomic::{AtomicBool, AtomicI64, Ordering},
     },
-    time::Duration,
 };
 
-use common::{checkpoint, head, read_model, write_histories};
+use common::{caught_up, head, read_model, write_histories};
 use event_store::{EventStore, subscription::EventSource, testing::TestDatabase};
 use tokio_util::sync::CancellationToken;
-
-async fn caught_up(db: &TestDatabase) {
-    tokio::time::timeout(Duration::from_secs(60), async {
-        while checkpoint(&db.pool).await < head(&db.pool).await {
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    })
-    .await
-    .expect("the projection caught up");
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_replay_swaps_in_complete_tables_while_the_old_ones_keep_serving() {
@@ -34,7 +23,7 @@ async fn a_replay_swaps_in_complete_tables_while_the_old_ones_keep_serving() {
     let stop = CancellationToken::new();
     let runners =
         projector::app::spawn_runners(&db.pool, &EventSource::PgLog(db.pool.clone()), "g", &stop);
-    caught_up(&db).await;
+    caught_up(&db.pool, "items").await;
     let serving = read_model(&db.pool).await.len() as i64;
 
     // Readers watch the live table throughout the replay; writers keep appending.
@@ -73,7 +62,7 @@ async fn a_replay_swaps_in_complete_tables_while_the_old_ones_keep_serving() {
         fewest.load(Ordering::Relaxed) >= serving,
         "half-built data was served"
     );
-    caught_up(&db).await;
+    caught_up(&db.pool, "items").await;
     assert_eq!(read_model(&db.pool).await, expected);
     stop.cancel();
     for runner in runners {

@@ -87,7 +87,7 @@ pub async fn add_comment(
     }
     let post = load_live(&state, post_id).await?;
     let (by, at) = (Actor::of(&caller), command::now());
-    let decide = move |comment_id| {
+    let decide = |comment_id| {
         let command = CommentCommand::AddComment {
             comment_id,
             content: content.clone(),
@@ -96,24 +96,11 @@ pub async fn add_comment(
         };
         aggregate::decide_comment(Some(&post), None, command)
     };
-    let events = decide(0).map_err(board_error)?;
-    let events = events.iter().map(NewEvent::from_domain).collect();
-    let request = AppendRequest::numbered(COMMENT_IDS, events, context.metadata.clone())
-        .with_idempotency(context.idempotency.clone());
-    let appended = state
-        .store
-        .append(request)
-        .await
-        .map_err(command::append_error)?;
-    let Some(comment_id) = appended.number.filter(|_| !appended.replayed) else {
-        return command::replayed(&state.store, &context, |s, a| respond(s, a, true)).await;
-    };
-    let events = decide(comment_id).map_err(board_error)?;
-    Ok(respond(
-        command::fold(None, &events, appended.first_version),
-        &appended,
-        true,
-    ))
+    // Refused before appending when the post does not take comments.
+    decide(0).map_err(board_error)?;
+    let decide = |comment_id| decide(comment_id).expect("the post takes comments");
+    let respond = |comment, appended: &Appended| respond(comment, appended, true);
+    command::create_numbered(&state.store, COMMENT_IDS, &context, decide, respond).await
 }
 
 /// Delete a comment (its author, the post's author or an admin).

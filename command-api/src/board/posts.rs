@@ -79,13 +79,8 @@ pub async fn create_post(
         "CreatePost",
         &fields,
     )?;
-    if let Some(response) =
-        command::replay(&state.store, &context, |s, a| respond(s, a, true)).await?
-    {
-        return Ok(response);
-    }
     let at = command::now();
-    let decide = move |post_id| {
+    let decide = |post_id| {
         let command = PostCommand::CreatePost {
             post_id,
             fields: fields.clone(),
@@ -94,19 +89,8 @@ pub async fn create_post(
         };
         aggregate::decide_post(None, command).expect("a new post can always be written")
     };
-    let events = decide(0).iter().map(NewEvent::from_domain).collect();
-    let request = AppendRequest::numbered(POST_IDS, events, context.metadata.clone())
-        .with_idempotency(context.idempotency.clone());
-    let appended = state
-        .store
-        .append(request)
-        .await
-        .map_err(command::append_error)?;
-    let Some(post_id) = appended.number.filter(|_| !appended.replayed) else {
-        return command::replayed(&state.store, &context, |s, a| respond(s, a, true)).await;
-    };
-    let post = command::fold(None, &decide(post_id), appended.first_version);
-    Ok(respond(post, &appended, true))
+    let respond = |post, appended: &Appended| respond(post, appended, true);
+    command::create_numbered(&state.store, POST_IDS, &context, decide, respond).await
 }
 
 /// Replace a post's title and content (its author or an admin).

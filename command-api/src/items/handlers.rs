@@ -60,34 +60,15 @@ pub async fn create_item(
 ) -> Result<Response, ApiError> {
     let fields = input.parse()?;
     let context = CommandContext::new(&headers, None, "CreateItem", &fields)?;
-    if let Some(response) =
-        command::replay(&state.store, &context, |s, a| respond(s, a, true)).await?
-    {
-        return Ok(response);
-    }
-    // The store draws the id as the append commits and writes it into the events, so ids
-    // follow commit order and a retry answered from its idempotency key uses none.
-    let decide = move |id| {
+    let decide = |id| {
         let command = ItemCommand::CreateItem {
             id,
             fields: fields.clone(),
         };
         aggregate::decide(None, command).expect("a new item can always be created")
     };
-    let events = decide(0).iter().map(NewEvent::from_domain).collect();
-    let request = AppendRequest::numbered(ITEM_NUMBERS, events, context.metadata.clone())
-        .with_idempotency(context.idempotency.clone());
-    let appended = state
-        .store
-        .append(request)
-        .await
-        .map_err(command::append_error)?;
-    let Some(id) = appended.number.filter(|_| !appended.replayed) else {
-        // A concurrent retry with the same key committed first: answer as it did.
-        return command::replayed(&state.store, &context, |s, a| respond(s, a, true)).await;
-    };
-    let item = command::fold(None, &decide(id), appended.first_version);
-    Ok(respond(item, &appended, true))
+    let respond = |item, appended: &Appended| respond(item, appended, true);
+    command::create_numbered(&state.store, ITEM_NUMBERS, &context, decide, respond).await
 }
 
 /// Replace an item's name and description.

@@ -82,14 +82,8 @@ pub async fn place_order(
     let fields = input.parse()?;
     let actor = Some(caller.user_id.to_string());
     let context = CommandContext::new(&headers, actor, "PlaceOrder", &fields)?;
-    if let Some(response) =
-        command::replay(&state.store, &context, |s, a| respond(s, a, true)).await?
-    {
-        return Ok(response);
-    }
     let at = command::now();
-    // The store draws the number as the append commits and writes it into the event.
-    let decide = move |number| {
+    let decide = |number| {
         let command = OrderCommand::PlaceOrder {
             number,
             member_id: caller.user_id,
@@ -98,20 +92,8 @@ pub async fn place_order(
         };
         aggregate::decide(None, command).expect("a new order can always be placed")
     };
-    let events = decide(0).iter().map(NewEvent::from_domain).collect();
-    let request = AppendRequest::numbered(ORDER_NUMBERS, events, context.metadata.clone())
-        .with_idempotency(context.idempotency.clone());
-    let appended = state
-        .store
-        .append(request)
-        .await
-        .map_err(command::append_error)?;
-    let Some(number) = appended.number.filter(|_| !appended.replayed) else {
-        // A concurrent retry with the same key committed first: answer as it did.
-        return command::replayed(&state.store, &context, |s, a| respond(s, a, true)).await;
-    };
-    let order = command::fold(None, &decide(number), appended.first_version);
-    Ok(respond(order, &appended, true))
+    let respond = |order, appended: &Appended| respond(order, appended, true);
+    command::create_numbered(&state.store, ORDER_NUMBERS, &context, decide, respond).await
 }
 
 /// Move an order through its status machine: `pay` (PLACED -> PAID, the member or an

@@ -1,4 +1,5 @@
-//! Writing item histories to the store and reading the items read model back.
+//! Writing item histories to the store, reading the items read model back, and waiting
+//! for a projection to catch up.
 
 #![allow(dead_code)]
 
@@ -91,4 +92,26 @@ pub async fn checkpoint(pool: &PgPool) -> i64 {
 
 pub async fn head(pool: &PgPool) -> i64 {
     event_store::store::head(pool).await.unwrap()
+}
+
+/// Waits, at most a minute, until every source of `projection` has applied the whole log.
+pub async fn caught_up(pool: &PgPool, projection: &str) {
+    tokio::time::timeout(std::time::Duration::from_secs(60), async {
+        loop {
+            let checkpoint: i64 = sqlx::query_scalar(
+                "SELECT coalesce(min(position), 0) FROM projection_checkpoints \
+                 WHERE projection = $1",
+            )
+            .bind(projection)
+            .fetch_one(pool)
+            .await
+            .unwrap();
+            if checkpoint >= head(pool).await {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    })
+    .await
+    .unwrap_or_else(|_| panic!("the {projection} projection caught up"));
 }
