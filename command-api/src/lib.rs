@@ -10,6 +10,7 @@
 //! - [`identity`]: registration and login; password hashes and sessions.
 //! - [`orders`]: the order aggregate (its status machine) and its endpoints.
 //! - [`board`]: the post and comment aggregates and their endpoints.
+//! - [`text`]: the rules of free-text fields.
 //! - [`docs`]: the OpenAPI document.
 
 pub mod app;
@@ -19,5 +20,6 @@ pub mod docs;
 pub mod identity;
 pub mod items;
 pub mod orders;
+pub mod text;
 
 pub use app::{AppState, Config, build, start};

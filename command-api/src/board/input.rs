@@ -5,6 +5,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use utoipa::ToSchema;
 
+use crate::text;
+
 pub const MAX_TITLE_CHARS: usize = 200;
 pub const MAX_CONTENT_CHARS: usize = 20_000;
 pub const MAX_COMMENT_CHARS: usize = 2_000;
@@ -46,10 +48,10 @@ impl PostInput {
     pub fn parse(self) -> Result<PostFields, ApiError> {
         let mut broken = Map::new();
         let title = self.title.trim();
-        if let Err(rule) = check_text(title, MAX_TITLE_CHARS, false) {
+        if let Err(rule) = text::check(title, MAX_TITLE_CHARS, false, true) {
             broken.insert("title".into(), rule.into());
         }
-        if let Err(rule) = check_text(&self.content, MAX_CONTENT_CHARS, true) {
+        if let Err(rule) = text::check(&self.content, MAX_CONTENT_CHARS, true, true) {
             broken.insert("content".into(), rule.into());
         }
         refuse(broken)?;
@@ -63,33 +65,12 @@ impl PostInput {
 impl CommentInput {
     pub fn parse(self) -> Result<String, ApiError> {
         let mut broken = Map::new();
-        if let Err(rule) = check_text(&self.content, MAX_COMMENT_CHARS, true) {
+        if let Err(rule) = text::check(&self.content, MAX_COMMENT_CHARS, true, true) {
             broken.insert("content".into(), rule.into());
         }
         refuse(broken)?;
         Ok(self.content)
     }
-}
-
-/// 1 to `max` characters (not bytes), not blank, no control characters (but newlines and
-/// tabs where `multiline`).
-fn check_text(text: &str, max: usize, multiline: bool) -> Result<(), String> {
-    let chars = text.chars().count();
-    if text.trim().is_empty() {
-        return Err("must not be empty".into());
-    }
-    if chars > max {
-        return Err(format!("must be at most {max} characters, got {chars}"));
-    }
-    let allowed = |c: char| multiline && matches!(c, '\n' | '\r' | '\t');
-    if text.chars().any(|c| c.is_control() && !allowed(c)) {
-        return Err(if multiline {
-            "must not contain control characters other than newlines and tabs".into()
-        } else {
-            "must not contain control characters".into()
-        });
-    }
-    Ok(())
 }
 
 /// A 422 naming every broken rule, unless there is none.

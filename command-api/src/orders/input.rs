@@ -5,6 +5,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::Map;
 use utoipa::ToSchema;
 
+use crate::text;
+
 pub const MAX_PRODUCT_NAME_CHARS: usize = 200;
 pub const MAX_QUANTITY: i64 = 1000;
 /// The largest unit price accepted, in minor units; with the largest quantity the total
@@ -45,19 +47,8 @@ impl OrderInput {
     pub fn parse(self) -> Result<OrderFields, ApiError> {
         let mut broken = Map::new();
         let product_name = self.product_name.trim();
-        let chars = product_name.chars().count();
-        if chars == 0 {
-            broken.insert("product_name".into(), "must not be empty".into());
-        } else if chars > MAX_PRODUCT_NAME_CHARS {
-            broken.insert(
-                "product_name".into(),
-                format!("must be at most {MAX_PRODUCT_NAME_CHARS} characters, got {chars}").into(),
-            );
-        } else if product_name.chars().any(char::is_control) {
-            broken.insert(
-                "product_name".into(),
-                "must not contain control characters".into(),
-            );
+        if let Err(rule) = text::check(product_name, MAX_PRODUCT_NAME_CHARS, false, true) {
+            broken.insert("product_name".into(), rule.into());
         }
         if !(1..=MAX_QUANTITY).contains(&self.quantity) {
             broken.insert(
@@ -80,20 +71,8 @@ impl OrderInput {
             );
         }
         let note = self.note.unwrap_or_default();
-        let note_chars = note.chars().count();
-        if note_chars > MAX_NOTE_CHARS {
-            broken.insert(
-                "note".into(),
-                format!("must be at most {MAX_NOTE_CHARS} characters, got {note_chars}").into(),
-            );
-        } else if note
-            .chars()
-            .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
-        {
-            broken.insert(
-                "note".into(),
-                "must not contain control characters other than newlines and tabs".into(),
-            );
+        if let Err(rule) = text::check(&note, MAX_NOTE_CHARS, true, false) {
+            broken.insert("note".into(), rule.into());
         }
         if !broken.is_empty() {
             return Err(ApiError::invalid_fields(broken));
