@@ -130,6 +130,7 @@ pub async fn start(
         router: crate::items::router()
             .merge(crate::orders::router())
             .merge(crate::board::router())
+            .merge(crate::chat::router())
             .merge(crate::identity::router(RateLimit::per_minute(
                 config.identity.auth_rate_limit_per_minute,
                 config.identity.trust_proxy_headers,

@@ -48,10 +48,9 @@ impl CommandContext {
                         ))
                     })?;
                 let scope = actor.as_deref().unwrap_or("anonymous");
-                let request = serde_json::to_vec(&(operation, input)).expect("input serializes");
                 Some(Idempotency {
                     key: format!("{scope}:{key}"),
-                    fingerprint: hex::encode(Sha256::digest(&request)),
+                    fingerprint: fingerprint(operation, input),
                 })
             }
         };
@@ -63,6 +62,24 @@ impl CommandContext {
             idempotency,
         })
     }
+}
+
+impl CommandContext {
+    /// Makes `key`, scoped by the caller, the idempotency key in place of any header: for
+    /// commands whose identity is in their input (a client's message id, a pair of users).
+    pub fn with_key(mut self, key: String, operation: &str, input: &impl Serialize) -> Self {
+        self.idempotency = Some(Idempotency {
+            key,
+            fingerprint: fingerprint(operation, input),
+        });
+        self
+    }
+}
+
+/// A digest of an operation and its validated input.
+fn fingerprint(operation: &str, input: &impl Serialize) -> String {
+    let request = serde_json::to_vec(&(operation, input)).expect("input serializes");
+    hex::encode(Sha256::digest(&request))
 }
 
 /// Parses `If-Match` into the version the client expects (`*` or absent: any).

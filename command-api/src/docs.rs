@@ -26,6 +26,11 @@ use utoipa::OpenApi;
         crate::board::posts::delete_post,
         crate::board::comments::add_comment,
         crate::board::comments::delete_comment,
+        crate::chat::rooms::create_room,
+        crate::chat::rooms::add_member,
+        crate::chat::rooms::remove_member,
+        crate::chat::messages::send_message,
+        crate::chat::messages::mark_read,
     ),
     components(schemas(http_kit::error::ErrorBody, http_kit::ApiError, http_kit::ErrorCode)),
     modifiers(&BearerSecurity),
@@ -36,6 +41,7 @@ use utoipa::OpenApi;
         (name = "members", description = "User accounts, for themselves and admins"),
         (name = "orders", description = "Orders and their status machine"),
         (name = "board", description = "Posts and comments"),
+        (name = "chat", description = "Rooms, members and messages"),
     )
 )]
 struct CommandApiDoc;

@@ -10,11 +10,13 @@
 //! - [`identity`]: registration and login; password hashes and sessions.
 //! - [`orders`]: the order aggregate (its status machine) and its endpoints.
 //! - [`board`]: the post and comment aggregates and their endpoints.
+//! - [`chat`]: the room aggregate (membership) and the room and message endpoints.
 //! - [`text`]: the rules of free-text fields.
 //! - [`docs`]: the OpenAPI document.
 
 pub mod app;
 pub mod board;
+pub mod chat;
 pub mod command;
 pub mod docs;
 pub mod identity;

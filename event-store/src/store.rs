@@ -1,5 +1,7 @@
 //! [`EventStore`]: append, read a stream, read the log from a position.
 
+use std::ops::RangeInclusive;
+
 use schemas::RecordedEvent;
 use sqlx::{FromRow, PgPool, Row};
 use tokio::sync::{mpsc, oneshot};
@@ -91,13 +93,41 @@ impl EventStore {
         stream_id: &str,
         max_version: Option<i64>,
     ) -> Result<Vec<RecordedEvent>, StoreError> {
+        self.read_versions(stream_id, 1..=max_version.unwrap_or(i64::MAX))
+            .await
+    }
+
+    /// The events of a stream whose versions are in `versions`, in version order.
+    pub async fn read_versions(
+        &self,
+        stream_id: &str,
+        versions: RangeInclusive<i64>,
+    ) -> Result<Vec<RecordedEvent>, StoreError> {
         let sql = format!(
-            "SELECT {EVENT_COLUMNS} FROM events WHERE stream_id = $1 AND stream_version <= $2 \
-             ORDER BY stream_version"
+            "SELECT {EVENT_COLUMNS} FROM events WHERE stream_id = $1 \
+             AND stream_version BETWEEN $2 AND $3 ORDER BY stream_version"
         );
         let rows: Vec<EventRow> = sqlx::query_as(&sql)
             .bind(stream_id)
-            .bind(max_version.unwrap_or(i64::MAX))
+            .bind(versions.start())
+            .bind(versions.end())
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows.into_iter().map(Into::into).collect())
+    }
+
+    /// The last event of each of these streams that exists, in no particular order.
+    pub async fn last_events(
+        &self,
+        stream_ids: &[String],
+    ) -> Result<Vec<RecordedEvent>, StoreError> {
+        let sql = format!(
+            "SELECT e.* FROM unnest($1::text[]) AS s(id) CROSS JOIN LATERAL \
+             (SELECT {EVENT_COLUMNS} FROM events WHERE stream_id = s.id \
+              ORDER BY stream_version DESC LIMIT 1) e"
+        );
+        let rows: Vec<EventRow> = sqlx::query_as(&sql)
+            .bind(stream_ids)
             .fetch_all(&self.pool)
             .await?;
         Ok(rows.into_iter().map(Into::into).collect())

@@ -41,6 +41,32 @@ async fn appended_events_get_consecutive_versions_and_gapless_positions() {
 }
 
 #[tokio::test]
+async fn a_range_of_versions_and_the_last_event_of_each_stream_are_read() {
+    let db = TestDatabase::new().await;
+    let store = EventStore::new(db.pool.clone());
+    let events = (1..=5).map(|n| event("items", n)).collect();
+    store
+        .append(request("s-1", ExpectedVersion::NoStream, events))
+        .await
+        .unwrap();
+    append_one(&store, "s-2", "items", 1).await;
+    let middle = store.read_versions("s-1", 2..=4).await.unwrap();
+    let versions: Vec<i64> = middle.iter().map(|e| e.stream_version).collect();
+    assert_eq!(versions, [2, 3, 4]);
+    let streams = ["s-1", "s-2", "absent"].map(String::from);
+    let mut last: Vec<(String, i64)> = store
+        .last_events(&streams)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| (e.stream_id, e.stream_version))
+        .collect();
+    last.sort();
+    assert_eq!(last, [("s-1".to_owned(), 5), ("s-2".to_owned(), 1)]);
+    db.drop().await;
+}
+
+#[tokio::test]
 async fn a_stale_expected_version_is_a_conflict_naming_the_current_version() {
     let db = TestDatabase::new().await;
     let store = EventStore::new(db.pool.clone());

@@ -82,6 +82,21 @@ impl Tokens {
     }
 }
 
+impl Tokens {
+    /// The caller a token names, unless it is not genuine, expired or its session ended.
+    pub fn caller(&self, token: &str) -> Result<Caller, ApiError> {
+        let claims = self.verify(token)?;
+        if self.revocations.is_revoked(claims.sid) {
+            return Err(invalid_token("the session has ended; log in again"));
+        }
+        Ok(Caller {
+            user_id: claims.sub,
+            session_id: claims.sid,
+            role: claims.role,
+        })
+    }
+}
+
 fn unix_now() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -158,15 +173,7 @@ where
             .map(str::trim)
             .filter(|t| !t.is_empty())
             .ok_or_else(|| invalid_token("the Authorization header must be: Bearer <token>"))?;
-        let claims = tokens.verify(token)?;
-        if tokens.revocations.is_revoked(claims.sid) {
-            return Err(invalid_token("the session has ended; log in again"));
-        }
-        Ok(Self {
-            user_id: claims.sub,
-            session_id: claims.sid,
-            role: claims.role,
-        })
+        tokens.caller(token)
     }
 }
 

@@ -15,7 +15,7 @@ use sqlx::{
     PgPool,
     postgres::{PgListener, PgPoolOptions},
 };
-use tokio::task::JoinHandle;
+use tokio::{sync::broadcast, task::JoinHandle};
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
@@ -23,11 +23,23 @@ use uuid::Uuid;
 pub const CHANNEL: &str = "revocations";
 
 /// Revoked sessions whose access tokens may still be unexpired.
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct Revocations {
     revoked: Arc<RwLock<HashMap<Uuid, Instant>>>,
     /// Whether a listener feeds this set already (services sharing it start one).
     followed: Arc<AtomicBool>,
+    /// Every revocation as it is heard of, for those who hold sessions open (streams).
+    announced: broadcast::Sender<Uuid>,
+}
+
+impl Default for Revocations {
+    fn default() -> Self {
+        Self {
+            revoked: Arc::default(),
+            followed: Arc::default(),
+            announced: broadcast::channel(1024).0,
+        }
+    }
 }
 
 impl Revocations {
@@ -44,6 +56,14 @@ impl Revocations {
             .write()
             .expect("revocations lock")
             .insert(session, Instant::now());
+        // Nobody listening is fine.
+        let _ = self.announced.send(session);
+    }
+
+    /// Revocations from now on. A receiver that falls behind misses some (it is told so
+    /// by `RecvError::Lagged`) and should check the sessions it holds with `is_revoked`.
+    pub fn subscribe(&self) -> broadcast::Receiver<Uuid> {
+        self.announced.subscribe()
     }
 
     /// Forgets revocations older than `ttl`: every token they could stop has expired.

@@ -30,6 +30,9 @@ pub struct Config {
     #[command(flatten)]
     pub identity: command_api::app::IdentityConfig,
 
+    #[command(flatten)]
+    pub chat: query_api::chat::ChatConfig,
+
     /// Kafka consumer group prefix of the projector.
     #[arg(long, env = "PROJECTOR_GROUP_ID", default_value = "projector")]
     pub group_id: String,
@@ -53,6 +56,7 @@ pub async fn build(config: Config) -> anyhow::Result<Server> {
         common: common.clone(),
         read_wait_timeout_ms: config.read_wait_timeout_ms,
         cache_capacity: config.cache_capacity,
+        chat: config.chat.clone(),
     };
     let source = projector::app::event_source(common, &pool);
     let projector = http_kit::server::Service {

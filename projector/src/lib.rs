@@ -12,9 +12,12 @@
 //! - [`members`]: the members read model (user accounts).
 //! - [`orders`]: the orders read model and its counts per member and status.
 //! - [`board`]: posts, their bodies and comments.
+//! - [`chat`]: rooms with their last message, members with their read markers, and
+//!   messages by room and sequence.
 
 pub mod app;
 pub mod board;
+pub mod chat;
 pub mod items;
 pub mod lag;
 pub mod members;

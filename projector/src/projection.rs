@@ -53,6 +53,7 @@ pub fn all() -> Vec<Arc<dyn Projection>> {
         Arc::new(crate::members::MembersProjection),
         Arc::new(crate::orders::OrdersProjection),
         Arc::new(crate::board::BoardProjection),
+        Arc::new(crate::chat::ChatProjection),
     ]
 }
 

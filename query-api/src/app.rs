@@ -16,6 +16,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::{
     board::BoardReadModel,
+    chat::{ChatConfig, ChatReadModel},
     follow::{self, Invalidate},
     items::ItemsReadModel,
     members::MembersReadModel,
@@ -36,6 +37,9 @@ pub struct Config {
     /// Entries per cache; 0 switches caching off.
     #[arg(long, env = "CACHE_CAPACITY", default_value_t = 10_000)]
     pub cache_capacity: u64,
+
+    #[command(flatten)]
+    pub chat: ChatConfig,
 }
 
 /// Shared by every handler.
@@ -49,6 +53,7 @@ pub struct AppState {
     pub members: Arc<MembersReadModel>,
     pub orders: Arc<OrdersReadModel>,
     pub board: Arc<BoardReadModel>,
+    pub chat: Arc<ChatReadModel>,
     pub tokens: Arc<Tokens>,
 }
 
@@ -91,11 +96,17 @@ pub async fn start(
         config.cache_capacity,
         source.source_name(BoardEvent::CONTEXT),
     ));
+    let chat = Arc::new(ChatReadModel::new(
+        &config.chat,
+        pool.clone(),
+        shutdown.clone(),
+    ));
     let models: Vec<Arc<dyn Invalidate>> = vec![
         items.clone(),
         members.clone(),
         orders.clone(),
         board.clone(),
+        chat.clone(),
     ];
     let mut tasks: Vec<_> = tokens
         .revocations
@@ -116,6 +127,9 @@ pub async fn start(
                 .await?;
         progress.set_applied(after);
         progress.set_seen(after);
+        if progress.projection == chat.progress.projection {
+            tasks.extend(chat.start(&pool, after, &tokens.revocations).await?);
+        }
         tasks.push(tokio::spawn(follow::stream(
             source.clone(),
             model.clone(),
@@ -139,6 +153,7 @@ pub async fn start(
         members,
         orders,
         board,
+        chat,
         tokens,
     };
     Ok(Service {
@@ -146,6 +161,7 @@ pub async fn start(
             .merge(crate::members::router())
             .merge(crate::orders::router())
             .merge(crate::board::router())
+            .merge(crate::chat::router())
             .with_state(state),
         checks,
         tasks,

@@ -17,6 +17,15 @@ use utoipa::OpenApi;
         crate::board::handlers::list_posts,
         crate::board::handlers::get_post,
         crate::board::handlers::list_comments,
+        crate::chat::handlers::my_rooms,
+        crate::chat::handlers::user_rooms,
+        crate::chat::handlers::get_room,
+        crate::chat::handlers::history,
+        crate::chat::handlers::get_message,
+        crate::chat::handlers::online_users,
+        crate::chat::handlers::search_users,
+        crate::chat::stream::user_stream,
+        crate::chat::stream::room_stream,
     ),
     components(schemas(http_kit::error::ErrorBody, http_kit::ApiError, http_kit::ErrorCode)),
     modifiers(&BearerSecurity),
@@ -26,6 +35,7 @@ use utoipa::OpenApi;
         (name = "members", description = "User accounts, for themselves and admins"),
         (name = "orders", description = "Orders: a member's own, or everyone's for admins"),
         (name = "board", description = "Posts and comments; reading needs no account"),
+        (name = "chat", description = "Rooms, history, live streams (Server-Sent Events) and presence"),
     )
 )]
 struct QueryApiDoc;

@@ -14,12 +14,14 @@
 //! - [`members`]: one's own profile and the member list.
 //! - [`orders`]: order listings (filtered, by page or cursor) and single orders.
 //! - [`board`]: post listings, posts and their comments.
+//! - [`chat`]: rooms, history, live streams (SSE) and presence.
 //! - [`respond`]: responses rendered once, so cached bodies are sent as they are.
 //! - [`docs`]: the OpenAPI document.
 
 pub mod app;
 pub mod board;
 pub mod cache;
+pub mod chat;
 pub mod consistency;
 pub mod docs;
 pub mod follow;

@@ -2,10 +2,10 @@
 
 use schemars::{JsonSchema, Schema, schema_for};
 
-use crate::{board, envelope::RecordedEvent, identity, items, orders};
+use crate::{board, chat, envelope::RecordedEvent, identity, items, orders};
 
 /// The bounded contexts; each has its own Kafka topic.
-pub const CONTEXTS: &[&str] = &["items", "identity", "orders", "board"];
+pub const CONTEXTS: &[&str] = &["items", "identity", "orders", "board", "chat"];
 
 /// One event type at one schema version.
 pub struct EventSchema {
@@ -48,6 +48,11 @@ pub fn event_schemas() -> Vec<EventSchema> {
         entry::<board::PostDeleted>("board", "PostDeleted"),
         entry::<board::CommentAdded>("board", "CommentAdded"),
         entry::<board::CommentDeleted>("board", "CommentDeleted"),
+        entry::<chat::RoomCreated>("chat", "RoomCreated"),
+        entry::<chat::MemberJoined>("chat", "MemberJoined"),
+        entry::<chat::MemberLeft>("chat", "MemberLeft"),
+        entry::<chat::MessageSent>("chat", "MessageSent"),
+        entry::<chat::MessagesRead>("chat", "MessagesRead"),
     ]
 }
 

@@ -12,10 +12,12 @@
 //! - [`identity`]: user accounts, email claims and sessions.
 //! - [`orders`]: orders and their status machine.
 //! - [`board`]: posts and comments.
+//! - [`chat`]: rooms, their members, messages and read markers.
 //! - [`catalog`]: every event type, for schema generation and the Kafka topics.
 
 pub mod board;
 pub mod catalog;
+pub mod chat;
 pub mod domain;
 pub mod envelope;
 pub mod identity;

@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod accounts;
+pub mod chat;
 pub mod instances;
 pub mod orders;
 

@@ -1,0 +1,221 @@
+//! The message endpoints: send a message to a room, mark a room read.
+
+use axum::{
+    extract::State,
+    http::{HeaderMap, HeaderValue, StatusCode, header},
+    response::{IntoResponse, Response},
+};
+use event_store::{AppendRequest, Appended, ExpectedVersion};
+use http_kit::{ApiError, Json, Path, auth::Caller, error::ErrorBody, ok};
+use schemas::{
+    DomainEvent, NewEvent,
+    chat::{self, ChatEvent, MessageSent},
+};
+use serde::Serialize;
+use serde_json::json;
+use time::OffsetDateTime;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use super::{
+    aggregate::{self, RoomCommand},
+    chat_error,
+    input::{MessageInput, ReadInput},
+    rooms,
+};
+use crate::{
+    AppState,
+    command::{self, CommandContext},
+};
+
+/// A message as sent, with its sequence in the room and the global position that
+/// records it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MessageWritten {
+    pub room_id: i64,
+    /// The message's sequence in its room: 1, 2, 3, ... in the order they were committed.
+    pub seq: i64,
+    pub message_id: Uuid,
+    pub sender_id: Uuid,
+    pub text: String,
+    #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    pub sent_at: OffsetDateTime,
+    /// Global position of the message; send it as `X-Min-Position` to read your own write.
+    pub position: i64,
+}
+
+/// Send a text message to a room (members only). A retry with the same `message_id` (or
+/// `Idempotency-Key`) returns the first outcome instead of sending twice.
+#[utoipa::path(
+    post, path = "/api/v1/chats/{id}/messages", tag = "chat",
+    request_body = MessageInput,
+    params(
+        ("id" = i64, Path, description = "Room number"),
+        ("Idempotency-Key" = Option<String>, Header, description = "Used when the body has no message_id"),
+    ),
+    responses(
+        (status = 201, description = "Sent", body = inline(http_kit::Envelope<MessageWritten>),
+         headers(("Location" = String), ("X-Position" = i64))),
+        (status = 400, description = "Malformed request", body = ErrorBody),
+        (status = 401, description = "No valid access token", body = ErrorBody),
+        (status = 403, description = "Not a member of the room", body = ErrorBody),
+        (status = 404, description = "No such room", body = ErrorBody),
+        (status = 422, description = "Empty or longer than 1,000 characters, or the message id was used for another text", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn send_message(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(room_id): Path<i64>,
+    headers: HeaderMap,
+    Json(input): Json<MessageInput>,
+) -> Result<Response, ApiError> {
+    let (client_id, text) = input.parse()?;
+    let by = caller.user_id;
+    let operation = format!("SendMessage {room_id}");
+    let mut context = CommandContext::new(&headers, Some(by.to_string()), &operation, &text)?;
+    if let Some(id) = client_id {
+        context = context.with_key(format!("{by}:message:{room_id}:{id}"), &operation, &text);
+    }
+    if let Some(response) = earlier(&state, &context).await? {
+        return Ok(response);
+    }
+    let room = rooms::load(&state, room_id).await?;
+    let command = RoomCommand::Send {
+        message_id: client_id.unwrap_or_else(Uuid::now_v7),
+        text,
+        by,
+        at: command::now(),
+    };
+    let events = aggregate::decide(Some(&room), command).map_err(chat_error)?;
+    // Any version: the store gives the message the next sequence of the room as it commits.
+    let request = AppendRequest::new(
+        chat::messages_stream(room_id),
+        ExpectedVersion::Any,
+        events.iter().map(NewEvent::from_domain).collect(),
+        context.metadata.clone(),
+    )
+    .with_idempotency(context.idempotency.clone());
+    let appended = state
+        .store
+        .append(request)
+        .await
+        .map_err(command::append_error)?;
+    if appended.replayed {
+        return earlier(&state, &context)
+            .await?
+            .ok_or_else(|| ApiError::internal("idempotency key vanished"));
+    }
+    match events.into_iter().next() {
+        Some(ChatEvent::MessageSent(sent)) => Ok(respond(sent, &appended)),
+        _ => Err(ApiError::internal("a send decides one MessageSent")),
+    }
+}
+
+/// The answer the first request with this context's key got: the message it sent, read
+/// back from the room's message stream at the version it landed on.
+async fn earlier(state: &AppState, context: &CommandContext) -> Result<Option<Response>, ApiError> {
+    let Some((stream_id, appended)) = command::earlier_outcome(&state.store, context).await? else {
+        return Ok(None);
+    };
+    let stored = state
+        .store
+        .read_versions(&stream_id, appended.first_version..=appended.first_version)
+        .await
+        .map_err(ApiError::internal)?;
+    let sent = stored
+        .first()
+        .map(|e| ChatEvent::decode(&e.event_type, e.schema_version, e.data.clone()))
+        .transpose()
+        .map_err(ApiError::internal)?;
+    match sent {
+        Some(ChatEvent::MessageSent(sent)) => Ok(Some(respond(sent, &appended))),
+        _ => Err(ApiError::internal("the earlier message is missing")),
+    }
+}
+
+fn respond(sent: MessageSent, appended: &Appended) -> Response {
+    let mut headers = command::position_headers(appended);
+    headers.remove(header::ETAG);
+    let location = format!(
+        "/api/v1/chats/{}/messages/{}",
+        sent.room_id, appended.first_version
+    );
+    headers.insert(
+        header::LOCATION,
+        HeaderValue::from_str(&location).expect("ids are valid in headers"),
+    );
+    let body = MessageWritten {
+        room_id: sent.room_id,
+        seq: appended.first_version,
+        message_id: sent.message_id,
+        sender_id: sent.sender_id,
+        text: sent.text,
+        sent_at: sent.sent_at,
+        position: appended.last_position,
+    };
+    (StatusCode::CREATED, headers, ok(body)).into_response()
+}
+
+/// Mark a room read up to a message (members only): it moves the caller's unread count.
+#[utoipa::path(
+    post, path = "/api/v1/chats/{id}/read", tag = "chat",
+    request_body = ReadInput,
+    params(("id" = i64, Path, description = "Room number")),
+    responses(
+        (status = 204, description = "Marked", headers(("X-Position" = i64))),
+        (status = 400, description = "Malformed request", body = ErrorBody),
+        (status = 401, description = "No valid access token", body = ErrorBody),
+        (status = 403, description = "Not a member of the room", body = ErrorBody),
+        (status = 404, description = "No such room", body = ErrorBody),
+        (status = 422, description = "A sequence beyond the room's last message", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn mark_read(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(room_id): Path<i64>,
+    headers: HeaderMap,
+    Json(input): Json<ReadInput>,
+) -> Result<Response, ApiError> {
+    let seq = input.parse()?;
+    let by = caller.user_id;
+    let room = rooms::load(&state, room_id).await?;
+    let command = RoomCommand::MarkRead {
+        through_seq: seq,
+        by,
+        at: command::now(),
+    };
+    let events = aggregate::decide(Some(&room), command).map_err(chat_error)?;
+    let last = state
+        .store
+        .last_events(&[chat::messages_stream(room_id)])
+        .await
+        .map_err(ApiError::internal)?
+        .first()
+        .map_or(0, |e| e.stream_version);
+    if seq > last {
+        return Err(ApiError::invalid(format!(
+            "seq {seq} is beyond the room's last message ({last})"
+        ))
+        .with_details(json!({ "last_seq": last })));
+    }
+    let context = CommandContext::new(&headers, Some(by.to_string()), "MarkRead", &seq)?;
+    let request = AppendRequest::new(
+        chat::reads_stream(room_id, by),
+        ExpectedVersion::Any,
+        events.iter().map(NewEvent::from_domain).collect(),
+        context.metadata,
+    );
+    let appended = state
+        .store
+        .append(request)
+        .await
+        .map_err(command::append_error)?;
+    let mut headers = command::position_headers(&appended);
+    headers.remove(header::ETAG);
+    Ok((StatusCode::NO_CONTENT, headers).into_response())
+}

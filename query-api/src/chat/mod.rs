@@ -1,0 +1,152 @@
+//! Chat: rooms and history from the read model, live delivery over Server-Sent Events,
+//! presence, and the user directory chat needs.
+//!
+//! - [`hub`]: membership and open streams, fed in log order; delivers each event.
+//! - [`stream`]: the SSE endpoints (history since `Last-Event-ID`, then live frames).
+//! - [`frames`]: SSE frames, rendered once per event.
+//! - [`presence`]: who is online across instances, pushed to contacts.
+//! - [`handlers`] and [`queries`]: the read endpoints and their SQL.
+//! - [`page`]: a minimal chat page.
+
+pub mod frames;
+pub mod handlers;
+pub mod hub;
+pub mod page;
+pub mod presence;
+pub mod queries;
+pub mod stream;
+
+use std::{sync::Arc, time::Duration};
+
+use axum::{Router, routing::get};
+use schemas::{DomainEvent, RecordedEvent, chat::ChatEvent};
+use sqlx::PgPool;
+use tokio::{sync::broadcast::error::RecvError, task::JoinHandle};
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+use self::{hub::Hub, presence::Presence};
+use crate::{AppState, follow::Invalidate, read_model::ReadModel};
+
+/// Settings of the live streams.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ChatConfig {
+    /// Seconds between heartbeats on an idle stream.
+    #[arg(long, env = "CHAT_HEARTBEAT_SECS", default_value_t = 15)]
+    pub chat_heartbeat_secs: u64,
+
+    /// Milliseconds a user stays online after their last stream closed.
+    #[arg(long, env = "CHAT_PRESENCE_GRACE_MS", default_value_t = 5000)]
+    pub chat_presence_grace_ms: u64,
+
+    /// Streams one user may hold open on one instance.
+    #[arg(long, env = "CHAT_MAX_STREAMS_PER_USER", default_value_t = 8)]
+    pub chat_max_streams_per_user: usize,
+}
+
+pub struct ChatReadModel {
+    pub progress: ReadModel,
+    pub hub: Arc<Hub>,
+    pub presence: Arc<Presence>,
+    pub heartbeat: Duration,
+    /// Ends the open streams when the server shuts down.
+    pub shutdown: CancellationToken,
+}
+
+impl ChatReadModel {
+    pub fn new(config: &ChatConfig, pool: PgPool, shutdown: CancellationToken) -> Self {
+        Self {
+            progress: ReadModel::new("chat", ChatEvent::CONTEXT),
+            hub: Arc::new(Hub::new(config.chat_max_streams_per_user)),
+            presence: Presence::new(pool, Duration::from_millis(config.chat_presence_grace_ms)),
+            heartbeat: Duration::from_secs(config.chat_heartbeat_secs.max(1)),
+            shutdown,
+        }
+    }
+
+    /// Loads membership as of `after` (the position the stream follower starts from) and
+    /// starts presence and the session watch.
+    pub async fn start(
+        &self,
+        pool: &PgPool,
+        after: i64,
+        revocations: &http_kit::revocations::Revocations,
+    ) -> anyhow::Result<Vec<JoinHandle<()>>> {
+        let rows: Vec<(i64, String, Uuid)> = sqlx::query_as(
+            "SELECT m.room_id, r.kind, m.user_id FROM chat_members m \
+             JOIN chat_rooms r USING (room_id) ORDER BY m.room_id, m.joined_at, m.user_id",
+        )
+        .fetch_all(pool)
+        .await?;
+        self.hub.load(
+            rows.into_iter().filter_map(|(room, kind, user)| {
+                Some((room, schemas::chat::RoomKind::parse(&kind)?, user))
+            }),
+            after,
+        );
+        let mut tasks = self
+            .presence
+            .spawn(self.hub.clone(), self.shutdown.clone())
+            .await?;
+        tasks.push(tokio::spawn(end_revoked_sessions(
+            self.hub.clone(),
+            revocations.clone(),
+            self.shutdown.clone(),
+        )));
+        Ok(tasks)
+    }
+}
+
+/// Logout and blocking end the session's open streams at once.
+async fn end_revoked_sessions(
+    hub: Arc<Hub>,
+    revocations: http_kit::revocations::Revocations,
+    shutdown: CancellationToken,
+) {
+    let mut revoked = revocations.subscribe();
+    loop {
+        let session = tokio::select! {
+            session = revoked.recv() => session,
+            _ = shutdown.cancelled() => return,
+        };
+        match session {
+            Ok(session) => hub.end_session(session),
+            Err(RecvError::Lagged(_)) => hub.end_sessions_where(|s| revocations.is_revoked(s)),
+            Err(RecvError::Closed) => return,
+        }
+    }
+}
+
+impl Invalidate for ChatReadModel {
+    fn progress(&self) -> &ReadModel {
+        &self.progress
+    }
+
+    fn on_event(&self, event: &RecordedEvent) {
+        self.hub.apply(event);
+    }
+
+    fn on_applied(&self, position: i64) {
+        self.progress.set_applied(position);
+    }
+
+    /// Nothing is cached from the tables; the hub follows the stream, not them.
+    fn on_reset(&self, _position: i64) {}
+}
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/chats", get(handlers::my_rooms))
+        .route("/api/v1/chats/stream", get(stream::user_stream))
+        .route("/api/v1/chats/{id}", get(handlers::get_room))
+        .route("/api/v1/chats/{id}/stream", get(stream::room_stream))
+        .route("/api/v1/chats/{id}/messages", get(handlers::history))
+        .route(
+            "/api/v1/chats/{id}/messages/{seq}",
+            get(handlers::get_message),
+        )
+        .route("/api/v1/users", get(handlers::online_users))
+        .route("/api/v1/users/search", get(handlers::search_users))
+        .route("/api/v1/users/{id}/chats", get(handlers::user_rooms))
+        .route("/chat", get(page::chat_page))
+}

@@ -1,0 +1,327 @@
+//! The live streams (Server-Sent Events): one per user carrying all of their rooms, and
+//! one per room.
+//!
+//! A stream registers with the hub first, at some position S: every event after S will
+//! arrive live. A client that sends `Last-Event-ID: P` then gets the messages of its rooms
+//! in (P, S] from the read model (once the projection has applied S), then the live
+//! frames: no gap, no duplicate, however long it was away. An id that cannot be resumed
+//! from (not a position, or one this log never reached) gets an explicit `reset`.
+
+use std::{convert::Infallible, sync::Arc, time::Duration};
+
+use axum::{
+    body::Body,
+    extract::{FromRef, FromRequestParts, State},
+    http::{HeaderMap, HeaderValue, header, request::Parts},
+    response::{IntoResponse, Response},
+};
+use bytes::Bytes;
+use futures::StreamExt;
+use http_kit::{
+    ApiError, Path,
+    auth::{Caller, Tokens, unauthenticated},
+    error::ErrorBody,
+};
+use tokio::sync::mpsc;
+use tokio_stream::wrappers::ReceiverStream;
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+use super::{
+    ChatReadModel,
+    frames::{self, MessageView},
+    hub::{RegisterError, Registration},
+    queries,
+};
+use crate::AppState;
+
+/// Messages read from history per query.
+const HISTORY_CHUNK: i64 = 500;
+/// What the client is told to wait before reconnecting.
+const RETRY_MS: u64 = 1000;
+
+/// The caller of a stream: from `Authorization: Bearer`, or from `access_token` in the
+/// query, since browsers' EventSource cannot send headers.
+pub struct StreamCaller(pub Caller);
+
+impl<S> FromRequestParts<S> for StreamCaller
+where
+    S: Send + Sync,
+    Arc<Tokens>: FromRef<S>,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        if parts.headers.contains_key(header::AUTHORIZATION) {
+            return Caller::from_request_parts(parts, state).await.map(Self);
+        }
+        let token = parts.uri.query().and_then(|query| {
+            query
+                .split('&')
+                .find_map(|pair| pair.strip_prefix("access_token="))
+        });
+        let Some(token) = token else {
+            return Err(unauthenticated(
+                "this needs an access token: Authorization: Bearer <token>, or ?access_token=<token>",
+            ));
+        };
+        Arc::<Tokens>::from_ref(state).caller(token).map(Self)
+    }
+}
+
+/// Where the client resumes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Resume {
+    /// A fresh stream: live frames only.
+    Fresh,
+    /// After this position.
+    After(i64),
+    /// An id that is not a position.
+    Unknown,
+}
+
+impl Resume {
+    /// From `Last-Event-ID` (what EventSource sends on reconnect), or `last_event_id` in
+    /// the query for clients that cannot set headers on the first connection.
+    fn of(parts: &HeaderMap, query: Option<&str>) -> Self {
+        let header = parts
+            .get("last-event-id")
+            .map(|v| v.to_str().unwrap_or_default().trim().to_owned());
+        let query = query.and_then(|query| {
+            query
+                .split('&')
+                .find_map(|pair| pair.strip_prefix("last_event_id="))
+                .map(str::to_owned)
+        });
+        match header.or(query) {
+            None => Self::Fresh,
+            Some(id) if id.is_empty() => Self::Fresh,
+            Some(id) => id
+                .parse::<i64>()
+                .ok()
+                .filter(|p| *p >= 0)
+                .map_or(Self::Unknown, Self::After),
+        }
+    }
+}
+
+/// Stream every message and membership change of all of the caller's rooms.
+#[utoipa::path(
+    get, path = "/api/v1/chats/stream", tag = "chat",
+    params(
+        ("Last-Event-ID" = Option<String>, Header, description = "The last event id seen: the stream resumes after it"),
+        ("access_token" = Option<String>, Query, description = "The access token, for clients that cannot send Authorization"),
+    ),
+    responses(
+        (status = 200, description = "text/event-stream: `message`, `room_created`, `member_joined`, `member_left`, `read` (with ids), `presence` and `reset`", content_type = "text/event-stream", body = String),
+        (status = 401, description = "No valid access token", body = ErrorBody),
+        (status = 429, description = "Too many open streams", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn user_stream(
+    State(state): State<AppState>,
+    StreamCaller(caller): StreamCaller,
+    headers: HeaderMap,
+    uri: axum::http::Uri,
+) -> Result<Response, ApiError> {
+    open(&state, caller, None, Resume::of(&headers, uri.query())).await
+}
+
+/// Stream one room's messages and membership changes (members only).
+#[utoipa::path(
+    get, path = "/api/v1/chats/{id}/stream", tag = "chat",
+    params(
+        ("id" = i64, Path, description = "Room number"),
+        ("Last-Event-ID" = Option<String>, Header, description = "The last event id seen: the stream resumes after it"),
+        ("access_token" = Option<String>, Query, description = "The access token, for clients that cannot send Authorization"),
+    ),
+    responses(
+        (status = 200, description = "text/event-stream of the room", content_type = "text/event-stream", body = String),
+        (status = 401, description = "No valid access token", body = ErrorBody),
+        (status = 403, description = "Not a member of the room", body = ErrorBody),
+        (status = 404, description = "No such room", body = ErrorBody),
+        (status = 429, description = "Too many open streams", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn room_stream(
+    State(state): State<AppState>,
+    StreamCaller(caller): StreamCaller,
+    Path(room): Path<i64>,
+    headers: HeaderMap,
+    uri: axum::http::Uri,
+) -> Result<Response, ApiError> {
+    open(
+        &state,
+        caller,
+        Some(room),
+        Resume::of(&headers, uri.query()),
+    )
+    .await
+}
+
+async fn open(
+    state: &AppState,
+    caller: Caller,
+    room: Option<i64>,
+    resume: Resume,
+) -> Result<Response, ApiError> {
+    let chat = state.chat.clone();
+    if let Resume::After(position) = resume
+        && position > chat.hub.position()
+    {
+        // The client may have seen this from an instance that is ahead of this one.
+        chat.hub.wait_for(position, state.read_timeout).await;
+    }
+    let registration = chat
+        .hub
+        .register(caller.user_id, caller.session_id, room)
+        .map_err(|err| match err {
+            RegisterError::NoRoom => ApiError::not_found(err.to_string()),
+            RegisterError::NotMember => ApiError::forbidden(err.to_string()),
+            RegisterError::TooMany(_) => ApiError::new(
+                axum::http::StatusCode::TOO_MANY_REQUESTS,
+                http_kit::ErrorCode::RateLimited,
+                err.to_string(),
+            ),
+        })?;
+    if registration.first {
+        chat.presence.connected(caller.user_id);
+    }
+    let (body, frames) = mpsc::channel::<Bytes>(16);
+    let open = OpenStream {
+        chat,
+        user: caller.user_id,
+        id: registration.id,
+        pool: state.pool.clone(),
+        read_timeout: state.read_timeout,
+    };
+    tokio::spawn(open.run(registration, resume, body));
+    let mut response =
+        Body::from_stream(ReceiverStream::new(frames).map(Ok::<_, Infallible>)).into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/event-stream"),
+    );
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    // nginx: pass the stream through as it is written.
+    headers.insert("x-accel-buffering", HeaderValue::from_static("no"));
+    Ok(response)
+}
+
+/// One open stream's task: history, then live frames and heartbeats, until the client
+/// goes, the hub drops the stream, or the server shuts down.
+struct OpenStream {
+    chat: Arc<ChatReadModel>,
+    user: Uuid,
+    id: u64,
+    pool: sqlx::PgPool,
+    read_timeout: Duration,
+}
+
+impl OpenStream {
+    async fn run(self, mut registration: Registration, resume: Resume, body: mpsc::Sender<Bytes>) {
+        metrics::gauge!("chat_streams_open").increment(1.0);
+        let shutdown = self.chat.shutdown.clone();
+        let _ = self
+            .serve(&mut registration, resume, &body, &shutdown)
+            .await;
+        metrics::gauge!("chat_streams_open").decrement(1.0);
+        if self.chat.hub.unregister(self.user, self.id) {
+            self.chat.presence.disconnected(self.user);
+        }
+    }
+
+    /// Ends with Err when the client has gone.
+    async fn serve(
+        &self,
+        registration: &mut Registration,
+        resume: Resume,
+        body: &mpsc::Sender<Bytes>,
+        shutdown: &CancellationToken,
+    ) -> Result<(), Gone> {
+        send(body, frames::preamble(RETRY_MS)).await?;
+        let live_from = registration.position;
+        match resume {
+            Resume::Fresh => {}
+            Resume::Unknown => send(body, frames::reset("unknown event id", live_from)).await?,
+            Resume::After(position) if position > live_from => {
+                send(body, frames::reset("event id not reached", live_from)).await?
+            }
+            Resume::After(position) => {
+                if !self
+                    .history(&registration.rooms, position, live_from, body)
+                    .await?
+                {
+                    return Ok(());
+                }
+            }
+        }
+        let mut heartbeat = tokio::time::interval(self.chat.heartbeat);
+        heartbeat.tick().await;
+        loop {
+            tokio::select! {
+                frame = registration.frames.recv() => match frame {
+                    Some(frame) => send(body, frame).await?,
+                    // Dropped by the hub: too slow, removed from the room, or logged out.
+                    None => return Ok(()),
+                },
+                _ = heartbeat.tick() => send(body, frames::heartbeat()).await?,
+                _ = body.closed() => return Err(Gone),
+                _ = shutdown.cancelled() => return Ok(()),
+            }
+        }
+    }
+
+    /// Sends the messages of `rooms` in (after, through]; false when the read model did not
+    /// catch up in time (the stream then ends and the client resumes later).
+    async fn history(
+        &self,
+        rooms: &[i64],
+        after: i64,
+        through: i64,
+        body: &mpsc::Sender<Bytes>,
+    ) -> Result<bool, Gone> {
+        if rooms.is_empty() || after >= through {
+            return Ok(true);
+        }
+        if self
+            .chat
+            .progress
+            .wait_for(through, self.read_timeout)
+            .await
+            .is_err()
+        {
+            return Ok(false);
+        }
+        let mut after = after;
+        loop {
+            let chunk: Vec<MessageView> =
+                match queries::messages_between(&self.pool, rooms, after, through, HISTORY_CHUNK)
+                    .await
+                {
+                    Ok(chunk) => chunk,
+                    Err(err) => {
+                        tracing::error!(error = %err, "could not read chat history");
+                        return Ok(false);
+                    }
+                };
+            for message in &chunk {
+                send(body, frames::message(message)).await?;
+            }
+            match chunk.last() {
+                Some(last) if chunk.len() as i64 == HISTORY_CHUNK => after = last.position,
+                _ => return Ok(true),
+            }
+        }
+    }
+}
+
+/// The client has gone.
+struct Gone;
+
+async fn send(body: &mpsc::Sender<Bytes>, frame: Bytes) -> Result<(), Gone> {
+    body.send(frame).await.map_err(|_| Gone)
+}
