@@ -139,6 +139,7 @@ pub async fn start(
         checks: vec![("postgres", health::postgres(pool.clone()))],
         tasks: revocations.into_iter().collect(),
         docs: vec![("/api-docs/command.json", crate::docs::openapi())],
+        ..Default::default()
     };
     if let Some(brokers) = &config.common.kafka_brokers {
         let kafka = KafkaConfig::new(brokers, &config.common.kafka_topic_prefix);

@@ -18,6 +18,9 @@ pub struct Service {
     pub checks: Vec<(&'static str, health::Check)>,
     pub tasks: Vec<JoinHandle<()>>,
     pub docs: Vec<(&'static str, OpenApi)>,
+    /// Cancelled as soon as shutdown starts, before connections drain: what holds a
+    /// response open (a live stream) ends on it, or draining would never finish.
+    pub drain: Vec<CancellationToken>,
 }
 
 /// A bound server for one or more services (several in the all-in-one mode).
@@ -25,6 +28,7 @@ pub struct Server {
     listener: TcpListener,
     router: Router,
     shutdown: CancellationToken,
+    drain: Vec<CancellationToken>,
     tasks: Vec<JoinHandle<()>>,
 }
 
@@ -43,6 +47,7 @@ impl Server {
         let mut checks: Vec<(&'static str, health::Check)> = Vec::new();
         let mut documents = Vec::new();
         let mut tasks = Vec::new();
+        let mut drain = Vec::new();
         for service in services {
             router = router.merge(service.router);
             for (name, check) in service.checks {
@@ -52,6 +57,7 @@ impl Server {
             }
             documents.extend(service.docs);
             tasks.extend(service.tasks);
+            drain.extend(service.drain);
         }
         let router = router.merge(health::routes(checks));
         let router = if documents.is_empty() {
@@ -65,6 +71,7 @@ impl Server {
             listener,
             router,
             shutdown,
+            drain,
             tasks,
         })
     }
@@ -91,8 +98,14 @@ impl Server {
         let app = self
             .router
             .into_make_service_with_connect_info::<SocketAddr>();
+        let drain = self.drain;
         axum::serve(self.listener, app)
-            .with_graceful_shutdown(signal)
+            .with_graceful_shutdown(async move {
+                signal.await;
+                for token in drain {
+                    token.cancel();
+                }
+            })
             .await?;
         self.shutdown.cancel();
         for task in self.tasks {

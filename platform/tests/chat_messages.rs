@@ -22,18 +22,24 @@ async fn members_send_text_of_one_to_a_thousand_characters_counted_not_as_bytes(
     assert_eq!(sent["text"], hangul.as_str());
     assert_eq!(sent["sender_id"], ada.id.as_str());
     assert_eq!(app.say(&bob, room, &"🙂".repeat(1000)).await["seq"], 2);
-    let long = app.try_say(&ada, room, &json!({ "text": "한".repeat(1001) })).await;
+    let long = app
+        .try_say(&ada, room, &json!({ "text": "한".repeat(1001) }))
+        .await;
     unprocessable(long, "text must be at most 1000 characters, got 1001").await;
     let empty = app.try_say(&ada, room, &json!({ "text": "" })).await;
     unprocessable(empty, "text must not be empty").await;
-    let control = app.try_say(&ada, room, &json!({ "text": "bell \u{7}" })).await;
+    let control = app
+        .try_say(&ada, room, &json!({ "text": "bell \u{7}" }))
+        .await;
     unprocessable(control, "text must not contain control characters").await;
     let image = app
         .try_say(&ada, room, &json!({ "text": "x", "image": "cat.png" }))
         .await;
     assert_eq!(image.status(), StatusCode::UNPROCESSABLE_ENTITY);
     // Outsiders and missing rooms.
-    let outsider = app.try_say(&eve, room, &json!({ "text": "let me in" })).await;
+    let outsider = app
+        .try_say(&eve, room, &json!({ "text": "let me in" }))
+        .await;
     error(
         outsider,
         StatusCode::FORBIDDEN,
@@ -59,7 +65,10 @@ async fn a_retry_with_the_same_message_id_does_not_send_twice() {
     let tries = (0..5).map(|_| app.try_say(&ada, room, &body));
     let mut answers = Vec::new();
     for response in join_all(tries).await {
-        assert_eq!(header(&response, "location"), format!("/api/v1/chats/{room}/messages/1"));
+        assert_eq!(
+            header(&response, "location"),
+            format!("/api/v1/chats/{room}/messages/1")
+        );
         answers.push(json(response, StatusCode::CREATED).await["data"].clone());
     }
     let late = json(app.try_say(&ada, room, &body).await, StatusCode::CREATED).await;
@@ -77,7 +86,11 @@ async fn a_retry_with_the_same_message_id_does_not_send_twice() {
     let next = app.say(&ada, room, "second").await;
     assert_eq!(next["seq"], 2);
     let path = format!("/api/v1/chats/{room}/messages");
-    let history = json(app.get_as(Some(&bob), &path, position_of(&next)).await, StatusCode::OK).await;
+    let history = json(
+        app.get_as(Some(&bob), &path, position_of(&next)).await,
+        StatusCode::OK,
+    )
+    .await;
     let texts: Vec<&str> = history["data"]["items"]
         .as_array()
         .unwrap()
@@ -124,7 +137,9 @@ async fn history_pages_by_sequence_for_members_only() {
     let page = |query: &str| {
         let path = format!("/api/v1/chats/{room}/messages{query}");
         async move {
-            let data = json(shared.get_as(Some(reader), &path, at).await, StatusCode::OK).await["data"].clone();
+            let data =
+                json(shared.get_as(Some(reader), &path, at).await, StatusCode::OK).await["data"]
+                    .clone();
             let seqs: Vec<i64> = data["items"]
                 .as_array()
                 .unwrap()
@@ -143,13 +158,28 @@ async fn history_pages_by_sequence_for_members_only() {
     let message = json(app.get_as(Some(&bob), &one, at).await, StatusCode::OK).await;
     assert_eq!(message["data"]["text"], "m3");
     let path = format!("/api/v1/chats/{room}/messages");
-    assert_eq!(app.get_as(Some(&eve), &path, at).await.status(), StatusCode::FORBIDDEN);
-    assert_eq!(app.get_as(Some(&eve), &one, at).await.status(), StatusCode::FORBIDDEN);
+    assert_eq!(
+        app.get_as(Some(&eve), &path, at).await.status(),
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        app.get_as(Some(&eve), &one, at).await.status(),
+        StatusCode::FORBIDDEN
+    );
     let both = format!("{path}?before=3&after=1");
-    assert_eq!(app.get_as(Some(&bob), &both, at).await.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(
+        app.get_as(Some(&bob), &both, at).await.status(),
+        StatusCode::BAD_REQUEST
+    );
     let huge = format!("{path}?limit=201");
-    assert_eq!(app.get_as(Some(&bob), &huge, at).await.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(
+        app.get_as(Some(&bob), &huge, at).await.status(),
+        StatusCode::BAD_REQUEST
+    );
     let missing = format!("/api/v1/chats/{room}/messages/99");
-    assert_eq!(app.get_as(Some(&bob), &missing, at).await.status(), StatusCode::NOT_FOUND);
+    assert_eq!(
+        app.get_as(Some(&bob), &missing, at).await.status(),
+        StatusCode::NOT_FOUND
+    );
     app.stop().await;
 }

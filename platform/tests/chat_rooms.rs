@@ -7,10 +7,8 @@ use futures::future::join_all;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use support::{
-    TestApp,
-    accounts::ADMIN_FLAGS,
-    chat::room_id,
-    error, header, json, position, position_of, unprocessable,
+    TestApp, accounts::ADMIN_FLAGS, chat::room_id, error, header, json, position, position_of,
+    unprocessable,
 };
 
 #[tokio::test]
@@ -19,7 +17,11 @@ async fn a_direct_room_between_two_users_is_unique_even_when_both_ask_at_once() 
     let ada = app.sign_up("ada@example.com").await;
     let bob = app.sign_up("bob@example.com").await;
     let asks = (0..10).map(|n| {
-        let (from, to) = if n % 2 == 0 { (&ada, &bob) } else { (&bob, &ada) };
+        let (from, to) = if n % 2 == 0 {
+            (&ada, &bob)
+        } else {
+            (&bob, &ada)
+        };
         app.open_direct(from, &to.id)
     });
     let mut created = 0;
@@ -61,7 +63,11 @@ async fn a_direct_room_between_two_users_is_unique_even_when_both_ask_at_once() 
 async fn a_direct_room_needs_another_existing_user() {
     let app = TestApp::spawn().await;
     let ada = app.sign_up("ada@example.com").await;
-    unprocessable(app.open_direct(&ada, &ada.id).await, "user_id must be another user").await;
+    unprocessable(
+        app.open_direct(&ada, &ada.id).await,
+        "user_id must be another user",
+    )
+    .await;
     let nobody = uuid::Uuid::now_v7().to_string();
     let body = error(
         app.open_direct(&ada, &nobody).await,
@@ -70,10 +76,15 @@ async fn a_direct_room_needs_another_existing_user() {
         &format!("no such user: {nobody}"),
     )
     .await;
-    assert_eq!(body["error"]["details"]["unknown_users"], json!([nobody]));
+    assert_eq!(body["details"]["unknown_users"], json!([nobody]));
     let unknown_type = json!({ "type": "channel" });
     let response = app
-        .send_as(Some(&ada), Method::POST, "/api/v1/chats", Some(&unknown_type))
+        .send_as(
+            Some(&ada),
+            Method::POST,
+            "/api/v1/chats",
+            Some(&unknown_type),
+        )
         .await;
     unprocessable(response, "type must be \"direct\" or \"group\"").await;
     app.stop().await;
@@ -149,10 +160,20 @@ async fn owners_add_and_remove_members_anyone_leaves_and_ownership_passes_on() {
     let again = app
         .send_as(Some(&owner), Method::POST, &members, Some(&add_ben))
         .await;
-    error(again, StatusCode::CONFLICT, "CONFLICT", "the user is a member already").await;
+    error(
+        again,
+        StatusCode::CONFLICT,
+        "CONFLICT",
+        "the user is a member already",
+    )
+    .await;
     // A stale If-Match is a conflict.
     let stale = app
-        .as_user(Some(&owner), Method::DELETE, &format!("{members}/{}", ben.id))
+        .as_user(
+            Some(&owner),
+            Method::DELETE,
+            &format!("{members}/{}", ben.id),
+        )
         .header("if-match", "\"1\"")
         .send()
         .await
@@ -160,24 +181,46 @@ async fn owners_add_and_remove_members_anyone_leaves_and_ownership_passes_on() {
     assert_eq!(stale.status(), StatusCode::CONFLICT);
     // Ann may not remove Ben, but may leave.
     let removal = app
-        .send_as(Some(&ann), Method::DELETE, &format!("{members}/{}", ben.id), None)
+        .send_as(
+            Some(&ann),
+            Method::DELETE,
+            &format!("{members}/{}", ben.id),
+            None,
+        )
         .await;
     assert_eq!(removal.status(), StatusCode::FORBIDDEN);
     let left = app
-        .send_as(Some(&ann), Method::DELETE, &format!("{members}/{}", ann.id), None)
+        .send_as(
+            Some(&ann),
+            Method::DELETE,
+            &format!("{members}/{}", ann.id),
+            None,
+        )
         .await;
     assert_eq!(left.status(), StatusCode::NO_CONTENT);
     let gone = app
-        .send_as(Some(&owner), Method::DELETE, &format!("{members}/{}", ann.id), None)
+        .send_as(
+            Some(&owner),
+            Method::DELETE,
+            &format!("{members}/{}", ann.id),
+            None,
+        )
         .await;
     assert_eq!(gone.status(), StatusCode::NOT_FOUND);
     // The owner leaves: Ben, the longest-standing member left, owns the room.
     let owner_left = app
-        .send_as(Some(&owner), Method::DELETE, &format!("{members}/{}", owner.id), None)
+        .send_as(
+            Some(&owner),
+            Method::DELETE,
+            &format!("{members}/{}", owner.id),
+            None,
+        )
         .await;
     assert_eq!(owner_left.status(), StatusCode::NO_CONTENT);
     let at = position(&owner_left);
-    let view = app.get_as(Some(&ben), &format!("/api/v1/chats/{id}"), at).await;
+    let view = app
+        .get_as(Some(&ben), &format!("/api/v1/chats/{id}"), at)
+        .await;
     let view = json(view, StatusCode::OK).await["data"].clone();
     assert_eq!(view["owner_id"], ben.id.as_str());
     assert_eq!(view["member_count"], 1);
@@ -219,7 +262,14 @@ async fn listings_show_each_room_with_its_last_message_and_the_callers_unread_co
     let shared = &app;
     let list = |account, query: &str| {
         let path = format!("/api/v1/chats{query}");
-        async move { json(shared.get_as(Some(account), &path, at).await, StatusCode::OK).await["data"].clone() }
+        async move {
+            json(
+                shared.get_as(Some(account), &path, at).await,
+                StatusCode::OK,
+            )
+            .await["data"]
+                .clone()
+        }
     };
     // Ada: the direct room is the most recently active; Bob wrote in it.
     let mine = list(&ada, "").await;
@@ -271,11 +321,19 @@ async fn listings_show_each_room_with_its_last_message_and_the_callers_unread_co
     let view = json(app.get_as(Some(&bob), &room, read_at).await, StatusCode::OK).await;
     assert_eq!(view["data"]["members"].as_array().unwrap().len(), 2);
     assert_eq!(view["data"]["members"][0]["name"], "Ada");
-    assert_eq!(app.get_as(Some(&eve), &room, read_at).await.status(), StatusCode::FORBIDDEN);
-    assert_eq!(app.get_as(Some(&admin), &room, read_at).await.status(), StatusCode::OK);
+    assert_eq!(
+        app.get_as(Some(&eve), &room, read_at).await.status(),
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        app.get_as(Some(&admin), &room, read_at).await.status(),
+        StatusCode::OK
+    );
     let missing = app.get_as(Some(&bob), "/api/v1/chats/999", read_at).await;
     assert_eq!(missing.status(), StatusCode::NOT_FOUND);
-    let bad_type = app.get_as(Some(&bob), "/api/v1/chats?type=channel", read_at).await;
+    let bad_type = app
+        .get_as(Some(&bob), "/api/v1/chats?type=channel", read_at)
+        .await;
     assert_eq!(bad_type.status(), StatusCode::BAD_REQUEST);
     app.stop().await;
 }

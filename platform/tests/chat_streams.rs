@@ -18,9 +18,16 @@ async fn a_users_stream_carries_all_their_rooms_and_a_room_stream_its_own() {
     let team = room_id(&app.create_group(&ada, "team", &[bob.id.clone()]).await);
     let direct = json(app.open_direct(&bob, &ada.id).await, StatusCode::CREATED).await;
     let direct = room_id(&direct["data"]);
-    let mut all = app.events(&app.base, &ada, "/api/v1/chats/stream", None).await;
+    let mut all = app
+        .events(&app.base, &ada, "/api/v1/chats/stream", None)
+        .await;
     let mut only_team = app
-        .events(&app.base, &ada, &format!("/api/v1/chats/{team}/stream"), None)
+        .events(
+            &app.base,
+            &ada,
+            &format!("/api/v1/chats/{team}/stream"),
+            None,
+        )
         .await;
     let first = app.say(&bob, team, "in the team").await;
     app.say(&bob, direct, "just us").await;
@@ -31,7 +38,10 @@ async fn a_users_stream_carries_all_their_rooms_and_a_room_stream_its_own() {
     assert_eq!(event.data["seq"], 1);
     assert_eq!(event.data["sender_id"], bob.id.as_str());
     assert_eq!(all.texts(2).await, ["just us", "back in the team"]);
-    assert_eq!(only_team.texts(2).await, ["in the team", "back in the team"]);
+    assert_eq!(
+        only_team.texts(2).await,
+        ["in the team", "back in the team"]
+    );
     // A room the user is added to joins their stream at once.
     let cat = app.sign_up("cat@example.com").await;
     let other = room_id(&app.create_group(&cat, "elsewhere", &[]).await);
@@ -59,7 +69,9 @@ async fn a_client_that_reconnects_gets_exactly_what_it_missed_then_live_messages
     let team = room_id(&app.create_group(&ada, "team", &[bob.id.clone()]).await);
     let direct = json(app.open_direct(&bob, &ada.id).await, StatusCode::CREATED).await;
     let direct = room_id(&direct["data"]);
-    let mut stream = app.events(&app.base, &ada, "/api/v1/chats/stream", None).await;
+    let mut stream = app
+        .events(&app.base, &ada, "/api/v1/chats/stream", None)
+        .await;
     app.say(&bob, team, "seen 1").await;
     app.say(&bob, direct, "seen 2").await;
     stream.texts(1).await;
@@ -75,7 +87,12 @@ async fn a_client_that_reconnects_gets_exactly_what_it_missed_then_live_messages
         missed.push(text);
     }
     let mut resumed = app
-        .events(&app.base, &ada, "/api/v1/chats/stream", last_seen.id.as_deref())
+        .events(
+            &app.base,
+            &ada,
+            "/api/v1/chats/stream",
+            last_seen.id.as_deref(),
+        )
         .await;
     // Sent while history streams out: must follow it, once.
     let live = tokio::spawn({
@@ -104,10 +121,16 @@ async fn a_client_that_reconnects_gets_exactly_what_it_missed_then_live_messages
         texts.push(event.data["text"].as_str().unwrap().to_owned());
     }
     live.await.unwrap();
-    assert_eq!(texts, expected, "every missed message once, in order, then live ones");
+    assert_eq!(
+        texts, expected,
+        "every missed message once, in order, then live ones"
+    );
     assert!(positions.windows(2).all(|w| w[0] < w[1]), "ids rise");
     assert!(
-        resumed.next_within(Duration::from_millis(500)).await.is_none(),
+        resumed
+            .next_within(Duration::from_millis(500))
+            .await
+            .is_none(),
         "nothing more: no duplicate"
     );
     app.stop().await;
@@ -150,12 +173,16 @@ async fn only_members_follow_a_room_and_a_removed_member_stops_receiving_at_once
         "only members of the room may follow it",
     )
     .await;
-    let missing = app.stream(&app.base, &eve, "/api/v1/chats/999/stream", None).await;
+    let missing = app
+        .stream(&app.base, &eve, "/api/v1/chats/999/stream", None)
+        .await;
     assert_eq!(missing.status(), StatusCode::NOT_FOUND);
     let anonymous = app.get("/api/v1/chats/stream").await;
     assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
     let mut bobs_room = app.events(&app.base, &bob, &path, None).await;
-    let mut bobs_all = app.events(&app.base, &bob, "/api/v1/chats/stream", None).await;
+    let mut bobs_all = app
+        .events(&app.base, &bob, "/api/v1/chats/stream", None)
+        .await;
     app.say(&ada, team, "before").await;
     assert_eq!(bobs_room.texts(1).await, ["before"]);
     assert_eq!(bobs_all.texts(1).await, ["before"]);
@@ -170,11 +197,19 @@ async fn only_members_follow_a_room_and_a_removed_member_stops_receiving_at_once
     assert_eq!(removed.status(), StatusCode::NO_CONTENT);
     app.say(&ada, team, "after").await;
     // The room stream ends; the all-rooms stream tells of the removal and no more.
-    assert_eq!(bobs_room.next_of("member_left").await.data["user_id"], bob.id.as_str());
+    assert_eq!(
+        bobs_room.next_of("member_left").await.data["user_id"],
+        bob.id.as_str()
+    );
     bobs_room.end().await;
     let left = bobs_all.next_of("member_left").await;
     assert_eq!(left.data["room_id"], team);
-    assert!(bobs_all.next_within(Duration::from_millis(700)).await.is_none());
+    assert!(
+        bobs_all
+            .next_within(Duration::from_millis(700))
+            .await
+            .is_none()
+    );
     // History is closed to him too.
     let history = app
         .get_as(Some(&bob), &format!("/api/v1/chats/{team}/messages"), 0)
@@ -187,24 +222,40 @@ async fn only_members_follow_a_room_and_a_removed_member_stops_receiving_at_once
 async fn logging_out_closes_the_sessions_streams() {
     let app = TestApp::spawn().await;
     let ada = app.sign_up("ada@example.com").await;
-    let mut stream = app.events(&app.base, &ada, "/api/v1/chats/stream", None).await;
+    let mut stream = app
+        .events(&app.base, &ada, "/api/v1/chats/stream", None)
+        .await;
     let logout = app
-        .send_as(Some(&ada), Method::POST, "/api/v1/auth/logout", Some(&json!({})))
+        .send_as(
+            Some(&ada),
+            Method::POST,
+            "/api/v1/auth/logout",
+            Some(&json!({})),
+        )
         .await;
     assert!(logout.status().is_success(), "{}", logout.status());
     stream.end().await;
-    let again = app.stream(&app.base, &ada, "/api/v1/chats/stream", None).await;
+    let again = app
+        .stream(&app.base, &ada, "/api/v1/chats/stream", None)
+        .await;
     assert_eq!(again.status(), StatusCode::UNAUTHORIZED);
     app.stop().await;
 }
 
 #[tokio::test]
 async fn streams_per_user_are_capped_and_idle_streams_get_heartbeats() {
-    let app = TestApp::spawn_with(&["--chat-max-streams-per-user=2", "--chat-heartbeat-secs=1"]).await;
+    let app =
+        TestApp::spawn_with(&["--chat-max-streams-per-user=2", "--chat-heartbeat-secs=1"]).await;
     let ada = app.sign_up("ada@example.com").await;
-    let mut first = app.events(&app.base, &ada, "/api/v1/chats/stream", None).await;
-    let _second = app.events(&app.base, &ada, "/api/v1/chats/stream", None).await;
-    let third = app.stream(&app.base, &ada, "/api/v1/chats/stream", None).await;
+    let mut first = app
+        .events(&app.base, &ada, "/api/v1/chats/stream", None)
+        .await;
+    let _second = app
+        .events(&app.base, &ada, "/api/v1/chats/stream", None)
+        .await;
+    let third = app
+        .stream(&app.base, &ada, "/api/v1/chats/stream", None)
+        .await;
     error(
         third,
         StatusCode::TOO_MANY_REQUESTS,
@@ -212,17 +263,27 @@ async fn streams_per_user_are_capped_and_idle_streams_get_heartbeats() {
         "too many open streams: at most 2 per user",
     )
     .await;
-    assert!(first.next_within(Duration::from_millis(2500)).await.is_none());
+    assert!(
+        first
+            .next_within(Duration::from_millis(2500))
+            .await
+            .is_none()
+    );
     assert!(first.comments >= 2, "heartbeats: {}", first.comments);
     // Closing one frees its place.
     drop(first);
     let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
     loop {
-        let response = app.stream(&app.base, &ada, "/api/v1/chats/stream", None).await;
+        let response = app
+            .stream(&app.base, &ada, "/api/v1/chats/stream", None)
+            .await;
         if response.status() == StatusCode::OK {
             break;
         }
-        assert!(tokio::time::Instant::now() < deadline, "the closed stream's place stays taken");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the closed stream's place stays taken"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     app.stop().await;

@@ -96,10 +96,12 @@ pub async fn start(
         config.cache_capacity,
         source.source_name(BoardEvent::CONTEXT),
     ));
+    // Streams end when shutdown starts; the rest stops after connections drained.
+    let streams_end = shutdown.child_token();
     let chat = Arc::new(ChatReadModel::new(
         &config.chat,
         pool.clone(),
-        shutdown.clone(),
+        streams_end.clone(),
     ));
     let models: Vec<Arc<dyn Invalidate>> = vec![
         items.clone(),
@@ -166,6 +168,7 @@ pub async fn start(
         checks,
         tasks,
         docs: vec![("/api-docs/query.json", crate::docs::openapi())],
+        drain: vec![streams_end],
     })
 }
 

@@ -107,7 +107,8 @@ impl TestApp {
         let response = self.stream(base, account, path, last_event_id).await;
         assert_eq!(response.status(), StatusCode::OK, "stream refused");
         assert_eq!(
-            response.headers()["content-type"], "text/event-stream",
+            response.headers()["content-type"],
+            "text/event-stream",
             "not an event stream"
         );
         Events::new(response)
@@ -194,7 +195,10 @@ impl Events {
     pub async fn end(&mut self) {
         let deadline = tokio::time::Instant::now() + PATIENCE;
         while !self.ended {
-            assert!(tokio::time::Instant::now() < deadline, "the stream did not end");
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "the stream did not end"
+            );
             self.next_within(Duration::from_millis(100)).await;
         }
     }
