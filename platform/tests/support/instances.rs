@@ -19,6 +19,11 @@ pub struct QueryInstance {
 impl TestApp {
     /// Starts another query-api on this platform's database and transport.
     pub async fn second_query_api(&self) -> QueryInstance {
+        self.second_query_api_with(&[]).await
+    }
+
+    /// Starts another query-api with extra settings.
+    pub async fn second_query_api_with(&self, extra: &[&str]) -> QueryInstance {
         let mut args = vec![
             "query-api".to_owned(),
             format!("--database-url={}", self.db.url),
@@ -28,6 +33,7 @@ impl TestApp {
             SHARED_SECRET.to_owned(),
         ];
         args.extend(self.transport_args.iter().cloned());
+        args.extend(extra.iter().map(|arg| arg.to_string()));
         let config = query_api::Config::try_parse_from(args).expect("valid query-api settings");
         let server = query_api::build(config).await.expect("query-api starts");
         let base = format!("http://{}", server.local_addr());
