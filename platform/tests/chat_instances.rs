@@ -12,7 +12,7 @@ use support::{
     accounts::Account,
     chat::{Events, room_id},
     instances::SHARED_SECRET,
-    json,
+    json, position_of,
 };
 
 const GRACE: &str = "--chat-presence-grace-ms=300";
@@ -23,9 +23,11 @@ async fn a_message_reaches_subscribers_on_both_instances_and_ids_resume_on_eithe
     let other = app.second_query_api().await;
     let ada = app.sign_up("ada@example.com").await;
     let bob = app.sign_up("bob@example.com").await;
-    let room = room_id(&app.create_group(&ada, "team", &[bob.id.clone()]).await);
-    let mut on_first = app.events(&app.base, &ada, "/api/v1/chats/stream", None).await;
-    let mut on_second = app.events(&other.base, &bob, "/api/v1/chats/stream", None).await;
+    let room = app.create_group(&ada, "team", &[bob.id.clone()]).await;
+    let (at, room) = (position_of(&room), room_id(&room));
+    let stream = "/api/v1/chats/stream";
+    let mut on_first = app.events_at(&app.base, &ada, stream, None, at).await;
+    let mut on_second = app.events_at(&other.base, &bob, stream, None, at).await;
     app.say(&ada, room, "from Ada").await;
     app.say(&bob, room, "from Bob").await;
     assert_eq!(on_first.texts(2).await, ["from Ada", "from Bob"]);
@@ -88,20 +90,30 @@ async fn presence_follows_live_streams_on_any_instance_and_reaches_contacts() {
     let ada = app.sign_up_named("ada@example.com", "Ada").await;
     let bob = app.sign_up_named("bob@example.com", "Bob").await;
     let eve = app.sign_up_named("eve@example.com", "Eve").await;
-    app.create_group(&ada, "team", &[bob.id.clone()]).await;
+    let at = position_of(&app.create_group(&ada, "team", &[bob.id.clone()]).await);
+    let stream = "/api/v1/chats/stream";
     // Bob watches on the first instance; Eve shares no room with Ada.
-    let mut bobs = app.events(&app.base, &bob, "/api/v1/chats/stream", None).await;
-    let mut eves = app.events(&app.base, &eve, "/api/v1/chats/stream", None).await;
-    let adas = app.events(&other.base, &ada, "/api/v1/chats/stream", None).await;
+    let mut bobs = app.events_at(&app.base, &bob, stream, None, at).await;
+    let mut eves = app.events_at(&app.base, &eve, stream, None, at).await;
+    let adas = app.events_at(&other.base, &ada, stream, None, at).await;
     await_listed(&app, &app.base, &bob, &ada.id, true).await;
     await_listed(&app, &other.base, &bob, &ada.id, true).await;
     assert_eq!(presence_of(&mut bobs, &ada.id).await["online"], true);
     // A reconnect within the grace period does not flap.
     drop(adas);
-    let adas = app.events(&other.base, &ada, "/api/v1/chats/stream", None).await;
+    let adas = app
+        .events(&other.base, &ada, "/api/v1/chats/stream", None)
+        .await;
     let quiet_until = tokio::time::Instant::now() + Duration::from_millis(1500);
-    while let Some(event) = bobs.next_within(quiet_until - tokio::time::Instant::now()).await {
-        assert_ne!(event.data["user_id"], ada.id.as_str(), "presence flapped: {event:?}");
+    while let Some(event) = bobs
+        .next_within(quiet_until - tokio::time::Instant::now())
+        .await
+    {
+        assert_ne!(
+            event.data["user_id"],
+            ada.id.as_str(),
+            "presence flapped: {event:?}"
+        );
     }
     await_listed(&app, &app.base, &bob, &ada.id, true).await;
     // Gone for good: offline on both instances, contacts told, last seen recorded.

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use reqwest::{Method, StatusCode};
 use serde_json::json;
-use support::{TestApp, chat::room_id, error, json};
+use support::{TestApp, chat::room_id, error, json, position_of};
 
 #[tokio::test]
 async fn a_users_stream_carries_all_their_rooms_and_a_room_stream_its_own() {
@@ -17,16 +17,18 @@ async fn a_users_stream_carries_all_their_rooms_and_a_room_stream_its_own() {
     let bob = app.sign_up("bob@example.com").await;
     let team = room_id(&app.create_group(&ada, "team", &[bob.id.clone()]).await);
     let direct = json(app.open_direct(&bob, &ada.id).await, StatusCode::CREATED).await;
+    let at = position_of(&direct["data"]);
     let direct = room_id(&direct["data"]);
     let mut all = app
-        .events(&app.base, &ada, "/api/v1/chats/stream", None)
+        .events_at(&app.base, &ada, "/api/v1/chats/stream", None, at)
         .await;
     let mut only_team = app
-        .events(
+        .events_at(
             &app.base,
             &ada,
             &format!("/api/v1/chats/{team}/stream"),
             None,
+            at,
         )
         .await;
     let first = app.say(&bob, team, "in the team").await;
@@ -68,9 +70,10 @@ async fn a_client_that_reconnects_gets_exactly_what_it_missed_then_live_messages
     let bob = app.sign_up("bob@example.com").await;
     let team = room_id(&app.create_group(&ada, "team", &[bob.id.clone()]).await);
     let direct = json(app.open_direct(&bob, &ada.id).await, StatusCode::CREATED).await;
+    let at = position_of(&direct["data"]);
     let direct = room_id(&direct["data"]);
     let mut stream = app
-        .events(&app.base, &ada, "/api/v1/chats/stream", None)
+        .events_at(&app.base, &ada, "/api/v1/chats/stream", None, at)
         .await;
     app.say(&bob, team, "seen 1").await;
     app.say(&bob, direct, "seen 2").await;
@@ -163,9 +166,10 @@ async fn only_members_follow_a_room_and_a_removed_member_stops_receiving_at_once
     let ada = app.sign_up("ada@example.com").await;
     let bob = app.sign_up("bob@example.com").await;
     let eve = app.sign_up("eve@example.com").await;
-    let team = room_id(&app.create_group(&ada, "team", &[bob.id.clone()]).await);
+    let team = app.create_group(&ada, "team", &[bob.id.clone()]).await;
+    let (at, team) = (position_of(&team), room_id(&team));
     let path = format!("/api/v1/chats/{team}/stream");
-    let refused = app.stream(&app.base, &eve, &path, None).await;
+    let refused = app.stream_at(&app.base, &eve, &path, None, at).await;
     error(
         refused,
         StatusCode::FORBIDDEN,
@@ -179,9 +183,9 @@ async fn only_members_follow_a_room_and_a_removed_member_stops_receiving_at_once
     assert_eq!(missing.status(), StatusCode::NOT_FOUND);
     let anonymous = app.get("/api/v1/chats/stream").await;
     assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
-    let mut bobs_room = app.events(&app.base, &bob, &path, None).await;
+    let mut bobs_room = app.events_at(&app.base, &bob, &path, None, at).await;
     let mut bobs_all = app
-        .events(&app.base, &bob, "/api/v1/chats/stream", None)
+        .events_at(&app.base, &bob, "/api/v1/chats/stream", None, at)
         .await;
     app.say(&ada, team, "before").await;
     assert_eq!(bobs_room.texts(1).await, ["before"]);

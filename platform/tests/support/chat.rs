@@ -84,12 +84,25 @@ impl TestApp {
         path: &str,
         last_event_id: Option<&str>,
     ) -> Response {
+        self.stream_at(base, account, path, last_event_id, 0).await
+    }
+
+    /// Opens a stream once the instance reflects `position` (a write of the test's).
+    pub async fn stream_at(
+        &self,
+        base: &str,
+        account: &Account,
+        path: &str,
+        last_event_id: Option<&str>,
+        position: i64,
+    ) -> Response {
         let mut request = self
             .client
             .get(format!("{base}{path}"))
             .bearer_auth(&account.token)
             // A stream lives longer than the client's request timeout.
-            .timeout(Duration::from_secs(3600));
+            .timeout(Duration::from_secs(3600))
+            .header("x-min-position", position.to_string());
         if let Some(id) = last_event_id {
             request = request.header("last-event-id", id);
         }
@@ -104,7 +117,21 @@ impl TestApp {
         path: &str,
         last_event_id: Option<&str>,
     ) -> Events {
-        let response = self.stream(base, account, path, last_event_id).await;
+        self.events_at(base, account, path, last_event_id, 0).await
+    }
+
+    /// Opens a stream once the instance reflects `position`, and asserts it is one.
+    pub async fn events_at(
+        &self,
+        base: &str,
+        account: &Account,
+        path: &str,
+        last_event_id: Option<&str>,
+        position: i64,
+    ) -> Events {
+        let response = self
+            .stream_at(base, account, path, last_event_id, position)
+            .await;
         assert_eq!(response.status(), StatusCode::OK, "stream refused");
         assert_eq!(
             response.headers()["content-type"],

@@ -33,7 +33,10 @@ use super::{
     hub::{RegisterError, Registration},
     queries,
 };
-use crate::AppState;
+use crate::{
+    AppState,
+    consistency::{MinPosition, X_MIN_POSITION},
+};
 
 /// Messages read from history per query.
 const HISTORY_CHUNK: i64 = 500;
@@ -111,11 +114,14 @@ impl Resume {
     params(
         ("Last-Event-ID" = Option<String>, Header, description = "The last event id seen: the stream resumes after it"),
         ("access_token" = Option<String>, Query, description = "The access token, for clients that cannot send Authorization"),
+        ("X-Min-Position" = Option<i64>, Header, description = "Start once this instance reflects this position (or `min_position` in the query)"),
     ),
     responses(
         (status = 200, description = "text/event-stream: `message`, `room_created`, `member_joined`, `member_left`, `read` (with ids), `presence` and `reset`", content_type = "text/event-stream", body = String),
+        (status = 400, description = "A bad position", body = ErrorBody),
         (status = 401, description = "No valid access token", body = ErrorBody),
         (status = 429, description = "Too many open streams", body = ErrorBody),
+        (status = 504, description = "This instance did not reach X-Min-Position in time", body = ErrorBody),
     ),
     security(("bearer" = []))
 )]
@@ -125,7 +131,8 @@ pub async fn user_stream(
     headers: HeaderMap,
     uri: axum::http::Uri,
 ) -> Result<Response, ApiError> {
-    open(&state, caller, None, Resume::of(&headers, uri.query())).await
+    let min = min_position(&headers, uri.query())?;
+    open(&state, caller, None, Resume::of(&headers, uri.query()), min).await
 }
 
 /// Stream one room's messages and membership changes (members only).
@@ -135,6 +142,7 @@ pub async fn user_stream(
         ("id" = i64, Path, description = "Room number"),
         ("Last-Event-ID" = Option<String>, Header, description = "The last event id seen: the stream resumes after it"),
         ("access_token" = Option<String>, Query, description = "The access token, for clients that cannot send Authorization"),
+        ("X-Min-Position" = Option<i64>, Header, description = "Start once this instance reflects this position (or `min_position` in the query)"),
     ),
     responses(
         (status = 200, description = "text/event-stream of the room", content_type = "text/event-stream", body = String),
@@ -152,13 +160,35 @@ pub async fn room_stream(
     headers: HeaderMap,
     uri: axum::http::Uri,
 ) -> Result<Response, ApiError> {
+    let min = min_position(&headers, uri.query())?;
     open(
         &state,
         caller,
         Some(room),
         Resume::of(&headers, uri.query()),
+        min,
     )
     .await
+}
+
+/// `X-Min-Position`, or `min_position` in the query for clients that cannot send headers.
+fn min_position(headers: &HeaderMap, query: Option<&str>) -> Result<MinPosition, ApiError> {
+    let header = headers.get(X_MIN_POSITION).and_then(|v| v.to_str().ok());
+    let query = query.and_then(|q| q.split('&').find_map(|p| p.strip_prefix("min_position=")));
+    match header.or(query) {
+        None => Ok(MinPosition(None)),
+        Some(text) => text
+            .trim()
+            .parse::<i64>()
+            .ok()
+            .filter(|p| *p >= 0)
+            .map(|p| MinPosition(Some(p)))
+            .ok_or_else(|| {
+                ApiError::bad_request(
+                    "X-Min-Position (or min_position) must be a non-negative integer position",
+                )
+            }),
+    }
 }
 
 async fn open(
@@ -166,8 +196,12 @@ async fn open(
     caller: Caller,
     room: Option<i64>,
     resume: Resume,
+    min: MinPosition,
 ) -> Result<Response, ApiError> {
     let chat = state.chat.clone();
+    // A client that just wrote (created the room, joined it) follows from its write.
+    min.wait(&chat.progress, &state.pool, state.read_timeout)
+        .await?;
     if let Resume::After(position) = resume
         && position > chat.hub.position()
     {
