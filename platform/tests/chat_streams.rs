@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use reqwest::{Method, StatusCode};
 use serde_json::json;
-use support::{TestApp, chat::room_id, error, json, position_of};
+use support::{TestApp, accounts::ADMIN_FLAGS, chat::room_id, error, json, position_of};
 
 #[tokio::test]
 async fn a_users_stream_carries_all_their_rooms_and_a_room_stream_its_own() {
@@ -243,6 +243,23 @@ async fn logging_out_closes_the_sessions_streams() {
         .stream(&app.base, &ada, "/api/v1/chats/stream", None)
         .await;
     assert_eq!(again.status(), StatusCode::UNAUTHORIZED);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn blocking_a_user_closes_their_streams() {
+    let app = TestApp::spawn_with(&ADMIN_FLAGS).await;
+    let admin = app.admin().await;
+    let bob = app.sign_up("bob@example.com").await;
+    let mut stream = app
+        .events(&app.base, &bob, "/api/v1/chats/stream", None)
+        .await;
+    let path = format!("/api/v1/members/{}/block", bob.id);
+    let blocked = app
+        .send_as(Some(&admin), Method::POST, &path, Some(&json!({})))
+        .await;
+    assert!(blocked.status().is_success(), "{}", blocked.status());
+    stream.end().await;
     app.stop().await;
 }
 

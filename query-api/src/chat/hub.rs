@@ -345,3 +345,106 @@ fn deliver(state: &mut State, user: Uuid, room: Option<i64>, frame: &Bytes) {
         }
     });
 }
+
+#[cfg(test)]
+mod tests {
+    use schemas::{
+        DomainEvent,
+        chat::{MessageSent, RoomCreated},
+    };
+    use time::OffsetDateTime;
+
+    use super::*;
+
+    const ADA: Uuid = Uuid::from_u128(1);
+    const BOB: Uuid = Uuid::from_u128(2);
+    const SESSION: Uuid = Uuid::from_u128(9);
+
+    fn recorded(event: ChatEvent, position: i64, version: i64) -> RecordedEvent {
+        RecordedEvent {
+            event_id: Uuid::now_v7(),
+            stream_id: "room-1".into(),
+            stream_version: version,
+            position,
+            context: ChatEvent::CONTEXT.into(),
+            event_type: event.event_type().into(),
+            schema_version: 1,
+            occurred_at: OffsetDateTime::UNIX_EPOCH,
+            correlation_id: "test".into(),
+            actor: None,
+            data: event.payload(),
+        }
+    }
+
+    fn room(hub: &Hub) {
+        let created = ChatEvent::RoomCreated(RoomCreated {
+            room_id: 1,
+            kind: RoomKind::Group,
+            name: Some("team".into()),
+            owner_id: Some(ADA),
+            members: vec![ADA, BOB],
+            created_by: ADA,
+            created_at: OffsetDateTime::UNIX_EPOCH,
+        });
+        hub.apply(&recorded(created, 1, 1));
+    }
+
+    fn message(hub: &Hub, n: i64) {
+        let sent = ChatEvent::MessageSent(MessageSent {
+            room_id: 1,
+            message_id: Uuid::now_v7(),
+            sender_id: ADA,
+            text: format!("m{n}"),
+            sent_at: OffsetDateTime::UNIX_EPOCH,
+        });
+        hub.apply(&recorded(sent, 1 + n, n));
+    }
+
+    #[test]
+    fn a_stream_that_does_not_keep_up_is_dropped_and_the_others_get_everything() {
+        let hub = Hub::new(8);
+        room(&hub);
+        let mut slow = hub.register(BOB, SESSION, None).unwrap();
+        let mut fast = hub.register(ADA, SESSION, Some(1)).unwrap();
+        assert_eq!((slow.position, fast.position), (1, 1));
+        let total = STREAM_BUFFER as i64 + 100;
+        let mut received = 0;
+        for n in 1..=total {
+            message(&hub, n);
+            while fast.frames.try_recv().is_ok() {
+                received += 1;
+            }
+        }
+        assert_eq!(received, total, "the reading stream got every frame");
+        // The slow one holds what was buffered, then ends: memory stays bounded.
+        let mut buffered = 0;
+        while slow.frames.try_recv().is_ok() {
+            buffered += 1;
+        }
+        assert_eq!(buffered, STREAM_BUFFER);
+        assert!(matches!(
+            slow.frames.try_recv(),
+            Err(mpsc::error::TryRecvError::Disconnected)
+        ));
+        assert_eq!(hub.streams_of(BOB), 0);
+    }
+
+    #[test]
+    fn a_registration_learns_the_position_after_which_every_event_arrives() {
+        let hub = Hub::new(8);
+        room(&hub);
+        message(&hub, 1);
+        let mut stream = hub.register(BOB, SESSION, None).unwrap();
+        assert_eq!(stream.position, 2);
+        assert_eq!(stream.rooms, [1]);
+        message(&hub, 2);
+        let frame = stream.frames.try_recv().unwrap();
+        assert!(frame.starts_with(b"id: 3\nevent: message\n"));
+        assert!(stream.frames.try_recv().is_err());
+        assert_eq!(
+            hub.register(Uuid::from_u128(7), SESSION, Some(1)).err(),
+            Some(RegisterError::NotMember)
+        );
+        assert_eq!(hub.register(BOB, SESSION, Some(5)).err(), Some(RegisterError::NoRoom));
+    }
+}
