@@ -319,3 +319,43 @@ async fn a_request_id_sent_by_the_client_is_kept() {
     assert_eq!(body["error"]["trace_id"], "lookup-99");
     app.stop().await;
 }
+
+#[tokio::test]
+async fn the_openapi_documents_list_the_chat_endpoints() {
+    let app = TestApp::spawn().await;
+    let command: Value = app
+        .get("/api-docs/command.json")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let query: Value = app.get("/api-docs/query.json").await.json().await.unwrap();
+    for (path, methods) in [
+        ("/api/v1/chats", vec!["post"]),
+        ("/api/v1/chats/{id}/members", vec!["post"]),
+        ("/api/v1/chats/{id}/members/{user_id}", vec!["delete"]),
+        ("/api/v1/chats/{id}/messages", vec!["post"]),
+        ("/api/v1/chats/{id}/read", vec!["post"]),
+    ] {
+        assert_eq!(operations(&command, path), methods, "{path}");
+    }
+    for path in [
+        "/api/v1/chats",
+        "/api/v1/chats/stream",
+        "/api/v1/chats/{id}",
+        "/api/v1/chats/{id}/stream",
+        "/api/v1/chats/{id}/messages",
+        "/api/v1/chats/{id}/messages/{seq}",
+        "/api/v1/users",
+        "/api/v1/users/search",
+        "/api/v1/users/{id}/chats",
+    ] {
+        assert_eq!(operations(&query, path), ["get"], "{path}");
+    }
+    let stream = &query["paths"]["/api/v1/chats/stream"]["get"];
+    assert!(
+        stream["responses"]["200"]["content"]["text/event-stream"].is_object(),
+        "{stream}"
+    );
+    app.stop().await;
+}
