@@ -23,7 +23,9 @@ async fn a_message_reaches_subscribers_on_both_instances_and_ids_resume_on_eithe
     let other = app.second_query_api().await;
     let ada = app.sign_up("ada@example.com").await;
     let bob = app.sign_up("bob@example.com").await;
-    let room = app.create_group(&ada, "team", &[bob.id.clone()]).await;
+    let room = app
+        .create_group(&ada, "team", std::slice::from_ref(&bob.id))
+        .await;
     let (at, room) = (position_of(&room), room_id(&room));
     let stream = "/api/v1/chats/stream";
     let mut on_first = app.events_at(&app.base, &ada, stream, None, at).await;
@@ -90,7 +92,10 @@ async fn presence_follows_live_streams_on_any_instance_and_reaches_contacts() {
     let ada = app.sign_up_named("ada@example.com", "Ada").await;
     let bob = app.sign_up_named("bob@example.com", "Bob").await;
     let eve = app.sign_up_named("eve@example.com", "Eve").await;
-    let at = position_of(&app.create_group(&ada, "team", &[bob.id.clone()]).await);
+    let at = position_of(
+        &app.create_group(&ada, "team", std::slice::from_ref(&bob.id))
+            .await,
+    );
     let stream = "/api/v1/chats/stream";
     // Bob watches on the first instance; Eve shares no room with Ada.
     let mut bobs = app.events_at(&app.base, &bob, stream, None, at).await;

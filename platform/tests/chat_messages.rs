@@ -14,7 +14,10 @@ async fn members_send_text_of_one_to_a_thousand_characters_counted_not_as_bytes(
     let ada = app.sign_up("ada@example.com").await;
     let bob = app.sign_up("bob@example.com").await;
     let eve = app.sign_up("eve@example.com").await;
-    let room = room_id(&app.create_group(&ada, "team", &[bob.id.clone()]).await);
+    let room = room_id(
+        &app.create_group(&ada, "team", std::slice::from_ref(&bob.id))
+            .await,
+    );
     // 1,000 Hangul syllables are 3,000 bytes; 1,000 emoji 4,000.
     let hangul = "한".repeat(1000);
     let sent = app.say(&ada, room, &hangul).await;
@@ -106,7 +109,10 @@ async fn concurrent_senders_get_distinct_consecutive_sequences() {
     let app = TestApp::spawn().await;
     let ada = app.sign_up("ada@example.com").await;
     let bob = app.sign_up("bob@example.com").await;
-    let room = room_id(&app.create_group(&ada, "busy", &[bob.id.clone()]).await);
+    let room = room_id(
+        &app.create_group(&ada, "busy", std::slice::from_ref(&bob.id))
+            .await,
+    );
     let texts: Vec<String> = (0..40).map(|n| format!("m{n}")).collect();
     let sends = texts.iter().enumerate().map(|(n, text)| {
         let from = if n % 2 == 0 { &ada } else { &bob };
@@ -128,7 +134,10 @@ async fn history_pages_by_sequence_for_members_only() {
     let ada = app.sign_up("ada@example.com").await;
     let bob = app.sign_up("bob@example.com").await;
     let eve = app.sign_up("eve@example.com").await;
-    let room = room_id(&app.create_group(&ada, "team", &[bob.id.clone()]).await);
+    let room = room_id(
+        &app.create_group(&ada, "team", std::slice::from_ref(&bob.id))
+            .await,
+    );
     let mut at = 0;
     for n in 1..=7 {
         at = position_of(&app.say(&ada, room, &format!("m{n}")).await);

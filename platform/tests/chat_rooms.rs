@@ -133,7 +133,9 @@ async fn owners_add_and_remove_members_anyone_leaves_and_ownership_passes_on() {
     let owner = app.sign_up("owner@example.com").await;
     let ann = app.sign_up("ann@example.com").await;
     let ben = app.sign_up("ben@example.com").await;
-    let room = app.create_group(&owner, "team", &[ann.id.clone()]).await;
+    let room = app
+        .create_group(&owner, "team", std::slice::from_ref(&ann.id))
+        .await;
     let id = room_id(&room);
     let members = format!("/api/v1/chats/{id}/members");
     let add_ben = json!({ "user_id": ben.id });
@@ -252,7 +254,10 @@ async fn listings_show_each_room_with_its_last_message_and_the_callers_unread_co
     let ada = app.sign_up_named("ada@example.com", "Ada").await;
     let bob = app.sign_up_named("bob@example.com", "Bob").await;
     let eve = app.sign_up("eve@example.com").await;
-    let group = room_id(&app.create_group(&ada, "team", &[bob.id.clone()]).await);
+    let group = room_id(
+        &app.create_group(&ada, "team", std::slice::from_ref(&bob.id))
+            .await,
+    );
     let direct = json(app.open_direct(&ada, &bob.id).await, StatusCode::CREATED).await;
     let direct = room_id(&direct["data"]);
     app.say(&ada, group, "one").await;

@@ -15,7 +15,10 @@ async fn a_users_stream_carries_all_their_rooms_and_a_room_stream_its_own() {
     let app = TestApp::spawn().await;
     let ada = app.sign_up("ada@example.com").await;
     let bob = app.sign_up("bob@example.com").await;
-    let team = room_id(&app.create_group(&ada, "team", &[bob.id.clone()]).await);
+    let team = room_id(
+        &app.create_group(&ada, "team", std::slice::from_ref(&bob.id))
+            .await,
+    );
     let direct = json(app.open_direct(&bob, &ada.id).await, StatusCode::CREATED).await;
     let at = position_of(&direct["data"]);
     let direct = room_id(&direct["data"]);
@@ -68,7 +71,10 @@ async fn a_client_that_reconnects_gets_exactly_what_it_missed_then_live_messages
     let app = TestApp::spawn().await;
     let ada = app.sign_up("ada@example.com").await;
     let bob = app.sign_up("bob@example.com").await;
-    let team = room_id(&app.create_group(&ada, "team", &[bob.id.clone()]).await);
+    let team = room_id(
+        &app.create_group(&ada, "team", std::slice::from_ref(&bob.id))
+            .await,
+    );
     let direct = json(app.open_direct(&bob, &ada.id).await, StatusCode::CREATED).await;
     let at = position_of(&direct["data"]);
     let direct = room_id(&direct["data"]);
@@ -144,7 +150,10 @@ async fn an_id_that_cannot_be_resumed_from_gets_an_explicit_reset() {
     let app = TestApp::spawn_with(&["--read-wait-timeout-ms=300"]).await;
     let ada = app.sign_up("ada@example.com").await;
     let bob = app.sign_up("bob@example.com").await;
-    let team = room_id(&app.create_group(&ada, "team", &[bob.id.clone()]).await);
+    let team = room_id(
+        &app.create_group(&ada, "team", std::slice::from_ref(&bob.id))
+            .await,
+    );
     for id in ["not-a-position", "999999"] {
         let mut stream = app
             .events(&app.base, &ada, "/api/v1/chats/stream", Some(id))
@@ -166,7 +175,9 @@ async fn only_members_follow_a_room_and_a_removed_member_stops_receiving_at_once
     let ada = app.sign_up("ada@example.com").await;
     let bob = app.sign_up("bob@example.com").await;
     let eve = app.sign_up("eve@example.com").await;
-    let team = app.create_group(&ada, "team", &[bob.id.clone()]).await;
+    let team = app
+        .create_group(&ada, "team", std::slice::from_ref(&bob.id))
+        .await;
     let (at, team) = (position_of(&team), room_id(&team));
     let path = format!("/api/v1/chats/{team}/stream");
     let refused = app.stream_at(&app.base, &eve, &path, None, at).await;
