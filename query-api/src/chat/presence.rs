@@ -86,13 +86,6 @@ impl Presence {
         });
     }
 
-    pub fn is_online(&self, user: Uuid) -> bool {
-        self.online
-            .lock()
-            .expect("presence lock")
-            .contains_key(&user)
-    }
-
     /// Starts the writer, the listener, the heartbeat and the pusher; returns once this
     /// instance is registered and the current picture is loaded.
     pub async fn spawn(

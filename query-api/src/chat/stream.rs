@@ -205,8 +205,14 @@ async fn open(
     if let Resume::After(position) = resume
         && position > chat.hub.position()
     {
-        // The client may have seen this from an instance that is ahead of this one.
-        chat.hub.wait_for(position, state.read_timeout).await;
+        // The client may have seen this from an instance that is ahead of this one; a
+        // position beyond the log's end is never reached and gets its reset at once.
+        let head = event_store::store::head(&state.pool)
+            .await
+            .map_err(ApiError::internal)?;
+        if position <= head {
+            chat.hub.wait_for(position, state.read_timeout).await;
+        }
     }
     let registration = chat
         .hub
