@@ -1,7 +1,7 @@
 //! The chat page (`GET /chat`) end to end, in a real headless Chromium driven over
 //! WebDriver: a user logs in through the form, opens a room, sends a message, sees
-//! another member's message arrive live, and sees the server's error when a message is
-//! too long.
+//! another member's message arrive live (and another room's unread badge move), sees the
+//! server's error when a message is too long, and opens a group and a direct room.
 //!
 //! Needs Debian's Chromium and its driver (`scripts/ensure-chromium` installs them);
 //! without them the test fails, it never skips. The WebDriver client is a few plain HTTP
@@ -21,7 +21,7 @@ use std::{
 use futures::FutureExt;
 use reqwest::{Client, Method, StatusCode};
 use serde_json::{Value, json};
-use support::{TestApp, accounts::Account, chat::room_id, json, position_of};
+use support::{TestApp, chat::room_id, json, position_of};
 
 const CHROMIUM: &str = "/usr/bin/chromium";
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
@@ -36,26 +36,14 @@ const TEXTS: &str = "return [...document.querySelectorAll('#messages [data-seq]'
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_user_logs_in_sends_and_sees_messages_arrive_live_in_the_page() {
-    let app = TestApp::spawn().await;
-    let ada = app.sign_up_named("ada@example.com", "Ada").await;
-    let bob = app.sign_up_named("bob@example.com", "Bob").await;
-    let engines = app.create_group(&bob, "Engines", &[ada.id.clone()]).await;
-    let side = app.create_group(&bob, "Side", &[ada.id.clone()]).await;
-    let welcome = app.say(&bob, room_id(&engines), "Welcome, Ada").await;
-    // The page lists rooms once at login: let the read models catch up first.
-    let rooms = app
-        .get_as(Some(&ada), "/api/v1/chats", position_of(&welcome))
-        .await;
-    assert_eq!(json(rooms, StatusCode::OK).await["data"]["total"], 2);
-
     let mut driver = ChromeDriver::start();
     driver.ready().await;
     let browser = driver.open_browser().await;
-    let rooms = (room_id(&engines), room_id(&side));
-    let outcome = AssertUnwindSafe(chat_in_the_page(&app, &browser, &ada, &bob, rooms))
+    let app = TestApp::spawn().await;
+    let outcome = AssertUnwindSafe(chat_in_the_page(&app, &browser))
         .catch_unwind()
         .await;
-    // Always end the browser, the driver (by the guard) and the app, then report.
+    // Always end the browser, the driver (by its guard) and the app, then report.
     browser.quit().await;
     drop(driver);
     app.stop().await;
@@ -64,13 +52,20 @@ async fn a_user_logs_in_sends_and_sees_messages_arrive_live_in_the_page() {
     }
 }
 
-async fn chat_in_the_page(
-    app: &TestApp,
-    browser: &Browser,
-    ada: &Account,
-    bob: &Account,
-    (engines, side): (i64, i64),
-) {
+/// Ada and Bob share the rooms Engines and Side; Ada uses the page, Bob the API.
+async fn chat_in_the_page(app: &TestApp, browser: &Browser) {
+    let ada = app.sign_up_named("ada@example.com", "Ada").await;
+    let bob = &app.sign_up_named("bob@example.com", "Bob").await;
+    let members = [ada.id.clone()];
+    let engines = room_id(&app.create_group(bob, "Engines", &members).await);
+    let side = room_id(&app.create_group(bob, "Side", &members).await);
+    let welcome = app.say(bob, engines, "Welcome, Ada").await;
+    // The page lists rooms once at login: let the read models catch up first.
+    let rooms = app
+        .get_as(Some(&ada), "/api/v1/chats", position_of(&welcome))
+        .await;
+    assert_eq!(json(rooms, StatusCode::OK).await["data"]["total"], 2);
+
     browser.goto(&format!("{}/chat", app.base)).await;
     browser.type_into("#email", &ada.email).await;
     browser
@@ -94,33 +89,30 @@ async fn chat_in_the_page(
 
     browser.type_into("#text", "Hello from the page").await;
     browser.click("#send").await;
-    let mine = ["Welcome, Ada", "Hello from the page"];
+    let shown = ["Welcome, Ada", "Hello from the page"];
     browser
-        .wait_until("the sent message shows", &texts_are(&mine))
+        .wait_until("the sent message shows", &texts_are(&shown))
         .await;
     assert_eq!(browser.eval("return $('text').value;").await, "");
-    let history = app
-        .send_as(
-            Some(bob),
-            Method::GET,
-            &format!("/api/v1/chats/{engines}/messages"),
-            None,
-        )
-        .await;
-    let history = json(history, StatusCode::OK).await;
-    assert_eq!(history["data"]["items"][1]["text"], "Hello from the page");
-    assert_eq!(history["data"]["items"][1]["sender_id"], ada.id.as_str());
 
     // Comes over the stream only; after Ada's own message there, so once it shows, that
     // echo has been handled too: each message shows exactly once.
     let live = "<img src=x onerror=alert(1)> live from Bob";
-    app.say(bob, engines, live).await;
+    let said = app.say(bob, engines, live).await;
     browser
         .wait_until(
             "Bob's message arrives live",
-            &texts_are(&[mine[0], mine[1], live]),
+            &texts_are(&[shown[0], shown[1], live]),
         )
         .await;
+    let path = format!("/api/v1/chats/{engines}/messages");
+    let history = app.get_as(Some(bob), &path, position_of(&said)).await;
+    let sent = &json(history, StatusCode::OK).await["data"]["items"][1];
+    assert_eq!(
+        sent["text"], "Hello from the page",
+        "the page really sent it"
+    );
+    assert_eq!(sent["sender_id"], ada.id.as_str());
     assert_eq!(
         browser
             .eval("return document.querySelectorAll('#messages img').length;")
@@ -148,8 +140,36 @@ async fn chat_in_the_page(
         .await;
     assert_eq!(
         browser.eval(TEXTS).await,
-        json!([mine[0], mine[1], live]),
+        json!([shown[0], shown[1], live]),
         "a refused message must not show"
+    );
+
+    // Rooms opened from the page: a group, then a direct room with a user found by name.
+    let open_room_is = |name: &str| {
+        format!(
+            "return $('room-title').textContent === {} \
+             && document.querySelector('#rooms [aria-current=\"true\"]')?.textContent === {0};",
+            json!(name)
+        )
+    };
+    browser.type_into("#group-name", "Notes").await;
+    browser.click("#create-group").await;
+    browser
+        .wait_until("the new group opens", &open_room_is("Notes"))
+        .await;
+    browser.type_into("#user-q", "bo").await;
+    browser.click("#search").await;
+    let found = format!("#users [data-user-id=\"{}\"]", bob.id);
+    browser.wait_until("Bob is found", &exists(&found)).await;
+    browser.click(&found).await;
+    browser
+        .wait_until("the direct room with Bob opens", &open_room_is("Bob"))
+        .await;
+    let rooms = app.get_as(Some(bob), "/api/v1/chats?type=direct", 0).await;
+    let rooms = json(rooms, StatusCode::OK).await;
+    assert_eq!(
+        rooms["data"]["items"][0]["peer"]["user_id"],
+        ada.id.as_str()
     );
 }
 
@@ -312,7 +332,13 @@ impl Browser {
         let response = request.send().await.expect("chromedriver answers");
         let status = response.status();
         let answer: Value = response.json().await.expect("a JSON answer");
-        assert!(status.is_success(), "WebDriver {method} {path}: {answer}");
+        let error = &answer["value"];
+        assert!(
+            status.is_success(),
+            "WebDriver {method} {path}: {} ({})",
+            error["error"],
+            error["message"]
+        );
         answer["value"].clone()
     }
 
