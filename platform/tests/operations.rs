@@ -176,13 +176,7 @@ async fn the_openapi_documents_list_the_item_commands_and_queries() {
 #[tokio::test]
 async fn the_openapi_documents_describe_the_bearer_scheme_and_the_identity_endpoints() {
     let app = TestApp::spawn().await;
-    let command: Value = app
-        .get("/api-docs/command.json")
-        .await
-        .json()
-        .await
-        .unwrap();
-    let query: Value = app.get("/api-docs/query.json").await.json().await.unwrap();
+    let (command, query) = documents(&app).await;
     for document in [&command, &query] {
         let scheme = &document["components"]["securitySchemes"]["bearer"];
         assert_eq!(scheme["scheme"], "bearer", "{scheme}");
@@ -212,13 +206,7 @@ async fn the_openapi_documents_describe_the_bearer_scheme_and_the_identity_endpo
 #[tokio::test]
 async fn the_openapi_documents_list_the_order_and_board_endpoints() {
     let app = TestApp::spawn().await;
-    let command: Value = app
-        .get("/api-docs/command.json")
-        .await
-        .json()
-        .await
-        .unwrap();
-    let query: Value = app.get("/api-docs/query.json").await.json().await.unwrap();
+    let (command, query) = documents(&app).await;
     for (path, methods) in [
         ("/api/v1/orders", vec!["post"]),
         ("/api/v1/orders/{number}/{action}", vec!["post"]),
@@ -323,13 +311,7 @@ async fn a_request_id_sent_by_the_client_is_kept() {
 #[tokio::test]
 async fn the_openapi_documents_list_the_chat_endpoints() {
     let app = TestApp::spawn().await;
-    let command: Value = app
-        .get("/api-docs/command.json")
-        .await
-        .json()
-        .await
-        .unwrap();
-    let query: Value = app.get("/api-docs/query.json").await.json().await.unwrap();
+    let (command, query) = documents(&app).await;
     for (path, methods) in [
         ("/api/v1/chats", vec!["post"]),
         ("/api/v1/chats/{id}/members", vec!["post"]),
@@ -358,4 +340,16 @@ async fn the_openapi_documents_list_the_chat_endpoints() {
         "{stream}"
     );
     app.stop().await;
+}
+
+/// The command and query OpenAPI documents.
+async fn documents(app: &TestApp) -> (Value, Value) {
+    let command = app
+        .get("/api-docs/command.json")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let query = app.get("/api-docs/query.json").await.json().await.unwrap();
+    (command, query)
 }
