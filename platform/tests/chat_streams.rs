@@ -8,20 +8,52 @@ use std::time::Duration;
 
 use reqwest::{Method, StatusCode};
 use serde_json::json;
-use support::{TestApp, accounts::ADMIN_FLAGS, chat::room_id, error, json, position_of};
+use support::{
+    TestApp,
+    accounts::{ADMIN_FLAGS, Account},
+    chat::room_id,
+    error, json, position_of,
+};
+
+/// Ada and Bob, with a group room and their direct room.
+struct Pair {
+    ada: Account,
+    bob: Account,
+    team: i64,
+    direct: i64,
+    /// The position of the later room's creation.
+    at: i64,
+}
+
+impl Pair {
+    async fn of(app: &TestApp) -> Self {
+        let ada = app.sign_up("ada@example.com").await;
+        let bob = app.sign_up("bob@example.com").await;
+        let team = room_id(
+            &app.create_group(&ada, "team", std::slice::from_ref(&bob.id))
+                .await,
+        );
+        let direct = json(app.open_direct(&bob, &ada.id).await, StatusCode::CREATED).await;
+        Self {
+            at: position_of(&direct["data"]),
+            direct: room_id(&direct["data"]),
+            ada,
+            bob,
+            team,
+        }
+    }
+}
 
 #[tokio::test]
 async fn a_users_stream_carries_all_their_rooms_and_a_room_stream_its_own() {
     let app = TestApp::spawn().await;
-    let ada = app.sign_up("ada@example.com").await;
-    let bob = app.sign_up("bob@example.com").await;
-    let team = room_id(
-        &app.create_group(&ada, "team", std::slice::from_ref(&bob.id))
-            .await,
-    );
-    let direct = json(app.open_direct(&bob, &ada.id).await, StatusCode::CREATED).await;
-    let at = position_of(&direct["data"]);
-    let direct = room_id(&direct["data"]);
+    let Pair {
+        ada,
+        bob,
+        team,
+        direct,
+        at,
+    } = Pair::of(&app).await;
     let mut all = app
         .events_at(&app.base, &ada, "/api/v1/chats/stream", None, at)
         .await;
@@ -69,15 +101,13 @@ async fn a_users_stream_carries_all_their_rooms_and_a_room_stream_its_own() {
 #[tokio::test]
 async fn a_client_that_reconnects_gets_exactly_what_it_missed_then_live_messages() {
     let app = TestApp::spawn().await;
-    let ada = app.sign_up("ada@example.com").await;
-    let bob = app.sign_up("bob@example.com").await;
-    let team = room_id(
-        &app.create_group(&ada, "team", std::slice::from_ref(&bob.id))
-            .await,
-    );
-    let direct = json(app.open_direct(&bob, &ada.id).await, StatusCode::CREATED).await;
-    let at = position_of(&direct["data"]);
-    let direct = room_id(&direct["data"]);
+    let Pair {
+        ada,
+        bob,
+        team,
+        direct,
+        at,
+    } = Pair::of(&app).await;
     let mut stream = app
         .events_at(&app.base, &ada, "/api/v1/chats/stream", None, at)
         .await;
