@@ -26,6 +26,13 @@ pub enum StreamKind {
 }
 
 impl StreamKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Room => "room",
+            Self::User => "user",
+        }
+    }
+
     pub fn path(self) -> &'static str {
         match self {
             Self::Room => "/api/v1/chats/{id}/stream",
@@ -79,6 +86,13 @@ pub struct Args {
     /// not timed).
     #[arg(long, default_value_t = 2.0, value_parser = seconds_or_zero)]
     pub warmup_seconds: f64,
+
+    /// Seconds to wait after the setup before reading the platform's memory without
+    /// streams (then 100 `GET /metrics` wake its threads, whose allocator gives freed
+    /// pages back on activity): the argon2 buffers of the registrations stay resident
+    /// until the platform's blocking threads idle out (10 s). Only with --server-pid.
+    #[arg(long, default_value_t = 15.0, value_parser = seconds_or_zero)]
+    pub settle_seconds: f64,
 
     /// Longest wait, after the last send answered, for the last deliveries.
     #[arg(long, default_value_t = 10.0, value_parser = positive_seconds)]
@@ -223,8 +237,26 @@ mod tests {
         assert!(check_args(&args(&["--subscribers", "200", "--rooms", "1"])).is_err());
         assert!(check_args(&args(&["--subscribers", "10", "--rooms", "20"])).is_err());
         // 20 members per room but only 10 users.
-        assert!(check_args(&args(&["--subscribers", "200", "--rooms", "10", "--streams-per-user", "20"])).is_err());
+        assert!(
+            check_args(&args(&[
+                "--subscribers",
+                "200",
+                "--rooms",
+                "10",
+                "--streams-per-user",
+                "20"
+            ]))
+            .is_err()
+        );
         assert!(check_args(&args(&["--url", "http://192.0.2.1:8080"])).is_err());
-        check_args(&args(&["--subscribers", "200", "--rooms", "20", "--rate", "100"])).unwrap();
+        check_args(&args(&[
+            "--subscribers",
+            "200",
+            "--rooms",
+            "20",
+            "--rate",
+            "100",
+        ]))
+        .unwrap();
     }
 }
