@@ -445,6 +445,9 @@ mod tests {
             hub.register(Uuid::from_u128(7), SESSION, Some(1)).err(),
             Some(RegisterError::NotMember)
         );
-        assert_eq!(hub.register(BOB, SESSION, Some(5)).err(), Some(RegisterError::NoRoom));
+        assert_eq!(
+            hub.register(BOB, SESSION, Some(5)).err(),
+            Some(RegisterError::NoRoom)
+        );
     }
 }
