@@ -1,9 +1,15 @@
 //! Prometheus metrics: one recorder per process, request metrics per route and status.
 
-use std::{sync::OnceLock, time::Instant};
+use std::{
+    collections::HashMap,
+    hash::{DefaultHasher, Hash, Hasher},
+    sync::{OnceLock, RwLock},
+    time::Instant,
+};
 
 use axum::{
     extract::{MatchedPath, Request},
+    http::Method,
     middleware::Next,
     response::Response,
 };
@@ -38,20 +44,53 @@ pub async fn render() -> String {
 /// Counts requests and times them, labelled by route template, method and status.
 pub async fn track(request: Request, next: Next) -> Response {
     let started = Instant::now();
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map(|path| path.as_str().to_owned())
-        .unwrap_or_else(|| "unmatched".to_owned());
-    let method = request.method().to_string();
+    let route = request.extensions().get::<MatchedPath>().cloned();
+    let method = request.method().clone();
     let response = next.run(request).await;
-    let labels = [
-        ("method", method),
-        ("route", route),
-        ("status", response.status().as_u16().to_string()),
-    ];
-    metrics::counter!("http_requests_total", &labels).increment(1);
-    metrics::histogram!("http_request_duration_seconds", &labels)
-        .record(started.elapsed().as_secs_f64());
+    let (requests, duration) = handles(route, method, response.status().as_u16());
+    requests.increment(1);
+    duration.record(started.elapsed().as_secs_f64());
     response
+}
+
+/// A route's label, as the router matched it.
+type RouteKey = Option<MatchedPath>;
+
+/// The counter and histogram of one route, method and status.
+type Handles = (metrics::Counter, metrics::Histogram);
+
+/// A label set: route template, method, status.
+type Labels = (String, Method, u16);
+
+/// The handles of a label set, registered once: every later request of the same route,
+/// method and status records through them without building labels or looking up keys.
+fn handles(route: RouteKey, method: Method, status: u16) -> Handles {
+    // By a hash of the labels, so a lookup needs no owned key; equal hashes share a slot.
+    static KNOWN: OnceLock<RwLock<HashMap<u64, Vec<(Labels, Handles)>>>> = OnceLock::new();
+    let known = KNOWN.get_or_init(Default::default);
+    let path = route.as_ref().map_or("unmatched", MatchedPath::as_str);
+    let mut hasher = DefaultHasher::new();
+    (path, &method, status).hash(&mut hasher);
+    let hash = hasher.finish();
+    let same = |(p, m, s): &Labels| p == path && *m == method && *s == status;
+    if let Some(slot) = known.read().expect("metrics handles lock").get(&hash)
+        && let Some((_, handles)) = slot.iter().find(|(labels, _)| same(labels))
+    {
+        return handles.clone();
+    }
+    let labels = [
+        ("method", method.to_string()),
+        ("route", path.to_owned()),
+        ("status", status.to_string()),
+    ];
+    let handles = (
+        metrics::counter!("http_requests_total", &labels),
+        metrics::histogram!("http_request_duration_seconds", &labels),
+    );
+    let mut known = known.write().expect("metrics handles lock");
+    let slot = known.entry(hash).or_default();
+    if !slot.iter().any(|(labels, _)| same(labels)) {
+        slot.push(((path.to_owned(), method, status), handles.clone()));
+    }
+    handles
 }
