@@ -62,11 +62,14 @@ type Handles = (metrics::Counter, metrics::Histogram);
 /// A label set: route template, method, status.
 type Labels = (String, Method, u16);
 
+/// Registered handles by a hash of their labels; equal hashes share a slot.
+type Registry = RwLock<HashMap<u64, Vec<(Labels, Handles)>>>;
+
 /// The handles of a label set, registered once: every later request of the same route,
 /// method and status records through them without building labels or looking up keys.
 fn handles(route: RouteKey, method: Method, status: u16) -> Handles {
     // By a hash of the labels, so a lookup needs no owned key; equal hashes share a slot.
-    static KNOWN: OnceLock<RwLock<HashMap<u64, Vec<(Labels, Handles)>>>> = OnceLock::new();
+    static KNOWN: OnceLock<Registry> = OnceLock::new();
     let known = KNOWN.get_or_init(Default::default);
     let path = route.as_ref().map_or("unmatched", MatchedPath::as_str);
     let mut hasher = DefaultHasher::new();
