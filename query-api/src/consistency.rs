@@ -25,8 +25,7 @@ impl<S: Send + Sync> FromRequestParts<S> for MinPosition {
         value
             .to_str()
             .ok()
-            .and_then(|text| text.trim().parse::<i64>().ok())
-            .filter(|position| *position >= 0)
+            .and_then(Self::parse)
             .map(|position| Self(Some(position)))
             .ok_or_else(|| {
                 ApiError::bad_request(
@@ -37,6 +36,14 @@ impl<S: Send + Sync> FromRequestParts<S> for MinPosition {
 }
 
 impl MinPosition {
+    /// A position as clients send it: a non-negative integer, surrounding space allowed.
+    pub fn parse(text: &str) -> Option<i64> {
+        text.trim()
+            .parse::<i64>()
+            .ok()
+            .filter(|position| *position >= 0)
+    }
+
     /// Waits, bounded, until the read model reflects the position. A position the log has
     /// not reached yet is refused at once instead of waiting for nothing.
     pub async fn wait(

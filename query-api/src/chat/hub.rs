@@ -17,10 +17,7 @@ use std::{
 };
 
 use bytes::Bytes;
-use schemas::{
-    RecordedEvent,
-    chat::{ChatEvent, RoomKind},
-};
+use schemas::{RecordedEvent, chat::ChatEvent};
 use tokio::sync::{mpsc, watch};
 use uuid::Uuid;
 
@@ -48,7 +45,6 @@ struct State {
 }
 
 struct Room {
-    kind: RoomKind,
     members: Vec<Uuid>,
 }
 
@@ -94,14 +90,13 @@ impl Hub {
     /// Loads membership as the read model has it, as of `position` or later: events
     /// applied afterwards from `position` on bring it to the same state (each event sets
     /// the membership it describes).
-    pub fn load(&self, members: impl IntoIterator<Item = (i64, RoomKind, Uuid)>, position: i64) {
+    pub fn load(&self, members: impl IntoIterator<Item = (i64, Uuid)>, position: i64) {
         let mut state = self.state.lock().expect("hub lock");
-        for (room, kind, user) in members {
+        for (room, user) in members {
             state
                 .rooms
                 .entry(room)
                 .or_insert_with(|| Room {
-                    kind,
                     members: Vec::new(),
                 })
                 .members
@@ -248,7 +243,6 @@ impl Hub {
                 state.rooms.insert(
                     e.room_id,
                     Room {
-                        kind: e.kind,
                         members: e.members.clone(),
                     },
                 );
@@ -305,12 +299,6 @@ impl Hub {
         // Moved under the lock: a stream registering next must see this position.
         self.position.send_replace(position);
     }
-
-    /// The kind of a room, if it exists.
-    pub fn kind(&self, room: i64) -> Option<RoomKind> {
-        let state = self.state.lock().expect("hub lock");
-        state.rooms.get(&room).map(|r| r.kind)
-    }
 }
 
 /// Delivers a frame to every member's streams of the room (their all-rooms streams and
@@ -350,7 +338,7 @@ fn deliver(state: &mut State, user: Uuid, room: Option<i64>, frame: &Bytes) {
 mod tests {
     use schemas::{
         DomainEvent,
-        chat::{MessageSent, RoomCreated},
+        chat::{MessageSent, RoomCreated, RoomKind},
     };
     use time::OffsetDateTime;
 

@@ -72,18 +72,12 @@ impl ChatReadModel {
         after: i64,
         revocations: &http_kit::revocations::Revocations,
     ) -> anyhow::Result<Vec<JoinHandle<()>>> {
-        let rows: Vec<(i64, String, Uuid)> = sqlx::query_as(
-            "SELECT m.room_id, r.kind, m.user_id FROM chat_members m \
-             JOIN chat_rooms r USING (room_id) ORDER BY m.room_id, m.joined_at, m.user_id",
+        let members: Vec<(i64, Uuid)> = sqlx::query_as(
+            "SELECT room_id, user_id FROM chat_members ORDER BY room_id, joined_at, user_id",
         )
         .fetch_all(pool)
         .await?;
-        self.hub.load(
-            rows.into_iter().filter_map(|(room, kind, user)| {
-                Some((room, schemas::chat::RoomKind::parse(&kind)?, user))
-            }),
-            after,
-        );
+        self.hub.load(members, after);
         let mut tasks = self
             .presence
             .spawn(self.hub.clone(), self.shutdown.clone())

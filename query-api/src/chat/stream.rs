@@ -58,11 +58,7 @@ where
         if parts.headers.contains_key(header::AUTHORIZATION) {
             return Caller::from_request_parts(parts, state).await.map(Self);
         }
-        let token = parts.uri.query().and_then(|query| {
-            query
-                .split('&')
-                .find_map(|pair| pair.strip_prefix("access_token="))
-        });
+        let token = query_param(parts.uri.query(), "access_token");
         let Some(token) = token else {
             return Err(unauthenticated(
                 "this needs an access token: Authorization: Bearer <token>, or ?access_token=<token>",
@@ -70,6 +66,14 @@ where
         };
         Arc::<Tokens>::from_ref(state).caller(token).map(Self)
     }
+}
+
+/// A query parameter's raw value (the values streams take need no decoding).
+fn query_param<'q>(query: Option<&'q str>, name: &str) -> Option<&'q str> {
+    query?.split('&').find_map(|pair| {
+        pair.strip_prefix(name)
+            .and_then(|rest| rest.strip_prefix('='))
+    })
 }
 
 /// Where the client resumes from.
@@ -90,12 +94,7 @@ impl Resume {
         let header = parts
             .get("last-event-id")
             .map(|v| v.to_str().unwrap_or_default().trim().to_owned());
-        let query = query.and_then(|query| {
-            query
-                .split('&')
-                .find_map(|pair| pair.strip_prefix("last_event_id="))
-                .map(str::to_owned)
-        });
+        let query = query_param(query, "last_event_id").map(str::to_owned);
         match header.or(query) {
             None => Self::Fresh,
             Some(id) if id.is_empty() => Self::Fresh,
@@ -174,14 +173,9 @@ pub async fn room_stream(
 /// `X-Min-Position`, or `min_position` in the query for clients that cannot send headers.
 fn min_position(headers: &HeaderMap, query: Option<&str>) -> Result<MinPosition, ApiError> {
     let header = headers.get(X_MIN_POSITION).and_then(|v| v.to_str().ok());
-    let query = query.and_then(|q| q.split('&').find_map(|p| p.strip_prefix("min_position=")));
-    match header.or(query) {
+    match header.or(query_param(query, "min_position")) {
         None => Ok(MinPosition(None)),
-        Some(text) => text
-            .trim()
-            .parse::<i64>()
-            .ok()
-            .filter(|p| *p >= 0)
+        Some(text) => MinPosition::parse(text)
             .map(|p| MinPosition(Some(p)))
             .ok_or_else(|| {
                 ApiError::bad_request(
