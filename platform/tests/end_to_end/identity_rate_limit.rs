@@ -1,0 +1,54 @@
+//! Registration and login are rate limited per client address.
+
+use crate::support;
+
+use reqwest::StatusCode;
+use serde_json::json;
+use support::{TestApp, error, header};
+
+#[tokio::test]
+async fn logins_and_registrations_over_the_limit_get_429_with_retry_after() {
+    let app = TestApp::spawn_with(&["--auth-rate-limit-per-minute=3"]).await;
+    let login = json!({ "email": "ada@example.com", "password": "Wrong1234" });
+    for remaining in ["2", "1"] {
+        let response = app.post("/api/v1/auth/login", &login).await;
+        assert_eq!(header(&response, "ratelimit-limit"), "3");
+        assert_eq!(header(&response, "ratelimit-remaining"), remaining);
+        assert_eq!(header(&response, "ratelimit-policy"), "3;w=60");
+        error(
+            response,
+            StatusCode::UNAUTHORIZED,
+            "UNAUTHORIZED",
+            "wrong email",
+        )
+        .await;
+    }
+    let register = json!({ "email": "ada@example.com", "password": "Analytical1", "name": "Ada" });
+    let last = app.post("/api/v1/auth/register", &register).await;
+    assert_eq!(last.status(), StatusCode::CREATED);
+    assert_eq!(header(&last, "ratelimit-remaining"), "0");
+    for path in ["/api/v1/auth/login", "/api/v1/auth/register"] {
+        let body = if path.ends_with("login") {
+            &login
+        } else {
+            &register
+        };
+        let limited = app.post(path, body).await;
+        let retry_after: u64 = header(&limited, "retry-after").parse().unwrap();
+        assert!((1..=60).contains(&retry_after), "{retry_after}");
+        assert_eq!(header(&limited, "ratelimit-remaining"), "0");
+        let error = error(
+            limited,
+            StatusCode::TOO_MANY_REQUESTS,
+            "RATE_LIMITED",
+            "too many requests",
+        )
+        .await;
+        assert_eq!(error["details"]["retry_after_seconds"], retry_after);
+    }
+    // Other endpoints are not limited.
+    let list = app.get("/api/v1/items").await;
+    assert_eq!(list.status(), StatusCode::OK);
+    assert!(list.headers().get("ratelimit-limit").is_none());
+    app.stop().await;
+}

@@ -1,0 +1,223 @@
+//! Refresh-token rotation, reuse detection and logout.
+
+use crate::support;
+
+use std::time::{Duration, Instant};
+
+use futures::future::join_all;
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use support::{TestApp, error, json};
+
+const PASSWORD: &str = "Analytical1";
+
+/// Registers Ada and logs her in: the login's `data`.
+async fn ada(app: &TestApp) -> Value {
+    let body = json!({ "email": "ada@example.com", "password": PASSWORD, "name": "Ada" });
+    json(
+        app.post("/api/v1/auth/register", &body).await,
+        StatusCode::CREATED,
+    )
+    .await;
+    log_in(app).await
+}
+
+async fn log_in(app: &TestApp) -> Value {
+    let body = json!({ "email": "ada@example.com", "password": PASSWORD });
+    json(app.post("/api/v1/auth/login", &body).await, StatusCode::OK).await["data"].clone()
+}
+
+async fn refresh(app: &TestApp, token: &Value) -> reqwest::Response {
+    app.post("/api/v1/auth/refresh", &json!({ "refresh_token": token }))
+        .await
+}
+
+async fn me(app: &TestApp, session: &Value) -> reqwest::Response {
+    app.request(Method::GET, "/api/v1/users/me")
+        .bearer_auth(session["access_token"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn logout(app: &TestApp, session: &Value) -> reqwest::Response {
+    app.request(Method::POST, "/api/v1/auth/logout")
+        .bearer_auth(session["access_token"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn refreshing_rotates_the_refresh_token_and_keeps_the_session() {
+    let app = TestApp::spawn().await;
+    let first = ada(&app).await;
+    let second =
+        json(refresh(&app, &first["refresh_token"]).await, StatusCode::OK).await["data"].clone();
+    assert_ne!(second["refresh_token"], first["refresh_token"]);
+    assert_eq!(second["user"]["email"], "ada@example.com");
+    let third = refresh(&app, &second["refresh_token"]).await;
+    json(third, StatusCode::OK).await;
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn presenting_a_spent_refresh_token_revokes_the_whole_session() {
+    let app = TestApp::spawn().await;
+    let first = ada(&app).await;
+    let second =
+        json(refresh(&app, &first["refresh_token"]).await, StatusCode::OK).await["data"].clone();
+    let replayed = refresh(&app, &first["refresh_token"]).await;
+    error(
+        replayed,
+        StatusCode::UNAUTHORIZED,
+        "UNAUTHORIZED",
+        "used already",
+    )
+    .await;
+    let newest = refresh(&app, &second["refresh_token"]).await;
+    error(
+        newest,
+        StatusCode::UNAUTHORIZED,
+        "UNAUTHORIZED",
+        "not valid",
+    )
+    .await;
+    for session in [&first, &second] {
+        let response = me(&app, session).await;
+        error(
+            response,
+            StatusCode::UNAUTHORIZED,
+            "UNAUTHORIZED",
+            "session has ended",
+        )
+        .await;
+    }
+    let reasons: Vec<String> = sqlx::query_scalar(
+        "SELECT data->>'reason' FROM events WHERE event_type = 'SessionRevoked'",
+    )
+    .fetch_all(&app.db.pool)
+    .await
+    .unwrap();
+    assert_eq!(reasons, ["refresh_token_reused"]);
+    // Another login still works: only the stolen family ended.
+    let fresh = log_in(&app).await;
+    assert_ne!(me(&app, &fresh).await.status(), StatusCode::UNAUTHORIZED);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn of_concurrent_refreshes_with_one_token_exactly_one_succeeds() {
+    let app = TestApp::spawn().await;
+    let session = ada(&app).await;
+    let token = session["refresh_token"].clone();
+    let attempts = (0..6).map(|_| refresh(&app, &token));
+    let statuses: Vec<StatusCode> = join_all(attempts)
+        .await
+        .iter()
+        .map(|r| r.status())
+        .collect();
+    let succeeded = statuses.iter().filter(|s| **s == StatusCode::OK).count();
+    assert_eq!(succeeded, 1, "{statuses:?}");
+    assert!(
+        statuses
+            .iter()
+            .all(|s| *s == StatusCode::OK || *s == StatusCode::UNAUTHORIZED)
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn logging_out_ends_the_access_and_refresh_tokens_at_once() {
+    let app = TestApp::spawn().await;
+    let session = ada(&app).await;
+    let other = log_in(&app).await;
+    let response = logout(&app, &session).await;
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    let after = me(&app, &session).await;
+    error(
+        after,
+        StatusCode::UNAUTHORIZED,
+        "UNAUTHORIZED",
+        "session has ended",
+    )
+    .await;
+    let refreshed = refresh(&app, &session["refresh_token"]).await;
+    error(
+        refreshed,
+        StatusCode::UNAUTHORIZED,
+        "UNAUTHORIZED",
+        "not valid",
+    )
+    .await;
+    let again = logout(&app, &session).await;
+    error(
+        again,
+        StatusCode::UNAUTHORIZED,
+        "UNAUTHORIZED",
+        "session has ended",
+    )
+    .await;
+    // The user's other session is untouched.
+    assert_ne!(me(&app, &other).await.status(), StatusCode::UNAUTHORIZED);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_revocation_announced_by_another_instance_is_heard_here() {
+    let app = TestApp::spawn().await;
+    let session = ada(&app).await;
+    assert_ne!(me(&app, &session).await.status(), StatusCode::UNAUTHORIZED);
+    // What another instance's logout does in the database.
+    sqlx::query(
+        "WITH r AS (UPDATE sessions SET revoked_at = now() RETURNING session_id) \
+         SELECT count(pg_notify('revocations', session_id::text)::text) FROM r",
+    )
+    .execute(&app.db.pool)
+    .await
+    .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let status = me(&app, &session).await.status();
+        if status == StatusCode::UNAUTHORIZED {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the revocation was never heard");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn refresh_requests_without_a_valid_token_are_refused() {
+    let app = TestApp::spawn().await;
+    let unknown = refresh(&app, &json!("0".repeat(64))).await;
+    error(
+        unknown,
+        StatusCode::UNAUTHORIZED,
+        "UNAUTHORIZED",
+        "not valid",
+    )
+    .await;
+    let missing = app.post("/api/v1/auth/refresh", &json!({})).await;
+    error(
+        missing,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "INVALID_INPUT",
+        "refresh_token",
+    )
+    .await;
+    let anonymous = app
+        .request(Method::POST, "/api/v1/auth/logout")
+        .send()
+        .await
+        .unwrap();
+    error(
+        anonymous,
+        StatusCode::UNAUTHORIZED,
+        "UNAUTHORIZED",
+        "access token",
+    )
+    .await;
+    app.stop().await;
+}

@@ -1,0 +1,31 @@
+//! The whole platform driven through its HTTP API, one module per capability and concern.
+//! One test binary, so the workspace links the platform once for all of them.
+
+mod support;
+
+mod bad_input;
+mod board_authorization;
+mod board_posts;
+mod chat_instances;
+mod chat_messages;
+mod chat_page;
+mod chat_rooms;
+mod chat_streams;
+mod identity_auth;
+mod identity_authorization;
+mod identity_changes;
+mod identity_members;
+mod identity_rate_limit;
+mod identity_sessions;
+mod items_commands;
+mod items_idempotency;
+mod items_queries;
+mod items_read_your_writes;
+mod items_validation;
+mod operations;
+mod orders_authorization;
+mod orders_commands;
+mod orders_plans;
+mod orders_queries;
+mod orders_two_instances;
+mod smoke;

@@ -1,0 +1,307 @@
+//! Spawns the whole platform on a random port with a fresh database, in the transport
+//! the test run asks for (`TEST_TRANSPORT=embedded|kafka`).
+
+pub mod accounts;
+pub mod chat;
+pub mod instances;
+pub mod orders;
+
+use std::time::Duration;
+
+use clap::Parser;
+use event_store::testing::{self, TestDatabase, Transport};
+use reqwest::{Client, Method, RequestBuilder, Response, StatusCode};
+use serde_json::Value;
+use tokio::{sync::oneshot, task::JoinHandle};
+
+pub struct TestApp {
+    pub base: String,
+    pub client: Client,
+    pub db: TestDatabase,
+    /// The transport flags the platform runs with (`--kafka-...`), for other instances.
+    pub transport_args: Vec<String>,
+    stop: oneshot::Sender<()>,
+    server: JoinHandle<()>,
+}
+
+impl TestApp {
+    pub async fn spawn() -> Self {
+        Self::spawn_with(&[]).await
+    }
+
+    /// Spawns with extra command-line settings (e.g. `--read-wait-timeout-ms=300`).
+    pub async fn spawn_with(extra: &[&str]) -> Self {
+        let db = TestDatabase::new().await;
+        let mut args = vec![
+            "platform".to_owned(),
+            format!("--database-url={}", db.url),
+            "--http-addr=127.0.0.1:0".to_owned(),
+            "--log-format=text".to_owned(),
+            "--db-pool-size=8".to_owned(),
+            format!("--group-id=projector-{}", uuid::Uuid::new_v4().simple()),
+        ];
+        // Tests log in often from one address; the limit has its own test.
+        if !extra.iter().any(|arg| arg.starts_with("--auth-rate-limit")) {
+            args.push("--auth-rate-limit-per-minute=100000".to_owned());
+        }
+        let mut transport_args = Vec::new();
+        if testing::transport() == Transport::Kafka {
+            let kafka = testing::kafka_config();
+            transport_args.push(format!("--kafka-brokers={}", kafka.brokers));
+            transport_args.push(format!("--kafka-topic-prefix={}", kafka.topic_prefix));
+        }
+        args.extend(transport_args.iter().cloned());
+        args.extend(extra.iter().map(|arg| arg.to_string()));
+        let config = platform::Config::try_parse_from(args).expect("valid test configuration");
+        let server = platform::build(config).await.expect("platform starts");
+        let base = format!("http://{}", server.local_addr());
+        let (stop, stopped) = oneshot::channel();
+        let server = tokio::spawn(async move {
+            server
+                .serve_until(async {
+                    let _ = stopped.await;
+                })
+                .await
+                .expect("server runs");
+        });
+        let client = Client::builder()
+            .timeout(Duration::from_secs(30))
+            .build()
+            .unwrap();
+        Self {
+            base,
+            client,
+            db,
+            transport_args,
+            stop,
+            server,
+        }
+    }
+
+    pub fn request(&self, method: Method, path: &str) -> RequestBuilder {
+        self.client.request(method, format!("{}{path}", self.base))
+    }
+
+    pub async fn post(&self, path: &str, body: &Value) -> Response {
+        self.request(Method::POST, path)
+            .json(body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn put(&self, path: &str, body: &Value) -> Response {
+        self.request(Method::PUT, path)
+            .json(body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn delete(&self, path: &str) -> Response {
+        self.request(Method::DELETE, path).send().await.unwrap()
+    }
+
+    pub async fn get(&self, path: &str) -> Response {
+        self.request(Method::GET, path).send().await.unwrap()
+    }
+
+    /// GET that waits until the read models reflect `position`.
+    pub async fn get_at(&self, path: &str, position: i64) -> Response {
+        self.request(Method::GET, path)
+            .header("X-Min-Position", position)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// PUT with an `If-Match` header.
+    pub async fn put_if_match(&self, path: &str, body: &Value, if_match: &str) -> Response {
+        self.request(Method::PUT, path)
+            .header("If-Match", if_match)
+            .json(body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// DELETE with an `If-Match` header.
+    pub async fn delete_if_match(&self, path: &str, if_match: &str) -> Response {
+        self.request(Method::DELETE, path)
+            .header("If-Match", if_match)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// A command with an `Idempotency-Key` header (a JSON body when given).
+    pub async fn send_with_key(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+        key: &str,
+    ) -> Response {
+        let request = self.request(method, path).header("Idempotency-Key", key);
+        let request = match body {
+            Some(body) => request.json(body),
+            None => request,
+        };
+        request.send().await.unwrap()
+    }
+
+    /// GET with an `If-None-Match` header.
+    pub async fn get_if_none_match(&self, path: &str, etag: &str) -> Response {
+        self.request(Method::GET, path)
+            .header("If-None-Match", etag)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Renames an item and returns the `data` of the response.
+    pub async fn update_item(&self, id: i64, name: &str) -> Value {
+        let response = self
+            .put(&item_path(id), &serde_json::json!({ "name": name }))
+            .await;
+        json(response, StatusCode::OK).await["data"].clone()
+    }
+
+    /// Deletes an item and returns the position of the deletion.
+    pub async fn delete_item(&self, id: i64) -> i64 {
+        let response = self.delete(&item_path(id)).await;
+        assert_eq!(response.status(), StatusCode::NO_CONTENT);
+        position(&response)
+    }
+
+    /// The `data` of a list page (`query` as in `page=2&size=10`) once it reflects
+    /// `position`.
+    pub async fn list_at(&self, query: &str, position: i64) -> Value {
+        let response = self
+            .get_at(&format!("/api/v1/items?{query}"), position)
+            .await;
+        json(response, StatusCode::OK).await["data"].clone()
+    }
+
+    /// Runs `requests` while appends are held back (the event log head is locked for half
+    /// a second), so every command reads the state before any of them appends: their
+    /// races are decided at the append, deterministically.
+    pub async fn with_appends_held<F: std::future::Future>(&self, requests: F) -> F::Output {
+        let mut head = self.db.pool.begin().await.unwrap();
+        sqlx::query("SELECT last_position FROM event_log_head FOR UPDATE")
+            .execute(&mut *head)
+            .await
+            .unwrap();
+        let release = async {
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            head.rollback().await.unwrap();
+        };
+        tokio::join!(requests, release).0
+    }
+
+    /// Creates an item and returns the `data` of the response.
+    pub async fn create_item(&self, name: &str) -> Value {
+        let response = self
+            .post("/api/v1/items", &serde_json::json!({ "name": name }))
+            .await;
+        assert_eq!(response.status(), StatusCode::CREATED);
+        response.json::<Value>().await.unwrap()["data"].clone()
+    }
+
+    /// Stops the server (draining connections and background tasks) and drops the database.
+    pub async fn stop(self) {
+        let _ = self.stop.send(());
+        let _ = self.server.await;
+        self.db.drop().await;
+    }
+}
+
+/// Reads the body as JSON, asserting the status first.
+pub async fn json(response: Response, status: StatusCode) -> Value {
+    let actual = response.status();
+    let body = response.text().await.unwrap();
+    assert_eq!(actual, status, "unexpected status; body: {body}");
+    serde_json::from_str(&body).unwrap_or_else(|_| panic!("body is not JSON: {body}"))
+}
+
+/// Reads an error response: asserts its status, the error envelope, its code, that its
+/// message contains `message`, and that `trace_id` is the `X-Request-ID` response header.
+/// Returns the `error` object.
+pub async fn error(response: Response, status: StatusCode, code: &str, message: &str) -> Value {
+    let request_id = header(&response, "x-request-id");
+    let body = json(response, status).await;
+    assert_eq!(body["status"], "error", "{body}");
+    let error = &body["error"];
+    assert_eq!(error["code"], code, "{body}");
+    let text = error["message"].as_str().unwrap_or_default();
+    assert!(
+        text.contains(message),
+        "message {text:?} does not contain {message:?}"
+    );
+    assert!(!request_id.is_empty(), "X-Request-ID is empty");
+    assert_eq!(error["trace_id"], request_id.as_str(), "{body}");
+    error.clone()
+}
+
+/// A 400 `INVALID_INPUT` error whose message contains `message`; returns the `error`.
+pub async fn bad_request(response: Response, message: &str) -> Value {
+    error(response, StatusCode::BAD_REQUEST, "INVALID_INPUT", message).await
+}
+
+/// A 422 `INVALID_INPUT` error whose message contains `message`; returns the `error`.
+pub async fn unprocessable(response: Response, message: &str) -> Value {
+    error(
+        response,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "INVALID_INPUT",
+        message,
+    )
+    .await
+}
+
+/// A response header as text (panics when absent).
+pub fn header(response: &Response, name: &str) -> String {
+    response
+        .headers()
+        .get(name)
+        .unwrap_or_else(|| panic!("no {name} header"))
+        .to_str()
+        .unwrap()
+        .to_owned()
+}
+
+/// The path of one item.
+pub fn item_path(id: impl std::fmt::Display) -> String {
+    format!("/api/v1/items/{id}")
+}
+
+/// The id of an item from the `data` of a response.
+pub fn id(data: &Value) -> i64 {
+    data["id"].as_i64().expect("data has a numeric id")
+}
+
+/// The position from the `data` of a command response.
+pub fn position_of(data: &Value) -> i64 {
+    data["position"]
+        .as_i64()
+        .expect("data has a numeric position")
+}
+
+/// The names of the items of a list page's `data`.
+pub fn names(page: &Value) -> Vec<String> {
+    page["items"]
+        .as_array()
+        .expect("data has items")
+        .iter()
+        .map(|item| item["name"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// The position a command response reports in its `X-Position` header.
+pub fn position(response: &Response) -> i64 {
+    response.headers()["x-position"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap()
+}
