@@ -38,6 +38,7 @@ use std::{net::IpAddr, process::ExitCode, str::FromStr, time::Duration};
 
 use anyhow::{Context, bail, ensure};
 use benches::{
+    http::{self, snippet},
     latency::{LatencySummary, Micros, Recorder},
     load::{self, Limits, Report},
 };
@@ -75,9 +76,6 @@ const RAW_INSERT: &str = "INSERT INTO bench_raw_events \
 /// Most lag samples in flight at once; beyond it the schedule waits (and the wait is
 /// charged to the samples, measured from their intended start).
 const LAG_MAX_IN_FLIGHT: usize = 4096;
-
-/// Timeout of one HTTP request.
-const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, ValueEnum)]
 enum Phase {
@@ -402,12 +400,7 @@ async fn run(args: &Args) -> Summary {
         }
     }
 
-    let client = match Client::builder()
-        .pool_max_idle_per_host(args.concurrency as usize * 2)
-        .tcp_nodelay(true)
-        .timeout(REQUEST_TIMEOUT)
-        .build()
-    {
+    let client = match http::client(args.concurrency as usize) {
         Ok(client) => client,
         Err(error) => {
             summary.failures.push(format!("HTTP client: {error:#}"));
@@ -726,15 +719,6 @@ async fn wait_readable(
             Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
         }
     }
-}
-
-fn snippet(body: &[u8]) -> String {
-    let text = String::from_utf8_lossy(body);
-    let mut snippet: String = text.chars().take(300).collect();
-    if text.chars().count() > 300 {
-        snippet.push('…');
-    }
-    snippet
 }
 
 fn print_table(args: &Args, summary: &Summary) {

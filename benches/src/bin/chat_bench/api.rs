@@ -1,35 +1,19 @@
 //! The HTTP side of the setup: clients, users and their tokens, rooms, sending a message,
 //! and the platform's count of open streams from `/metrics`.
 
-use std::time::Duration;
-
 use anyhow::{Context, bail};
-use futures::{StreamExt, TryStreamExt};
 use reqwest::{
     Client, StatusCode, Url,
     header::{AUTHORIZATION, HeaderValue},
 };
-use serde_json::{Value, json};
+use serde_json::json;
 use uuid::Uuid;
 
-/// Timeout of one request (not of a stream).
-pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
-/// Meets the password rule: 8+ characters, an upper-case letter, a digit.
-const PASSWORD: &str = "Benchmark1";
+use benches::http::expect_status;
+pub use benches::http::{REQUEST_TIMEOUT, User, client, endpoint, register_users, snippet};
+
 /// The platform's gauge of open chat streams.
 const STREAMS_OPEN: &str = "chat_streams_open";
-
-/// A client for requests, with one idle connection per request in flight (HTTP/1.1
-/// carries one request per connection at a time).
-pub fn client(max_in_flight: usize) -> anyhow::Result<Client> {
-    Client::builder()
-        .http1_only()
-        .pool_max_idle_per_host(max_in_flight)
-        .tcp_nodelay(true)
-        .timeout(REQUEST_TIMEOUT)
-        .build()
-        .context("building the HTTP client")
-}
 
 /// A client for the live streams: one connection each, held for the whole run, so no
 /// overall timeout (the subscribers time out reads that stay silent).
@@ -41,74 +25,6 @@ pub fn stream_client() -> anyhow::Result<Client> {
         .connect_timeout(REQUEST_TIMEOUT)
         .build()
         .context("building the stream client")
-}
-
-/// `base` + `path`, with `base`'s trailing slash ignored.
-pub fn endpoint(base: &Url, path: &str) -> anyhow::Result<Url> {
-    let text = format!("{}{path}", base.as_str().trim_end_matches('/'));
-    Url::parse(&text).with_context(|| format!("bad URL {text}"))
-}
-
-/// A logged-in user.
-#[derive(Debug, Clone)]
-pub struct User {
-    pub id: Uuid,
-    /// `Bearer <access token>`, ready to send.
-    pub auth: HeaderValue,
-}
-
-/// Registers and logs in `count` users, `chat-bench-<tag>-<k>@example.com`, `concurrency`
-/// at a time; they come back in order.
-pub async fn register_users(
-    client: &Client,
-    base: &Url,
-    tag: &str,
-    count: usize,
-    concurrency: usize,
-) -> anyhow::Result<Vec<User>> {
-    let register = endpoint(base, "/api/v1/auth/register")?;
-    let login = endpoint(base, "/api/v1/auth/login")?;
-    futures::stream::iter(0..count)
-        .map(|k| {
-            let email = format!("chat-bench-{tag}-{k}@example.com");
-            let (register, login) = (register.clone(), login.clone());
-            async move {
-                register_user(client, register, login, &email, k)
-                    .await
-                    .with_context(|| format!("user {email}"))
-            }
-        })
-        .buffered(concurrency)
-        .try_collect()
-        .await
-}
-
-async fn register_user(
-    client: &Client,
-    register: Url,
-    login: Url,
-    email: &str,
-    k: usize,
-) -> anyhow::Result<User> {
-    let body =
-        json!({ "email": email, "password": PASSWORD, "name": format!("Chat bench user {k}") });
-    let response = client.post(register).json(&body).send().await?;
-    expect_status(response, StatusCode::CREATED, "register").await?;
-    let body = json!({ "email": email, "password": PASSWORD });
-    let response = client.post(login).json(&body).send().await?;
-    let body = expect_status(response, StatusCode::OK, "login").await?;
-    let data = &body["data"];
-    let token = data["access_token"]
-        .as_str()
-        .context("the login answer has no data.access_token")?;
-    let id = data["user"]["id"]
-        .as_str()
-        .and_then(|id| Uuid::parse_str(id).ok())
-        .context("the login answer has no data.user.id")?;
-    let mut auth = HeaderValue::from_str(&format!("Bearer {token}"))
-        .context("the access token is not a valid header value")?;
-    auth.set_sensitive(true);
-    Ok(User { id, auth })
 }
 
 /// `POST /api/v1/chats`: a group room of `creator` and `others`; its id.
@@ -175,31 +91,6 @@ fn parse_gauge(text: &str, name: &str) -> Option<u64> {
         let value: f64 = value.split_whitespace().next()?.parse().ok()?;
         Some(value.max(0.0) as u64)
     })
-}
-
-/// The JSON body of a response with the expected status, or an error naming what came.
-pub async fn expect_status(
-    response: reqwest::Response,
-    expected: StatusCode,
-    what: &str,
-) -> anyhow::Result<Value> {
-    let status = response.status();
-    let body = response.bytes().await?;
-    if status != expected {
-        bail!("{what}: status {status}: {}", snippet(&body));
-    }
-    serde_json::from_slice(&body)
-        .with_context(|| format!("{what}: the {status} body is not JSON: {}", snippet(&body)))
-}
-
-/// The first 300 characters of a body.
-pub fn snippet(body: &[u8]) -> String {
-    let text = String::from_utf8_lossy(body);
-    let mut snippet: String = text.chars().take(300).collect();
-    if text.chars().count() > 300 {
-        snippet.push('…');
-    }
-    snippet
 }
 
 #[cfg(test)]

@@ -126,7 +126,7 @@ async fn run(args: &Args, layout: Arc<Layout>, summary: &mut Summary) -> anyhow:
     let users = api::register_users(
         &commands,
         &args.url,
-        &tag,
+        &format!("chat-bench-{tag}"),
         layout.users,
         args.register_concurrency as usize,
     )

@@ -1,52 +1,18 @@
 //! The HTTP side: clients, members and their tokens, placing orders, reading listing totals
 //! and the cache counters of `/metrics`.
 
-use std::time::Duration;
-
 use anyhow::{Context, bail, ensure};
-use futures::{StreamExt, TryStreamExt};
-use reqwest::{
-    Client, StatusCode, Url,
-    header::{AUTHORIZATION, HeaderValue},
-};
+use reqwest::{Client, StatusCode, Url, header::AUTHORIZATION};
 use serde_json::{Value, json};
-use uuid::Uuid;
 
-/// Timeout of one HTTP request.
-const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+pub use benches::http::{User as Member, client, endpoint, snippet};
+use benches::http::{expect_status, register_users};
+
 /// Registrations and logins in flight at once: each costs ~20 ms of argon2 CPU, so more
 /// would only queue on the server's two cores.
 const REGISTER_CONCURRENCY: usize = 4;
-/// Meets the password rule: 8+ characters, an upper-case letter, a digit.
-const PASSWORD: &str = "Benchmark1";
 /// The cache whose hit ratio is reported.
 const ORDER_PAGES: &str = "cache=\"order_pages\"";
-
-/// A client with one idle connection per request in flight (HTTP/1.1 carries one request
-/// per connection at a time).
-pub fn client(max_in_flight: usize) -> anyhow::Result<Client> {
-    Client::builder()
-        .http1_only()
-        .pool_max_idle_per_host(max_in_flight)
-        .tcp_nodelay(true)
-        .timeout(REQUEST_TIMEOUT)
-        .build()
-        .context("building the HTTP client")
-}
-
-/// `base` + `path`, with `base`'s trailing slash ignored.
-pub fn endpoint(base: &Url, path: &str) -> anyhow::Result<Url> {
-    let text = format!("{}{path}", base.as_str().trim_end_matches('/'));
-    Url::parse(&text).with_context(|| format!("bad URL {text}"))
-}
-
-/// A logged-in member.
-#[derive(Debug, Clone)]
-pub struct Member {
-    pub id: Uuid,
-    /// `Bearer <access token>`, ready to send.
-    pub auth: HeaderValue,
-}
 
 /// Registers and logs in `count` members, `orders-bench-<tag>-<k>@example.com`, in order.
 pub async fn register_members(
@@ -55,48 +21,8 @@ pub async fn register_members(
     tag: &str,
     count: u32,
 ) -> anyhow::Result<Vec<Member>> {
-    let register = endpoint(base, "/api/v1/auth/register")?;
-    let login = endpoint(base, "/api/v1/auth/login")?;
-    futures::stream::iter(0..count)
-        .map(|k| {
-            let email = format!("orders-bench-{tag}-{k}@example.com");
-            let (register, login) = (register.clone(), login.clone());
-            async move {
-                register_member(client, register, login, &email, k)
-                    .await
-                    .with_context(|| format!("member {email}"))
-            }
-        })
-        .buffered(REGISTER_CONCURRENCY)
-        .try_collect()
-        .await
-}
-
-async fn register_member(
-    client: &Client,
-    register: Url,
-    login: Url,
-    email: &str,
-    k: u32,
-) -> anyhow::Result<Member> {
-    let body = json!({ "email": email, "password": PASSWORD, "name": format!("Bench member {k}") });
-    let response = client.post(register).json(&body).send().await?;
-    expect_status(response, StatusCode::CREATED, "register").await?;
-    let body = json!({ "email": email, "password": PASSWORD });
-    let response = client.post(login).json(&body).send().await?;
-    let body = expect_status(response, StatusCode::OK, "login").await?;
-    let data = &body["data"];
-    let token = data["access_token"]
-        .as_str()
-        .context("the login answer has no data.access_token")?;
-    let id = data["user"]["id"]
-        .as_str()
-        .and_then(|id| Uuid::parse_str(id).ok())
-        .context("the login answer has no data.user.id")?;
-    let mut auth = HeaderValue::from_str(&format!("Bearer {token}"))
-        .context("the access token is not a valid header value")?;
-    auth.set_sensitive(true);
-    Ok(Member { id, auth })
+    let prefix = format!("orders-bench-{tag}");
+    register_users(client, base, &prefix, count as usize, REGISTER_CONCURRENCY).await
 }
 
 /// An order placed through the API.
@@ -205,31 +131,6 @@ fn parse_cache_counts(text: &str) -> CacheCounts {
         }
     }
     counts
-}
-
-/// The JSON body of a response with the expected status, or an error naming what came.
-async fn expect_status(
-    response: reqwest::Response,
-    expected: StatusCode,
-    what: &str,
-) -> anyhow::Result<Value> {
-    let status = response.status();
-    let body = response.bytes().await?;
-    if status != expected {
-        bail!("{what}: status {status}: {}", snippet(&body));
-    }
-    serde_json::from_slice(&body)
-        .with_context(|| format!("{what}: the {status} body is not JSON: {}", snippet(&body)))
-}
-
-/// The first 300 characters of a body.
-pub fn snippet(body: &[u8]) -> String {
-    let text = String::from_utf8_lossy(body);
-    let mut snippet: String = text.chars().take(300).collect();
-    if text.chars().count() > 300 {
-        snippet.push('…');
-    }
-    snippet
 }
 
 fn snippet_value(value: &Value) -> String {
