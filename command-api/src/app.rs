@@ -86,12 +86,24 @@ impl AdminConfig {
 
 /// Shared by every handler.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Shared>);
+
+/// What the handlers share. Behind one `Arc`: axum clones the state for every request,
+/// and one reference count is cheaper to move between cores than one per field.
+pub struct Shared {
     pub store: EventStore,
     pub tokens: Arc<Tokens>,
     pub passwords: Passwords,
     /// How long a login session lasts.
     pub refresh_ttl: time::Duration,
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
 }
 
 impl FromRef<AppState> for Arc<Tokens> {
@@ -117,12 +129,12 @@ pub async fn start(
         .revocations
         .spawn(pool.clone(), tokens.ttl, shutdown.clone())
         .await?;
-    let state = AppState {
+    let state = AppState(Arc::new(Shared {
         store: EventStore::new(pool.clone()),
         tokens,
         passwords: Passwords::new(),
         refresh_ttl: time::Duration::hours(config.identity.refresh_token_ttl_hours.into()),
-    };
+    }));
     if let Some(admin) = config.identity.admin.account() {
         crate::identity::admin::ensure(&state, &admin).await?;
     }

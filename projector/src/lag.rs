@@ -30,19 +30,27 @@ pub async fn watch(
 }
 
 /// Events of the projection's context after its checkpoint, and the age of the oldest.
+///
+/// The checkpoint is read first and bound as a value: joined in the same statement it
+/// would be unknown to the planner, which may then walk the context's whole history in
+/// the index instead of seeking to the checkpoint.
 pub async fn measure(
     pool: &PgPool,
     projection: &dyn Projection,
 ) -> Result<(i64, f64), sqlx::Error> {
-    let (behind, oldest): (i64, Option<OffsetDateTime>) = sqlx::query_as(
-        "WITH c AS (SELECT coalesce(min(position), 0) AS position FROM projection_checkpoints \
-                    WHERE projection = $1) \
-         SELECT (SELECT count(*) FROM events e, c WHERE e.context = $2 AND e.position > c.position), \
-                (SELECT e.occurred_at FROM events e, c WHERE e.context = $2 AND e.position > c.position \
-                 ORDER BY e.position LIMIT 1)",
+    let checkpoint: i64 = sqlx::query_scalar(
+        "SELECT coalesce(min(position), 0) FROM projection_checkpoints WHERE projection = $1",
     )
     .bind(projection.name())
+    .fetch_one(pool)
+    .await?;
+    let (behind, oldest): (i64, Option<OffsetDateTime>) = sqlx::query_as(
+        "SELECT (SELECT count(*) FROM events WHERE context = $1 AND position > $2), \
+                (SELECT occurred_at FROM events WHERE context = $1 AND position > $2 \
+                 ORDER BY position LIMIT 1)",
+    )
     .bind(projection.context())
+    .bind(checkpoint)
     .fetch_one(pool)
     .await?;
     let seconds = oldest

@@ -44,7 +44,11 @@ pub struct Config {
 
 /// Shared by every handler.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Shared>);
+
+/// What the handlers share. Behind one `Arc`: axum clones the state for every request,
+/// and one reference count is cheaper to move between cores than one per field.
+pub struct Shared {
     pub pool: PgPool,
     /// The checkpoint source this instance's read models are current for.
     pub source: Arc<str>,
@@ -55,6 +59,14 @@ pub struct AppState {
     pub board: Arc<BoardReadModel>,
     pub chat: Arc<ChatReadModel>,
     pub tokens: Arc<Tokens>,
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
 }
 
 impl FromRef<AppState> for Arc<Tokens> {
@@ -147,7 +159,7 @@ pub async fn start(
         move |context| naming.source_name(context),
         shutdown.clone(),
     )));
-    let state = AppState {
+    let state = AppState(Arc::new(Shared {
         source: source.source_name(items.progress.context).into(),
         pool: pool.clone(),
         read_timeout: Duration::from_millis(config.read_wait_timeout_ms),
@@ -157,7 +169,7 @@ pub async fn start(
         board,
         chat,
         tokens,
-    };
+    }));
     Ok(Service {
         router: crate::items::router()
             .merge(crate::members::router())

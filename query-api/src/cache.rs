@@ -8,22 +8,25 @@
 //! stored nor served. A group is the key itself for a by-id cache, or something coarser
 //! (e.g. the member whose order listings an event changes), so one event can retire many
 //! entries without enumerating them.
+//!
+//! Marks live in a fixed table of atomic slots, a group's mark in the slot its hash picks:
+//! marking is one atomic maximum, whatever the write rate, and the table never grows. Two
+//! groups sharing a slot share the newer mark, which can only make an entry look stale (a
+//! miss), never fresh.
 
 use std::{
-    hash::Hash,
-    sync::{
-        Arc,
-        atomic::{AtomicI64, AtomicU64, Ordering},
-    },
+    hash::{BuildHasher, BuildHasherDefault, DefaultHasher, Hash},
+    sync::atomic::{AtomicI64, AtomicU64, Ordering},
     time::Duration,
 };
 
-use moka::{notification::RemovalCause, sync::Cache};
+use moka::sync::Cache;
 
 /// Entries also expire, as a bound on the damage of any missed invalidation.
 const TIME_TO_LIVE: Duration = Duration::from_secs(300);
-/// Marks outlive every entry they could guard.
-const MARK_TIME_TO_LIVE: Duration = Duration::from_secs(310);
+/// Mark slots per entry of capacity: few groups share a slot while the cache is full.
+const SLOTS_PER_ENTRY: u64 = 4;
+const MIN_SLOTS: u64 = 1024;
 
 #[derive(Clone)]
 struct Stamped<V> {
@@ -36,11 +39,12 @@ pub struct GuardedCache<K, V, G = K> {
     name: &'static str,
     /// None when caching is switched off (capacity 0).
     entries: Option<Cache<K, Stamped<V>>>,
-    /// The newest invalidating event position per group.
-    marks: Cache<G, i64>,
-    /// Entries older than this are stale whatever their group (whole-cache invalidation,
-    /// and the marks evicted for room).
-    floor: Arc<AtomicI64>,
+    /// The newest invalidating event position of the groups hashed to each slot.
+    marks: Box<[AtomicI64]>,
+    /// A fixed hash, so which groups share a slot does not change between runs.
+    hasher: BuildHasherDefault<DefaultHasher>,
+    /// Entries older than this are stale whatever their group.
+    floor: AtomicI64,
     group_of: fn(&K) -> G,
     hits: AtomicU64,
     misses: AtomicU64,
@@ -61,23 +65,19 @@ impl<K, V, G> GuardedCache<K, V, G>
 where
     K: Hash + Eq + Send + Sync + 'static,
     V: Clone + Send + Sync + 'static,
-    G: Hash + Eq + Send + Sync + 'static,
+    G: Hash,
 {
     /// A cache whose entries are invalidated by the group `group_of` puts them in.
     /// Capacity 0 switches caching off: nothing is stored and every read is a miss.
     pub fn grouped(name: &'static str, capacity: u64, group_of: fn(&K) -> G) -> Self {
-        let floor = Arc::new(AtomicI64::new(0));
-        let evicted = floor.clone();
-        let marks = Cache::builder()
-            .max_capacity(capacity.max(1).saturating_mul(4))
-            .time_to_live(MARK_TIME_TO_LIVE)
-            .eviction_listener(move |_, position: i64, cause| {
-                // Forgetting a mark for room must not make what it guarded fresh again.
-                if cause == RemovalCause::Size {
-                    evicted.fetch_max(position, Ordering::Relaxed);
-                }
-            })
-            .build();
+        let slots = capacity
+            .saturating_mul(SLOTS_PER_ENTRY)
+            .max(MIN_SLOTS)
+            .next_power_of_two();
+        Self::with_slots(name, capacity, group_of, slots as usize)
+    }
+
+    fn with_slots(name: &'static str, capacity: u64, group_of: fn(&K) -> G, slots: usize) -> Self {
         let entries = (capacity > 0).then(|| {
             Cache::builder()
                 .max_capacity(capacity)
@@ -87,18 +87,24 @@ where
         Self {
             name,
             entries,
-            marks,
-            floor,
+            marks: (0..slots).map(|_| AtomicI64::new(0)).collect(),
+            hasher: BuildHasherDefault::default(),
+            floor: AtomicI64::new(0),
             group_of,
             hits: AtomicU64::new(0),
             misses: AtomicU64::new(0),
         }
     }
 
+    fn slot(&self, group: &G) -> &AtomicI64 {
+        let hash = self.hasher.hash_one(group);
+        &self.marks[hash as usize % self.marks.len()]
+    }
+
     /// The position an entry of `group` must reflect to be fresh.
     fn mark(&self, group: &G) -> i64 {
-        let floor = self.floor.load(Ordering::Relaxed);
-        self.marks.get(group).map_or(floor, |mark| mark.max(floor))
+        let floor = self.floor.load(Ordering::Acquire);
+        self.slot(group).load(Ordering::Acquire).max(floor)
     }
 
     pub fn get(&self, key: &K) -> Option<V> {
@@ -139,14 +145,12 @@ where
 
     /// An event at `position` changed what the entries of `group` hold.
     pub fn invalidate(&self, group: G, position: i64) {
-        self.marks
-            .entry(group)
-            .and_upsert_with(|mark| mark.map_or(position, |m| (*m.value()).max(position)));
+        self.slot(&group).fetch_max(position, Ordering::AcqRel);
     }
 
     /// An event at `position` may have changed every entry.
     pub fn invalidate_all(&self, position: i64) {
-        self.floor.fetch_max(position, Ordering::Relaxed);
+        self.floor.fetch_max(position, Ordering::AcqRel);
         if let Some(entries) = &self.entries {
             entries.invalidate_all();
         }
@@ -220,6 +224,16 @@ mod tests {
         assert_eq!(cache.get(&(1, 1)), None);
         assert_eq!(cache.get(&(1, 2)), None);
         assert_eq!(cache.get(&(2, 1)), Some("someone else's page"));
+    }
+
+    #[test]
+    fn groups_sharing_a_slot_share_the_newer_mark() {
+        let cache: GuardedCache<i64, &str> = GuardedCache::with_slots("test", 100, i64::clone, 1);
+        cache.insert(2, "row", 5);
+        cache.invalidate(1, 6);
+        assert_eq!(cache.get(&2), None, "stale by the shared mark, never fresh");
+        cache.insert(2, "row", 6);
+        assert_eq!(cache.get(&2), Some("row"));
     }
 
     #[test]

@@ -15,7 +15,7 @@ pub(super) const SOURCE: &str = "log";
 const SAFETY_WAKE: Duration = Duration::from_secs(30);
 
 pub struct PgLogSubscription {
-    pool: PgPool,
+    /// Woken by append notices, and reads the log on the same connection.
     listener: PgListener,
     contexts: Option<Vec<String>>,
     after: i64,
@@ -32,10 +32,9 @@ impl PgLogSubscription {
         contexts: Option<Vec<String>>,
         after: i64,
     ) -> Result<Self, StoreError> {
-        let mut listener = crate::database::listener(&pool).await?;
+        let mut listener = crate::database::reading_listener(&pool).await?;
         listener.listen("events").await?;
         Ok(Self {
-            pool,
             listener,
             contexts,
             after,
@@ -46,10 +45,14 @@ impl PgLogSubscription {
     /// Reads after the cursor. Positions commit in order, so everything at or below the
     /// head read in the same snapshot (one statement) is visible: nothing can appear
     /// behind the cursor.
-    async fn read(&self, max: usize) -> Result<Batch, StoreError> {
-        let (head, events) =
-            store::read_to_head(&self.pool, self.after, max as i64, self.contexts.as_deref())
-                .await?;
+    async fn read(&mut self, max: usize) -> Result<Batch, StoreError> {
+        let (head, events) = store::read_to_head(
+            &mut self.listener,
+            self.after,
+            max as i64,
+            self.contexts.as_deref(),
+        )
+        .await?;
         let through = match events.last() {
             Some(last) if events.len() == max => last.position,
             _ => head.max(self.after),
