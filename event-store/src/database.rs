@@ -5,7 +5,7 @@ use std::time::Duration;
 use sqlx::{
     PgPool, Postgres,
     migrate::{MigrateDatabase, Migrator},
-    postgres::{PgConnectOptions, PgListener, PgPoolOptions},
+    postgres::{PgListener, PgPoolOptions},
 };
 
 use crate::StoreError;
@@ -40,27 +40,11 @@ pub async fn connect(url: &str, max_connections: u32) -> Result<PgPool, StoreErr
 /// A `LISTEN` connection of its own, outside `pool`: a listener holds its connection for
 /// as long as it lives, and the pool's connections are for queries.
 pub async fn listener(pool: &PgPool) -> Result<PgListener, sqlx::Error> {
-    listener_with((*pool.connect_options()).clone()).await
-}
-
-/// A `LISTEN` connection that also runs its follower's reads of the log. Those are
-/// position-range reads whose best plan does not depend on the values bound; PostgreSQL
-/// would still plan them anew on every execution (the estimate for the values at hand
-/// always beats the generic one), which cost a reader more CPU than reading. The setting
-/// is a startup parameter, so a reconnected listener keeps it.
-pub async fn reading_listener(pool: &PgPool) -> Result<PgListener, sqlx::Error> {
-    let options = (*pool.connect_options())
-        .clone()
-        .options([("plan_cache_mode", "force_generic_plan")]);
-    listener_with(options).await
-}
-
-async fn listener_with(options: PgConnectOptions) -> Result<PgListener, sqlx::Error> {
     let own = PgPoolOptions::new()
         .max_connections(1)
         .max_lifetime(None)
         .idle_timeout(None)
-        .connect_with(options)
+        .connect_with((*pool.connect_options()).clone())
         .await?;
     PgListener::connect_with(&own).await
 }

@@ -11,6 +11,8 @@ pub enum StoreError {
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("the appender has stopped")]
     AppenderStopped,
+    #[error("the log's notice listener has stopped")]
+    ListenerClosed,
 }
 
 /// Why an append was refused.

@@ -35,7 +35,7 @@ impl Fixture {
             tokio::spawn(relay_task.run(relay.clone()));
             EventSource::Kafka(config)
         } else {
-            EventSource::PgLog(db.pool.clone())
+            EventSource::log(&db.pool)
         };
         Self {
             db,
@@ -184,3 +184,53 @@ suite!(
     wakes_up_for_events_appended_while_it_waits,
     never_skips_an_event_under_concurrent_appends,
 );
+
+/// Every follower of one PostgreSQL log source shares one `LISTEN` connection.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn followers_of_one_log_source_share_one_listening_connection() {
+    let fixture = Fixture::new(false).await;
+    let mut followers = Vec::new();
+    for context in ["items", "orders", "board", "chat", "identity"] {
+        let group = format!("g-{context}");
+        followers.push(fixture.source.subscribe(context, &group, 0).await.unwrap());
+    }
+    let listening: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM pg_stat_activity \
+         WHERE datname = current_database() AND query LIKE 'LISTEN%'",
+    )
+    .fetch_one(&fixture.db.pool)
+    .await
+    .unwrap();
+    assert_eq!(listening, 1);
+    drop(followers);
+    fixture.finish().await;
+}
+
+/// A follower that did not keep up with the notices (more batches were announced than
+/// it could be told of) reads the log instead, and still gets every event once, in order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_follower_far_behind_the_notices_still_gets_every_event() {
+    const BATCHES: i64 = 1_300;
+    let fixture = Fixture::new(false).await;
+    let mut subscription = fixture.subscribe(0).await;
+    // Caught up, the follower waits; the notice of a batch of another context moves it
+    // past that batch unread, and its next call waits for the next notice at once.
+    let store = fixture.store.clone();
+    let other = tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        append_one(&store, "other-first", "other", 0).await;
+    });
+    let passed = subscription.next_batch(100).await.unwrap();
+    assert_eq!((passed.events.len(), passed.through), (0, 1));
+    other.await.unwrap();
+    // Meanwhile more batches are announced than the follower can be told of, one append
+    // at a time: each is a batch of its own, with a notice of its own.
+    for n in 0..BATCHES {
+        let context = if n % 2 == 0 { "items" } else { "other" };
+        append_one(&fixture.store, &format!("s-{n}"), context, n).await;
+    }
+    let events = collect(&mut subscription, BATCHES as usize / 2).await;
+    assert_once_in_order(&events, BATCHES as usize / 2);
+    assert!(events.iter().all(|e| e.context == "items"));
+    fixture.finish().await;
+}

@@ -11,7 +11,10 @@ use async_trait::async_trait;
 use schemas::RecordedEvent;
 use sqlx::PgPool;
 
-pub use self::{kafka::KafkaSubscription, pg_log::PgLogSubscription};
+pub use self::{
+    kafka::KafkaSubscription,
+    pg_log::{PgLog, PgLogSubscription},
+};
 use crate::{StoreError, kafka::KafkaConfig};
 
 /// Events delivered together.
@@ -40,7 +43,7 @@ pub trait Subscription: Send {
 #[derive(Clone)]
 pub enum EventSource {
     /// The PostgreSQL log, woken by LISTEN/NOTIFY (embedded mode).
-    PgLog(PgPool),
+    PgLog(PgLog),
     /// Kafka topics, one per context.
     Kafka(KafkaConfig),
 }
@@ -63,9 +66,7 @@ impl EventSource {
         after: i64,
     ) -> Result<Box<dyn Subscription>, StoreError> {
         Ok(match self {
-            Self::PgLog(pool) => Box::new(
-                PgLogSubscription::start(pool.clone(), Some(vec![context.into()]), after).await?,
-            ),
+            Self::PgLog(log) => Box::new(log.subscribe(Some(vec![context.into()]), after).await?),
             Self::Kafka(config) => {
                 Box::new(KafkaSubscription::start(config, context, group, after).await?)
             }
@@ -78,7 +79,12 @@ impl EventSource {
     pub fn from_config(kafka: Option<KafkaConfig>, pool: &PgPool) -> Self {
         match kafka {
             Some(config) => Self::Kafka(config),
-            None => Self::PgLog(pool.clone()),
+            None => Self::log(pool),
         }
+    }
+
+    /// The PostgreSQL log of `pool`'s database.
+    pub fn log(pool: &PgPool) -> Self {
+        Self::PgLog(PgLog::new(pool.clone()))
     }
 }
