@@ -5,7 +5,7 @@ use std::time::Duration;
 use sqlx::{
     PgPool, Postgres,
     migrate::{MigrateDatabase, Migrator},
-    postgres::{PgListener, PgPoolOptions},
+    postgres::{PgConnectOptions, PgListener, PgPoolOptions},
 };
 
 use crate::StoreError;
@@ -30,10 +30,18 @@ pub async fn connect_and_migrate(url: &str, max_connections: u32) -> Result<PgPo
 
 /// A pool with the platform's settings.
 pub async fn connect(url: &str, max_connections: u32) -> Result<PgPool, StoreError> {
+    connect_with(url.parse()?, max_connections).await
+}
+
+/// A pool with the platform's settings, on connections opened with `options`.
+pub async fn connect_with(
+    options: PgConnectOptions,
+    max_connections: u32,
+) -> Result<PgPool, StoreError> {
     Ok(PgPoolOptions::new()
         .max_connections(max_connections)
         .acquire_timeout(Duration::from_secs(5))
-        .connect(url)
+        .connect_with(options)
         .await?)
 }
 

@@ -176,8 +176,8 @@ pub(crate) async fn read_all<'e>(
 /// Up to `limit` events after `after` (of the given contexts only), and the head of the
 /// log, read in one snapshot (one statement): the head row always comes back, with the
 /// event columns null when there is nothing new.
-pub(crate) async fn read_to_head<'e>(
-    executor: impl sqlx::PgExecutor<'e>,
+pub(crate) async fn read_to_head(
+    pool: &PgPool,
     after: i64,
     limit: i64,
     contexts: Option<&[String]>,
@@ -193,7 +193,7 @@ pub(crate) async fn read_to_head<'e>(
         .bind(after)
         .bind(limit)
         .bind(contexts)
-        .fetch_all(executor)
+        .fetch_all(pool)
         .await?;
     let mut head = after;
     let mut events = Vec::with_capacity(rows.len());

@@ -7,7 +7,7 @@
 use std::{sync::Arc, time::Duration};
 
 use async_trait::async_trait;
-use sqlx::{PgPool, postgres::PgPoolOptions};
+use sqlx::PgPool;
 use tokio::sync::{OnceCell, broadcast};
 use tokio_util::sync::{CancellationToken, DropGuard};
 
@@ -76,15 +76,10 @@ impl PgLog {
     async fn start(&self) -> Result<Shared, StoreError> {
         let mut listener = database::listener(&self.pool).await?;
         listener.listen("events").await?;
-        let readers = PgPoolOptions::new()
-            .max_connections(READERS)
-            .acquire_timeout(Duration::from_secs(5))
-            .connect_with(
-                (*self.pool.connect_options())
-                    .clone()
-                    .options([("plan_cache_mode", "force_generic_plan")]),
-            )
-            .await?;
+        let generic_plans = (*self.pool.connect_options())
+            .clone()
+            .options([("plan_cache_mode", "force_generic_plan")]);
+        let readers = database::connect_with(generic_plans, READERS).await?;
         let (notices, _) = broadcast::channel(NOTICE_BACKLOG);
         let stop = CancellationToken::new();
         tokio::spawn(relay_notices(listener, notices.clone(), stop.clone()));
