@@ -46,7 +46,7 @@ pub(crate) fn spawn(pool: PgPool) -> mpsc::Sender<Job> {
                     jobs.push(job);
                 }
             }
-            let (batch, later) = one_per_key(std::mem::take(&mut jobs));
+            let (batch, later) = disjoint(std::mem::take(&mut jobs));
             writer.commit(batch).await;
             jobs = later;
         }
@@ -54,13 +54,30 @@ pub(crate) fn spawn(pool: PgPool) -> mpsc::Sender<Job> {
     tx
 }
 
-/// Splits off the requests whose idempotency key an earlier request of the batch carries:
-/// they wait for the next batch, where the first one's stored outcome answers them.
-fn one_per_key(jobs: Vec<Job>) -> (Vec<Job>, Vec<Job>) {
+/// Splits off, for the next batch, the jobs that depend on what an earlier job of the
+/// batch writes: a request that checks the version of a stream already appended to
+/// (`append_batch` checks against the stored version), or an idempotency key already
+/// carried (the first one's stored outcome then answers it). Appends at any version to a
+/// stream already in the batch stay: they go after it.
+fn disjoint(jobs: Vec<Job>) -> (Vec<Job>, Vec<Job>) {
     let mut keys = HashSet::new();
-    jobs.into_iter().partition(|job| match job_key(job) {
-        Some(key) => keys.insert(key.to_owned()),
-        None => true,
+    let mut streams = HashSet::new();
+    jobs.into_iter().partition(|job| {
+        let named = || {
+            job.requests
+                .iter()
+                .filter(|request| request.numbered.is_none())
+        };
+        let free = job_key(job).is_none_or(|key| !keys.contains(key))
+            && named().all(|request| {
+                request.expected == ExpectedVersion::Any
+                    || !streams.contains(request.stream_id.as_str())
+            });
+        if free {
+            keys.extend(job_key(job).map(str::to_owned));
+            streams.extend(named().map(|request| request.stream_id.clone()));
+        }
+        free
     })
 }
 
@@ -175,6 +192,8 @@ struct Batch<'a> {
     actor: Vec<Option<&'a str>>,
     key: Vec<Option<&'a str>>,
     fingerprint: Vec<Option<&'a str>>,
+    /// Each event's request, counted from 1.
+    request: Vec<i32>,
     event_id: Vec<Uuid>,
     context: Vec<&'static str>,
     event_type: Vec<&'static str>,
@@ -209,7 +228,9 @@ impl<'a> Batch<'a> {
         self.actor.push(request.metadata.actor.as_deref());
         self.key.push(idem.map(|i| i.key.as_str()));
         self.fingerprint.push(idem.map(|i| i.fingerprint.as_str()));
+        let ordinal = self.stream.len() as i32;
         for event in &request.events {
+            self.request.push(ordinal);
             self.event_id.push(Uuid::now_v7());
             self.context.push(event.context);
             self.event_type.push(event.event_type);
@@ -247,7 +268,7 @@ async fn append(
         }
     }
     let mut rows = sqlx::query_as::<_, Written>(
-        "SELECT * FROM append_batch($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
+        "SELECT * FROM append_batch($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
     )
     .bind(&batch.group)
     .bind(&batch.stream)
@@ -259,6 +280,7 @@ async fn append(
     .bind(&batch.actor)
     .bind(&batch.key)
     .bind(&batch.fingerprint)
+    .bind(&batch.request)
     .bind(&batch.event_id)
     .bind(&batch.context)
     .bind(&batch.event_type)

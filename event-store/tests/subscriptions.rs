@@ -119,8 +119,15 @@ async fn wakes_up_for_events_appended_while_it_waits(kafka: bool) {
         tokio::time::sleep(Duration::from_millis(300)).await;
         append_one(&store, "late", "items", 1).await;
     });
+    let started = std::time::Instant::now();
     let events = collect(&mut subscription, 1).await;
     assert_eq!(events[0].stream_id, "late");
+    // Woken by the append, not by a periodic safety read (30 s for the PostgreSQL log).
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "the event arrived only after {:?}",
+        started.elapsed()
+    );
     writer.await.unwrap();
     fixture.finish().await;
 }

@@ -69,7 +69,7 @@ impl PgLog {
             notices: shared.notices.subscribe(),
             contexts,
             after,
-            passed_over: false,
+            caught_up: false,
         })
     }
 
@@ -128,10 +128,11 @@ pub struct PgLogSubscription {
     notices: broadcast::Receiver<Notice>,
     contexts: Option<Vec<String>>,
     after: i64,
-    /// The cursor was last moved by a notice of a batch with nothing for this
-    /// subscription: everything committed up to it has been seen, and any later commit
-    /// sends a notice of its own, so the log need not be read before the next notice.
-    passed_over: bool,
+    /// Everything committed up to the cursor has been seen (a read reached the head, or
+    /// a notice showed the batch after it holds nothing for this subscription), and any
+    /// later commit sends a notice of its own: the log need not be read before the next
+    /// notice. Without this, every batch would cost a second, empty read.
+    caught_up: bool,
 }
 
 impl PgLogSubscription {
@@ -207,22 +208,29 @@ impl Subscription for PgLogSubscription {
 
     async fn next_batch(&mut self, max: usize) -> Result<Batch, StoreError> {
         loop {
-            if !std::mem::take(&mut self.passed_over) {
+            if !self.caught_up {
                 let batch = self.read(max).await?;
+                self.caught_up = batch.events.len() < max;
                 if batch.through > self.after {
                     self.after = batch.through;
                     return Ok(batch);
                 }
             }
             // Caught up: sleep until an append commits.
-            let notice = self.next_notice().await?;
-            if let Some(through) = notice.and_then(|n| self.passes_over(&n)) {
-                self.after = through;
-                self.passed_over = true;
-                return Ok(Batch {
-                    events: Vec::new(),
-                    through,
-                });
+            match self.next_notice().await? {
+                // A batch the last read already saw.
+                Some(notice) if notice.last <= self.after => {}
+                Some(notice) => match self.passes_over(&notice) {
+                    Some(through) => {
+                        self.after = through;
+                        return Ok(Batch {
+                            events: Vec::new(),
+                            through,
+                        });
+                    }
+                    None => self.caught_up = false,
+                },
+                None => self.caught_up = false,
             }
         }
     }
