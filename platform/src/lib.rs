@@ -65,7 +65,7 @@ pub async fn build(config: Config) -> anyhow::Result<Server> {
     };
     let services = vec![
         command_api::start(&command, pool.clone(), tokens.clone(), &shutdown).await?,
-        query_api::start(&query, pool, tokens, &shutdown).await?,
+        query_api::start(&query, pool, Some(source), tokens, &shutdown).await?,
         projector,
     ];
     Ok(Server::bind(common.http_addr_or(8080), services, shutdown).await?)

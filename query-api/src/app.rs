@@ -75,10 +75,13 @@ impl FromRef<AppState> for Arc<Tokens> {
     }
 }
 
-/// The query routes, checks, followers and document, on a migrated database.
+/// The query routes, checks, followers and document, on a migrated database. The
+/// followers read `shared` when given: a process that runs the projector too passes its
+/// source, so both follow the log through one `LISTEN` connection and one reading pool.
 pub async fn start(
     config: &Config,
     pool: PgPool,
+    shared: Option<EventSource>,
     tokens: Arc<Tokens>,
     shutdown: &CancellationToken,
 ) -> anyhow::Result<Service> {
@@ -94,7 +97,7 @@ pub async fn start(
             health::check(event_store::kafka::probe(kafka.clone())),
         ));
     }
-    let source = EventSource::from_config(kafka, &pool);
+    let source = shared.unwrap_or_else(|| EventSource::from_config(kafka, &pool));
     let items = Arc::new(ItemsReadModel::new(config.cache_capacity));
     let members = Arc::new(MembersReadModel::new(
         config.cache_capacity,
@@ -191,6 +194,6 @@ pub async fn build(config: Config) -> anyhow::Result<Server> {
     let common = &config.common;
     let pool = database::connect_and_migrate(&common.database_url, common.db_pool_size).await?;
     let shutdown = CancellationToken::new();
-    let service = start(&config, pool, common.tokens(), &shutdown).await?;
+    let service = start(&config, pool, None, common.tokens(), &shutdown).await?;
     Ok(Server::bind(common.http_addr_or(8082), vec![service], shutdown).await?)
 }
