@@ -48,7 +48,12 @@ CREATE FUNCTION append_batch(
     last_position  bigint,
     actual         bigint,
     conflict       boolean
-) LANGUAGE plpgsql AS $$
+) LANGUAGE plpgsql
+-- Planned once: a custom plan of the statement below costs more to make (about 1.5 ms)
+-- than the statement costs to run for a small batch, and its best plan does not depend on
+-- the values.
+SET plan_cache_mode = force_generic_plan
+AS $$
 DECLARE
     head bigint;
     tail bigint;
