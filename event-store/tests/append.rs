@@ -407,3 +407,67 @@ async fn an_append_to_several_streams_cannot_carry_idempotency_keys() {
     assert_eq!(store.head().await.unwrap(), 0);
     db.drop().await;
 }
+
+/// The database side of a batch, called directly so no retry can hide a failure: appends
+/// at any version follow the accepted requests before them on their stream, and a refused
+/// request moves neither its stream nor the log.
+#[tokio::test]
+async fn one_batch_appends_to_a_stream_several_times_at_any_version() {
+    let db = TestDatabase::new().await;
+    type Row = (
+        Option<i64>,
+        Option<i64>,
+        Option<i64>,
+        Option<i64>,
+        Option<i64>,
+        bool,
+    );
+    let none = vec![None::<&str>; 5];
+    let rows: Vec<Row> = sqlx::query_as(
+        "SELECT first_version, last_version, first_position, last_position, actual, conflict \
+         FROM append_batch($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, \
+         $16, now())",
+    )
+    .bind(vec![None::<i32>; 5])
+    .bind(vec!["x", "x", "y", "x", "x"])
+    // x new, x any, y at a version it is not at (refused), x any, x any.
+    .bind(vec![0_i64, -1, 4, -1, -1])
+    .bind(&none)
+    .bind(&none)
+    .bind(vec![1_i32, 2, 1, 1, 1])
+    .bind(vec!["c"; 5])
+    .bind(&none)
+    .bind(&none)
+    .bind(&none)
+    .bind(vec![1_i32, 2, 2, 3, 4, 5])
+    .bind((0..6).map(|_| uuid::Uuid::now_v7()).collect::<Vec<_>>())
+    .bind(vec!["items"; 6])
+    .bind(vec!["E"; 6])
+    .bind(vec![1_i32; 6])
+    .bind(vec!["{}"; 6])
+    .fetch_all(&db.pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        rows,
+        [
+            (Some(1), Some(1), Some(1), Some(1), None, false),
+            (Some(2), Some(3), Some(2), Some(3), None, false),
+            (None, None, None, None, Some(0), true),
+            (Some(4), Some(4), Some(4), Some(4), None, false),
+            (Some(5), Some(5), Some(5), Some(5), None, false),
+        ]
+    );
+    let store = EventStore::new(db.pool.clone());
+    let versions: Vec<(i64, i64)> = store
+        .read_stream("x", None)
+        .await
+        .unwrap()
+        .iter()
+        .map(|e| (e.position, e.stream_version))
+        .collect();
+    assert_eq!(versions, [(1, 1), (2, 2), (3, 3), (4, 4), (5, 5)]);
+    assert!(store.read_stream("y", None).await.unwrap().is_empty());
+    assert_eq!(store.head().await.unwrap(), 5);
+    db.drop().await;
+}
