@@ -6,8 +6,8 @@
 -- first of the batch on that stream (the writer keeps a later one for its next batch), so
 -- every check is against the stored version. Requests at any version may follow others
 -- on their stream: they append after what the accepted ones before them wrote. A batch
--- that breaks this fails on the (stream_id, stream_version) key and is retried request
--- by request.
+-- that breaks this is refused whole with an error (its check could otherwise pass against
+-- a version the batch itself moves), and the writer retries it request by request.
 --
 -- Requests are parallel arrays (one element per request); their events parallel arrays
 -- in request order, e_request naming each event's request (1-based). Consecutive
@@ -58,6 +58,15 @@ DECLARE
     head bigint;
     tail bigint;
 BEGIN
+    IF EXISTS (SELECT 1
+               FROM (SELECT r.expected,
+                            row_number() OVER (PARTITION BY r.stream ORDER BY r.i) AS k
+                     FROM unnest(r_stream, r_expected, r_sequence)
+                          WITH ORDINALITY AS r(stream, expected, seq, i)
+                     WHERE r.seq IS NULL) c
+               WHERE c.expected >= 0 AND c.k > 1) THEN
+        RAISE EXCEPTION 'append_batch: a request that checks its version must be the first on its stream';
+    END IF;
     SELECT h.last_position INTO head FROM event_log_head h WHERE h.id FOR UPDATE;
     -- A new statement, so a new snapshot: the versions read below are those after the
     -- lock, and no other appender can move them before the commit.

@@ -408,44 +408,69 @@ async fn an_append_to_several_streams_cannot_carry_idempotency_keys() {
     db.drop().await;
 }
 
-/// The database side of a batch, called directly so no retry can hide a failure: appends
-/// at any version follow the accepted requests before them on their stream, and a refused
-/// request moves neither its stream nor the log.
-#[tokio::test]
-async fn one_batch_appends_to_a_stream_several_times_at_any_version() {
-    let db = TestDatabase::new().await;
-    type Row = (
-        Option<i64>,
-        Option<i64>,
-        Option<i64>,
-        Option<i64>,
-        Option<i64>,
-        bool,
-    );
-    let none = vec![None::<&str>; 5];
-    let rows: Vec<Row> = sqlx::query_as(
+/// What `append_batch` answers for one request: first and last version, first and last
+/// position, the stream's actual version when refused, whether its own check failed.
+type Placed = (
+    Option<i64>,
+    Option<i64>,
+    Option<i64>,
+    Option<i64>,
+    Option<i64>,
+    bool,
+);
+
+/// Calls the database side of a batch directly, so no retry can hide a failure: requests
+/// alone (no group, no number, no key) on `streams` with `expected` versions (-1 any),
+/// each of `events[i]` empty events.
+async fn append_batch(
+    pool: &sqlx::PgPool,
+    streams: &[&str],
+    expected: &[i64],
+    events: &[i32],
+) -> Result<Vec<Placed>, sqlx::Error> {
+    let none = vec![None::<&str>; streams.len()];
+    let owners: Vec<i32> = (1..)
+        .zip(events)
+        .flat_map(|(request, &n)| std::iter::repeat_n(request, n as usize))
+        .collect();
+    let count = owners.len();
+    sqlx::query_as(
         "SELECT first_version, last_version, first_position, last_position, actual, conflict \
          FROM append_batch($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, \
          $16, now())",
     )
-    .bind(vec![None::<i32>; 5])
-    .bind(vec!["x", "x", "y", "x", "x"])
+    .bind(vec![None::<i32>; streams.len()])
+    .bind(streams)
+    .bind(expected)
+    .bind(&none)
+    .bind(&none)
+    .bind(events)
+    .bind(vec!["c"; streams.len()])
+    .bind(&none)
+    .bind(&none)
+    .bind(&none)
+    .bind(&owners)
+    .bind((0..count).map(|_| uuid::Uuid::now_v7()).collect::<Vec<_>>())
+    .bind(vec!["items"; count])
+    .bind(vec!["E"; count])
+    .bind(vec![1_i32; count])
+    .bind(vec!["{}"; count])
+    .fetch_all(pool)
+    .await
+}
+
+/// Appends at any version follow the accepted requests before them on their stream, and a
+/// refused request moves neither its stream nor the log.
+#[tokio::test]
+async fn one_batch_appends_to_a_stream_several_times_at_any_version() {
+    let db = TestDatabase::new().await;
     // x new, x any, y at a version it is not at (refused), x any, x any.
-    .bind(vec![0_i64, -1, 4, -1, -1])
-    .bind(&none)
-    .bind(&none)
-    .bind(vec![1_i32, 2, 1, 1, 1])
-    .bind(vec!["c"; 5])
-    .bind(&none)
-    .bind(&none)
-    .bind(&none)
-    .bind(vec![1_i32, 2, 2, 3, 4, 5])
-    .bind((0..6).map(|_| uuid::Uuid::now_v7()).collect::<Vec<_>>())
-    .bind(vec!["items"; 6])
-    .bind(vec!["E"; 6])
-    .bind(vec![1_i32; 6])
-    .bind(vec!["{}"; 6])
-    .fetch_all(&db.pool)
+    let rows = append_batch(
+        &db.pool,
+        &["x", "x", "y", "x", "x"],
+        &[0, -1, 4, -1, -1],
+        &[1, 2, 1, 1, 1],
+    )
     .await
     .unwrap();
     assert_eq!(
@@ -469,5 +494,22 @@ async fn one_batch_appends_to_a_stream_several_times_at_any_version() {
     assert_eq!(versions, [(1, 1), (2, 2), (3, 3), (4, 4), (5, 5)]);
     assert!(store.read_stream("y", None).await.unwrap().is_empty());
     assert_eq!(store.head().await.unwrap(), 5);
+    db.drop().await;
+}
+
+/// A version check after another request on its stream in the same batch would be made
+/// against a version the batch itself moves: such a batch is refused whole, unwritten.
+#[tokio::test]
+async fn a_batch_with_a_version_check_after_its_stream_was_appended_to_is_refused() {
+    let db = TestDatabase::new().await;
+    let refused = append_batch(&db.pool, &["x", "x"], &[-1, 0], &[1, 1]).await;
+    assert!(
+        refused
+            .unwrap_err()
+            .to_string()
+            .contains("must be the first on its stream"),
+    );
+    let store = EventStore::new(db.pool.clone());
+    assert_eq!(store.head().await.unwrap(), 0);
     db.drop().await;
 }
