@@ -76,6 +76,20 @@ async fn collect(subscription: &mut Box<dyn Subscription>, count: usize) -> Vec<
     events
 }
 
+/// Appends one event to a new stream after `delay`, while the test waits on a follower.
+fn append_later(
+    store: &EventStore,
+    delay: Duration,
+    stream: &'static str,
+    context: &'static str,
+) -> tokio::task::JoinHandle<()> {
+    let store = store.clone();
+    tokio::spawn(async move {
+        tokio::time::sleep(delay).await;
+        append_one(&store, stream, context, 0).await;
+    })
+}
+
 fn assert_once_in_order(events: &[RecordedEvent], expected: usize) {
     assert_eq!(events.len(), expected);
     assert!(
@@ -114,11 +128,7 @@ async fn resumes_after_the_given_position(kafka: bool) {
 async fn wakes_up_for_events_appended_while_it_waits(kafka: bool) {
     let fixture = Fixture::new(kafka).await;
     let mut subscription = fixture.subscribe(0).await;
-    let store = fixture.store.clone();
-    let writer = tokio::spawn(async move {
-        tokio::time::sleep(Duration::from_millis(300)).await;
-        append_one(&store, "late", "items", 1).await;
-    });
+    let writer = append_later(&fixture.store, Duration::from_millis(300), "late", "items");
     let started = std::time::Instant::now();
     let events = collect(&mut subscription, 1).await;
     assert_eq!(events[0].stream_id, "late");
@@ -222,11 +232,12 @@ async fn a_follower_far_behind_the_notices_still_gets_every_event() {
     let mut subscription = fixture.subscribe(0).await;
     // Caught up, the follower waits; the notice of a batch of another context moves it
     // past that batch unread, and its next call waits for the next notice at once.
-    let store = fixture.store.clone();
-    let other = tokio::spawn(async move {
-        tokio::time::sleep(Duration::from_millis(200)).await;
-        append_one(&store, "other-first", "other", 0).await;
-    });
+    let other = append_later(
+        &fixture.store,
+        Duration::from_millis(200),
+        "other-first",
+        "other",
+    );
     let passed = subscription.next_batch(100).await.unwrap();
     assert_eq!((passed.events.len(), passed.through), (0, 1));
     other.await.unwrap();
