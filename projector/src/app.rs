@@ -129,5 +129,6 @@ async fn run(config: &Config, pool: PgPool) -> anyhow::Result<()> {
         .await?
         .serve()
         .await?;
+    event_store::subscription::consumers_closed().await;
     Ok(())
 }

@@ -1,5 +1,7 @@
 //! Following a context's Kafka topic as a member of a consumer group.
 
+use std::{sync::LazyLock, time::Duration};
+
 use async_trait::async_trait;
 use futures::FutureExt;
 use rdkafka::{
@@ -7,12 +9,14 @@ use rdkafka::{
     consumer::{CommitMode, Consumer, StreamConsumer},
 };
 use schemas::RecordedEvent;
+use tokio::sync::watch;
 
 use super::{Batch, Subscription};
 use crate::{StoreError, kafka::KafkaConfig};
 
 pub struct KafkaSubscription {
-    consumer: StreamConsumer,
+    /// Taken only by `drop`, which closes it on a thread of its own.
+    consumer: Option<StreamConsumer>,
     topic: String,
     /// Events at or below this position are skipped (already applied by the consumer).
     after: i64,
@@ -41,7 +45,7 @@ impl KafkaSubscription {
         let topic = config.topic(context);
         consumer.subscribe(&[&topic])?;
         Ok(Self {
-            consumer,
+            consumer: Some(consumer),
             topic,
             after,
             uncommitted: Vec::new(),
@@ -69,6 +73,12 @@ impl KafkaSubscription {
         }
     }
 
+    fn consumer(&self) -> &StreamConsumer {
+        self.consumer
+            .as_ref()
+            .expect("the consumer is taken only on drop")
+    }
+
     fn remember(&mut self, partition: i32, offset: i64) {
         match self.uncommitted.iter_mut().find(|(p, _)| *p == partition) {
             Some(entry) => entry.1 = offset + 1,
@@ -89,10 +99,10 @@ impl Subscription for KafkaSubscription {
             through: self.after,
         };
         // Wait for one message, then take what is already buffered.
-        let first = self.consumer.recv().await?.detach();
+        let first = self.consumer().recv().await?.detach();
         self.accept(&first, &mut batch);
         while batch.events.len() < max {
-            let Some(next) = self.consumer.recv().now_or_never() else {
+            let Some(next) = self.consumer().recv().now_or_never() else {
                 break;
             };
             let message = next?.detach();
@@ -109,7 +119,55 @@ impl Subscription for KafkaSubscription {
         for (partition, offset) in self.uncommitted.drain(..) {
             offsets.add_partition_offset(&self.topic, partition, Offset::Offset(offset))?;
         }
-        self.consumer.commit(&offsets, CommitMode::Async)?;
+        self.consumer().commit(&offsets, CommitMode::Async)?;
         Ok(())
+    }
+}
+
+/// How many dropped consumers are still leaving their groups.
+static CLOSING: LazyLock<watch::Sender<usize>> = LazyLock::new(|| watch::Sender::new(0));
+
+impl Drop for KafkaSubscription {
+    /// Dropping a consumer leaves its group and blocks until the broker has answered
+    /// whatever the group still waits for, which can take minutes or, in some broker
+    /// states, forever. Done in place it would hold an async worker thread (the only one
+    /// on a current-thread runtime) and with it the shutdown that dropped the
+    /// subscription, so it runs on a thread of its own.
+    fn drop(&mut self) {
+        let Some(consumer) = self.consumer.take() else {
+            return;
+        };
+        CLOSING.send_modify(|n| *n += 1);
+        let close = move || {
+            drop(consumer);
+            CLOSING.send_modify(|n| *n -= 1);
+        };
+        if let Err(err) = std::thread::Builder::new()
+            .name("kafka-consumer-close".into())
+            .spawn(close)
+        {
+            tracing::warn!(error = %err, "cannot start a thread to close a Kafka consumer; closed it in place");
+            CLOSING.send_modify(|n| *n -= 1);
+        }
+    }
+}
+
+/// How long an exit waits for dropped consumers to leave their groups.
+const CLOSE_LIMIT: Duration = Duration::from_secs(10);
+
+/// Waits (a bounded time) for dropped subscriptions to leave their consumer groups, so the
+/// next start's consumers need not wait for the broker to expire the old members. For a
+/// process about to exit.
+pub async fn consumers_closed() {
+    let mut closing = CLOSING.subscribe();
+    if tokio::time::timeout(CLOSE_LIMIT, closing.wait_for(|n| *n == 0))
+        .await
+        .is_err()
+    {
+        let left = *closing.borrow();
+        tracing::warn!(
+            consumers = left,
+            "Kafka consumers still closing at exit; the broker will expire them"
+        );
     }
 }

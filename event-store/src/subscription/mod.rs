@@ -12,7 +12,7 @@ use schemas::RecordedEvent;
 use sqlx::PgPool;
 
 pub use self::{
-    kafka::KafkaSubscription,
+    kafka::{KafkaSubscription, consumers_closed},
     pg_log::{PgLog, PgLogSubscription},
 };
 use crate::{StoreError, kafka::KafkaConfig};

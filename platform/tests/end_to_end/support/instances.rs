@@ -4,7 +4,7 @@
 use clap::Parser;
 use tokio::{sync::oneshot, task::JoinHandle};
 
-use super::TestApp;
+use super::{TestApp, stopped};
 
 /// The JWT secret both instances share (give it to the platform with [`SHARED_SECRET`]).
 pub const SHARED_SECRET: &str = "--jwt-secret=a secret every instance shares";
@@ -53,6 +53,6 @@ impl TestApp {
 impl QueryInstance {
     pub async fn stop(self) {
         let _ = self.stop.send(());
-        let _ = self.server.await;
+        stopped(self.server, "the second query-api").await;
     }
 }

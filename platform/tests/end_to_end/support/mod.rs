@@ -211,9 +211,21 @@ impl TestApp {
     /// Stops the server (draining connections and background tasks) and drops the database.
     pub async fn stop(self) {
         let _ = self.stop.send(());
-        let _ = self.server.await;
+        stopped(self.server, "the platform").await;
         self.db.drop().await;
     }
+}
+
+/// How long a server told to stop may take to drain and end its tasks.
+const STOP_LIMIT: Duration = Duration::from_secs(30);
+
+/// Waits for a server task that was told to stop. One that does not stop is a bug of its
+/// own, reported here rather than as the test runner's timeout.
+pub async fn stopped(server: JoinHandle<()>, what: &str) {
+    tokio::time::timeout(STOP_LIMIT, server)
+        .await
+        .unwrap_or_else(|_| panic!("{what} did not stop within {STOP_LIMIT:?}"))
+        .unwrap_or_else(|err| panic!("{what} failed: {err}"));
 }
 
 /// Reads the body as JSON, asserting the status first.
