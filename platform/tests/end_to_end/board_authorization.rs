@@ -4,10 +4,11 @@
 use crate::support;
 
 use reqwest::{Method, StatusCode};
-use serde_json::{Value, json};
+use serde_json::json;
 use support::{
     TestApp,
     accounts::{ADMIN_FLAGS, Account},
+    authorization::Endpoint,
     json, position_of,
 };
 
@@ -21,16 +22,10 @@ enum Caller {
     BlockedPostAuthor,
 }
 
-/// An endpoint; `{post}` is a post of the post author with one comment `{comment}` by the
-/// comment author.
-struct Endpoint {
-    method: Method,
-    path: &'static str,
-    body: Option<Value>,
-}
-
+/// The endpoints; `{post}` is a post of the post author with one comment `{comment}` by
+/// the comment author.
 fn endpoints() -> Vec<Endpoint> {
-    let endpoint = |method, path, body| Endpoint { method, path, body };
+    let endpoint = Endpoint::new;
     let post = json!({ "title": "Title", "content": "Content" });
     vec![
         endpoint(Method::GET, "/api/v1/posts", None),
@@ -94,20 +89,10 @@ async fn every_board_endpoint_answers_each_kind_of_caller_as_it_should() {
                 .path
                 .replace("{post}", &post.to_string())
                 .replace("{comment}", &comment.to_string());
-            let request = app
-                .as_user(acting.as_ref(), endpoint.method.clone(), &path)
-                .header("x-min-position", at.to_string());
-            let request = match &endpoint.body {
-                Some(body) => request.json(body),
-                None => request,
-            };
-            let got = request.send().await.unwrap().status();
-            if got != StatusCode::from_u16(want).unwrap() {
-                mismatches.push(format!(
-                    "{caller:?} {} {}: {got}, expected {want}",
-                    endpoint.method, endpoint.path
-                ));
-            }
+            mismatches.extend(
+                app.status_mismatch(caller, acting.as_ref(), endpoint, &path, at, want)
+                    .await,
+            );
         }
     }
     assert!(mismatches.is_empty(), "{mismatches:#?}");

@@ -4,10 +4,11 @@
 use crate::support;
 
 use reqwest::{Method, StatusCode};
-use serde_json::{Value, json};
+use serde_json::json;
 use support::{
     TestApp,
     accounts::{ADMIN_FLAGS, Account, PASSWORD},
+    authorization::Endpoint,
 };
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -19,15 +20,9 @@ enum Caller {
     Blocked,
 }
 
-/// An endpoint; `{id}` is the member the call is about.
-struct Endpoint {
-    method: Method,
-    path: &'static str,
-    body: Option<Value>,
-}
-
+/// The endpoints; `{id}` is the member the call is about.
 fn endpoints() -> Vec<Endpoint> {
-    let endpoint = |method, path, body| Endpoint { method, path, body };
+    let endpoint = Endpoint::new;
     vec![
         endpoint(Method::GET, "/api/v1/users/me", None),
         endpoint(
@@ -83,20 +78,10 @@ async fn every_identity_endpoint_answers_each_kind_of_caller_as_it_should() {
                 .as_ref()
                 .map_or(0, |a| a.position)
                 .max(member.position);
-            let request = app
-                .as_user(acting.as_ref(), endpoint.method.clone(), &path)
-                .header("x-min-position", at.to_string());
-            let request = match &endpoint.body {
-                Some(body) => request.json(body),
-                None => request,
-            };
-            let got = request.send().await.unwrap().status();
-            if got != StatusCode::from_u16(want).unwrap() {
-                mismatches.push(format!(
-                    "{caller:?} {} {}: {got}, expected {want}",
-                    endpoint.method, endpoint.path
-                ));
-            }
+            mismatches.extend(
+                app.status_mismatch(caller, acting.as_ref(), endpoint, &path, at, want)
+                    .await,
+            );
         }
     }
     assert!(mismatches.is_empty(), "{mismatches:#?}");

@@ -4,10 +4,11 @@
 use crate::support;
 
 use reqwest::{Method, StatusCode};
-use serde_json::{Value, json};
+use serde_json::json;
 use support::{
     TestApp,
     accounts::{ADMIN_FLAGS, Account},
+    authorization::Endpoint,
     json,
     orders::{number, order_body},
     position_of,
@@ -24,18 +25,14 @@ enum Caller {
 
 /// An endpoint; `{order}` is an order of the owner in the status `needs`, `{member}` the
 /// owner's id.
-struct Endpoint {
-    method: Method,
-    path: &'static str,
-    body: Option<Value>,
+struct OrderEndpoint {
+    call: Endpoint,
     needs: &'static [&'static str],
 }
 
-fn endpoints() -> Vec<Endpoint> {
-    let endpoint = |method, path, body, needs| Endpoint {
-        method,
-        path,
-        body,
+fn endpoints() -> Vec<OrderEndpoint> {
+    let endpoint = |method, path, body, needs| OrderEndpoint {
+        call: Endpoint::new(method, path, body),
         needs,
     };
     vec![
@@ -91,23 +88,14 @@ async fn every_order_endpoint_answers_each_kind_of_caller_as_it_should() {
         let acting = acting(&app, caller, &owner, &admin, n).await;
         for ((endpoint, order), want) in endpoints().iter().zip(orders).zip(expected(caller)) {
             let path = endpoint
+                .call
                 .path
                 .replace("{order}", &order.to_string())
                 .replace("{member}", &owner.id);
-            let request = app
-                .as_user(acting.as_ref(), endpoint.method.clone(), &path)
-                .header("x-min-position", at.to_string());
-            let request = match &endpoint.body {
-                Some(body) => request.json(body),
-                None => request,
-            };
-            let got = request.send().await.unwrap().status();
-            if got != StatusCode::from_u16(want).unwrap() {
-                mismatches.push(format!(
-                    "{caller:?} {} {}: {got}, expected {want}",
-                    endpoint.method, endpoint.path
-                ));
-            }
+            mismatches.extend(
+                app.status_mismatch(caller, acting.as_ref(), &endpoint.call, &path, at, want)
+                    .await,
+            );
         }
     }
     assert!(mismatches.is_empty(), "{mismatches:#?}");

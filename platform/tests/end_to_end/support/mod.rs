@@ -2,6 +2,7 @@
 //! the test run asks for (`TEST_TRANSPORT=embedded|kafka`).
 
 pub mod accounts;
+pub mod authorization;
 pub mod chat;
 pub mod instances;
 pub mod orders;
