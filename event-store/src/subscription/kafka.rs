@@ -128,11 +128,11 @@ impl Subscription for KafkaSubscription {
 static CLOSING: LazyLock<watch::Sender<usize>> = LazyLock::new(|| watch::Sender::new(0));
 
 impl Drop for KafkaSubscription {
-    /// Dropping a consumer leaves its group and blocks until the broker has answered
-    /// whatever the group still waits for, which can take minutes or, in some broker
-    /// states, forever. Done in place it would hold an async worker thread (the only one
-    /// on a current-thread runtime) and with it the shutdown that dropped the
-    /// subscription, so it runs on a thread of its own.
+    /// Dropping an rdkafka consumer polls, with no time limit, until the consumer has left
+    /// its group, which waits on the broker's answers (to the leave, to commits and
+    /// fetches in flight) and has been seen to take minutes. Done in place it would hold
+    /// an async worker thread (the only one on a current-thread runtime) and with it the
+    /// shutdown that dropped the subscription, so it runs on a thread of its own.
     fn drop(&mut self) {
         let Some(consumer) = self.consumer.take() else {
             return;
