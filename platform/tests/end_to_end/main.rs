@@ -11,6 +11,7 @@ mod chat_messages;
 mod chat_page;
 mod chat_rooms;
 mod chat_streams;
+mod deployment;
 mod identity_auth;
 mod identity_authorization;
 mod identity_changes;

@@ -1,0 +1,307 @@
+//! docker-compose.yml and the files it mounts cannot run on a machine without Docker, so
+//! what they name is checked against the code: the binaries and their subcommands, every
+//! variable given to a service, the Kafka topics, nginx's routing by method, and the
+//! services nginx and Prometheus reach.
+
+use std::{
+    collections::{BTreeMap, BTreeSet},
+    fs,
+    path::{Path, PathBuf},
+};
+
+use clap::CommandFactory;
+use serde_json::Value;
+
+/// Variables the services read outside their command-line configuration.
+const READ_ELSEWHERE: &[&str] = &["RUST_LOG"];
+
+fn repository() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("the platform crate sits in the workspace")
+        .to_path_buf()
+}
+
+fn read(file: &str) -> String {
+    let path = repository().join(file);
+    fs::read_to_string(&path).unwrap_or_else(|err| panic!("reading {}: {err}", path.display()))
+}
+
+/// The compose file with its anchors and merge keys resolved.
+fn compose() -> Value {
+    serde_saphyr::from_str(&read("docker-compose.yml"))
+        .unwrap_or_else(|err| panic!("docker-compose.yml is not valid YAML: {err}"))
+}
+
+fn services(compose: &Value) -> &serde_json::Map<String, Value> {
+    compose["services"]
+        .as_object()
+        .expect("docker-compose.yml has services")
+}
+
+/// The services that run one of the workspace's binaries: name → command line.
+fn platform_services(compose: &Value) -> BTreeMap<String, Vec<String>> {
+    services(compose)
+        .iter()
+        .filter(|(_, service)| service["image"] == "platform:latest")
+        .map(|(name, service)| {
+            let command = service["command"]
+                .as_array()
+                .unwrap_or_else(|| panic!("service {name}: command is not a list"))
+                .iter()
+                .map(|word| word.as_str().expect("command words are strings").to_owned())
+                .collect();
+            (name.clone(), command)
+        })
+        .collect()
+}
+
+/// A binary's command-line definition, by its name.
+fn binary(name: &str) -> clap::Command {
+    match name {
+        "command-api" => command_api::Config::command(),
+        "query-api" => query_api::Config::command(),
+        "projector" => projector::Config::command(),
+        "platform" => platform::Config::command(),
+        other => panic!("no binary named {other} in the workspace"),
+    }
+}
+
+/// The variables a command-line definition reads, with their defaults.
+fn variables(command: &clap::Command) -> BTreeMap<String, Option<String>> {
+    command
+        .get_arguments()
+        .filter_map(|arg| {
+            let env = arg.get_env()?.to_str()?.to_owned();
+            let default = arg
+                .get_default_values()
+                .first()
+                .and_then(|value| value.to_str())
+                .map(str::to_owned);
+            Some((env, default))
+        })
+        .collect()
+}
+
+fn environment(service: &Value) -> BTreeMap<String, String> {
+    service["environment"]
+        .as_object()
+        .map(|vars| {
+            vars.iter()
+                .map(|(key, value)| {
+                    let value = match value {
+                        Value::String(text) => text.clone(),
+                        other => other.to_string(),
+                    };
+                    (key.clone(), value)
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The default of a `${NAME:-default}` substitution, or the text itself.
+fn substituted(value: &str) -> &str {
+    value
+        .strip_prefix("${")
+        .and_then(|rest| rest.strip_suffix('}'))
+        .and_then(|inner| inner.split_once(":-"))
+        .map_or(value, |(_, default)| default)
+}
+
+#[test]
+fn compose_runs_the_workspace_binaries_with_variables_they_read() {
+    let compose = compose();
+    let dockerfile = read("Dockerfile");
+    let running = platform_services(&compose);
+    let binaries: BTreeSet<&str> = running
+        .values()
+        .map(|command| command[0].as_str())
+        .collect();
+    assert_eq!(
+        binaries,
+        BTreeSet::from(["command-api", "projector", "query-api"]),
+        "compose runs each service binary"
+    );
+
+    for (name, command) in &running {
+        let definition = binary(&command[0]);
+        assert!(
+            dockerfile.contains(&format!("target/release/{}", command[0])),
+            "the Dockerfile does not ship {}, which service {name} runs",
+            command[0]
+        );
+        if let Some(subcommand) = command.get(1) {
+            assert!(
+                definition.find_subcommand(subcommand).is_some(),
+                "service {name}: {} has no subcommand {subcommand}",
+                command[0]
+            );
+        }
+        let accepted = variables(&definition);
+        let given = environment(&services(&compose)[name]);
+        for variable in given.keys() {
+            assert!(
+                accepted.contains_key(variable) || READ_ELSEWHERE.contains(&variable.as_str()),
+                "service {name} sets {variable}, which {} does not read",
+                command[0]
+            );
+        }
+        for arg in definition
+            .get_arguments()
+            .filter(|arg| arg.is_required_set())
+        {
+            let env = arg.get_env().and_then(|env| env.to_str());
+            assert!(
+                env.is_some_and(|env| given.contains_key(env)),
+                "service {name} does not set {:?}, which {} requires",
+                env.unwrap_or(arg.get_id().as_str()),
+                command[0]
+            );
+        }
+        // Every service of the stack shares one topic prefix, defaulting to the code's.
+        assert_eq!(
+            given
+                .get("KAFKA_TOPIC_PREFIX")
+                .map(|value| substituted(value)),
+            accepted["KAFKA_TOPIC_PREFIX"].as_deref(),
+            "service {name}: topic prefix"
+        );
+    }
+}
+
+#[test]
+fn compose_services_share_one_database_broker_and_token_secret() {
+    let compose = compose();
+    for variable in ["DATABASE_URL", "KAFKA_BROKERS", "JWT_SECRET"] {
+        let values: BTreeSet<Option<String>> = platform_services(&compose)
+            .keys()
+            .map(|name| environment(&services(&compose)[name.as_str()]).remove(variable))
+            .collect();
+        assert_eq!(
+            values.len(),
+            1,
+            "{variable} differs between services: {values:?}"
+        );
+        assert!(
+            values.first().is_some_and(Option::is_some),
+            "{variable} is not set on the services"
+        );
+    }
+}
+
+#[test]
+fn compose_creates_a_topic_for_every_context() {
+    let compose = compose();
+    let init = environment(&services(&compose)["kafka-init"]);
+    let created: BTreeSet<&str> = init["CONTEXTS"].split_whitespace().collect();
+    for context in schemas::catalog::CONTEXTS {
+        assert!(
+            created.contains(context),
+            "kafka-init creates no topic for the {context} context"
+        );
+    }
+    let prefix = variables(&command_api::Config::command())["KAFKA_TOPIC_PREFIX"].clone();
+    assert_eq!(Some(substituted(&init["TOPIC_PREFIX"])), prefix.as_deref());
+}
+
+/// The methods of each path of an OpenAPI document.
+fn operations(document: Value) -> Vec<(String, String)> {
+    let paths = document["paths"]
+        .as_object()
+        .expect("the document has paths");
+    paths
+        .iter()
+        .flat_map(|(path, item)| {
+            item.as_object()
+                .expect("a path item is an object")
+                .keys()
+                .filter(|key| {
+                    ["get", "head", "post", "put", "patch", "delete"].contains(&key.as_str())
+                })
+                .map(move |method| (method.clone(), path.clone()))
+        })
+        .collect()
+}
+
+#[test]
+fn nginx_sends_reads_to_query_api_and_writes_to_command_api() {
+    let nginx = read("deploy/nginx/nginx.conf");
+    for line in [
+        "GET     query_api;",
+        "HEAD    query_api;",
+        "default command_api;",
+    ] {
+        assert!(nginx.contains(line), "nginx.conf routes by method: {line}");
+    }
+    let commands = operations(serde_json::to_value(command_api::docs::openapi()).unwrap());
+    let queries = operations(serde_json::to_value(query_api::docs::openapi()).unwrap());
+    assert!(!commands.is_empty() && !queries.is_empty());
+    for (method, path) in &commands {
+        assert!(
+            !["get", "head"].contains(&method.as_str()),
+            "command-api serves {method} {path}, which nginx sends to query-api"
+        );
+    }
+    for (method, path) in &queries {
+        assert_eq!(
+            method, "get",
+            "query-api serves {method} {path}, which nginx sends to command-api"
+        );
+    }
+}
+
+#[test]
+fn nginx_and_prometheus_reach_services_of_the_stack() {
+    let compose = compose();
+    let running = platform_services(&compose);
+    let listening: BTreeSet<String> = running
+        .keys()
+        .filter(|name| {
+            let given = environment(&services(&compose)[name.as_str()]);
+            given.get("HTTP_ADDR").map(String::as_str) == Some("0.0.0.0:8080")
+        })
+        .map(|name| format!("{name}:8080"))
+        .collect();
+    assert_eq!(
+        listening.len(),
+        running.len(),
+        "every service listens on 8080"
+    );
+
+    let nginx = read("deploy/nginx/nginx.conf");
+    let upstreams: BTreeSet<String> = nginx
+        .lines()
+        .filter_map(|line| line.trim().strip_prefix("server ")?.strip_suffix(';'))
+        .map(str::to_owned)
+        .collect();
+    assert!(
+        !upstreams.is_empty(),
+        "nginx.conf names its upstream servers"
+    );
+    let prometheus = read("deploy/prometheus/prometheus.yml");
+    let scraped: Value = serde_saphyr::from_str(&prometheus).expect("prometheus.yml is YAML");
+    let targets: BTreeSet<String> = scraped["scrape_configs"]
+        .as_array()
+        .expect("prometheus.yml has scrape_configs")
+        .iter()
+        .flat_map(|job| {
+            job["static_configs"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+        })
+        .flat_map(|config| config["targets"].as_array().cloned().unwrap_or_default())
+        .map(|target| target.as_str().expect("a target is a string").to_owned())
+        .collect();
+    assert_eq!(
+        targets, listening,
+        "Prometheus scrapes every service of the stack"
+    );
+    for upstream in &upstreams {
+        assert!(
+            listening.contains(upstream),
+            "nginx proxies to {upstream}, which no service of the stack listens on"
+        );
+    }
+}
