@@ -84,10 +84,11 @@ impl Relay {
         self.kafka.ensure_topics(schemas::catalog::CONTEXTS).await?;
         let mut listener = crate::database::listener(&self.pool).await?;
         listener.listen("events").await?;
+        let readers = crate::database::log_readers(&self.pool, 1).await?;
         let mut checkpoint = self.checkpoint().await?;
         tracing::info!(checkpoint, "relay leading");
         loop {
-            let events = store::read_all(&self.pool, checkpoint, BATCH, None).await?;
+            let events = store::read_all(&readers, checkpoint, BATCH, None).await?;
             if let Some(last) = events.last() {
                 self.publish(&events).await?;
                 checkpoint = last.position;

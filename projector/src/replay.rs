@@ -33,10 +33,11 @@ pub async fn replay(pool: &PgPool, projection: &dyn Projection) -> anyhow::Resul
         &format!("replay {}", projection.name()),
         remaining(pool, projection, 0).await?,
     );
+    let readers = event_store::database::log_readers(pool, 1).await?;
     let mut position = 0;
     let mut applied = 0;
     loop {
-        let events = read(pool, projection, position, BATCH).await?;
+        let events = read(&readers, projection, position, BATCH).await?;
         let Some(last) = events.last() else { break };
         let last = last.position;
         let mut tx = pool.begin().await?;

@@ -35,10 +35,7 @@ pub struct PgLog {
 /// Started by the first subscription: the notice fan-out and the reading connections.
 struct Shared {
     notices: broadcast::Sender<Notice>,
-    /// Reads of the log only: position-range reads whose best plan does not depend on the
-    /// values bound. PostgreSQL would still plan them anew on every execution (the
-    /// estimate for the values at hand always beats the generic one), which cost more CPU
-    /// than the reading; a startup parameter keeps the plans generic.
+    /// Reads of the log only, planned as [`database::log_readers`] says.
     readers: PgPool,
     /// Stops the listening task when the last clone of the source is dropped.
     _listening: DropGuard,
@@ -76,10 +73,7 @@ impl PgLog {
     async fn start(&self) -> Result<Shared, StoreError> {
         let mut listener = database::listener(&self.pool).await?;
         listener.listen("events").await?;
-        let generic_plans = (*self.pool.connect_options())
-            .clone()
-            .options([("plan_cache_mode", "force_generic_plan")]);
-        let readers = database::connect_with(generic_plans, READERS).await?;
+        let readers = database::log_readers(&self.pool, READERS).await?;
         let (notices, _) = broadcast::channel(NOTICE_BACKLOG);
         let stop = CancellationToken::new();
         tokio::spawn(relay_notices(listener, notices.clone(), stop.clone()));

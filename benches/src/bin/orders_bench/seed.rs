@@ -131,8 +131,8 @@ pub async fn seed(pool: &PgPool, member_ids: &[Uuid], orders: i64) -> anyhow::Re
         .execute(&mut *tx)
         .await?;
     // Statistics that count the new rows (ANALYZE samples its own transaction's inserts),
-    // visible at commit: with the pre-seed ones the log readers' batch query would plan
-    // for an empty log and read the whole backlog for every batch.
+    // visible at commit, so the projection's statements are planned for the log as it now
+    // is and the seed's timing does not depend on when autovacuum gets to it.
     sqlx::query("ANALYZE events, event_log_head")
         .execute(&mut *tx)
         .await?;
