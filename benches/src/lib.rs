@@ -1,10 +1,12 @@
 //! Load and latency benchmarks of the running platform. They talk to it over HTTP and SQL
 //! only, never through its crates.
 //!
+//! - [`cli`]: argument parsers, the loopback guard, the end of a run.
 //! - [`http`]: the HTTP client, URLs, users and their tokens, status checks.
 //! - [`latency`]: a latency recorder (HdrHistogram, microsecond resolution) and its summary.
 //! - [`load`]: closed and open load loops, warmed up and bounded in time and count.
 
+pub mod cli;
 pub mod http;
 pub mod latency;
 pub mod load;

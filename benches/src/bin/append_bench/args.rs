@@ -2,7 +2,10 @@
 
 use std::time::Duration;
 
-use benches::load::Limits;
+use benches::{
+    cli::{self, positive_rate, positive_seconds, seconds_or_zero},
+    load::Limits,
+};
 use clap::{Parser, ValueEnum};
 use reqwest::Url;
 
@@ -73,13 +76,8 @@ pub struct Args {
     )]
     pub phases: Vec<Phase>,
 
-    /// Also print one machine-readable JSON summary line.
-    #[arg(long)]
-    pub json: bool,
-
-    /// Allow URLs whose host is not a loopback address.
-    #[arg(long)]
-    pub allow_remote: bool,
+    #[command(flatten)]
+    pub options: cli::Options,
 }
 
 impl Args {
@@ -97,31 +95,5 @@ impl Args {
             duration: Duration::from_secs_f64(self.seconds),
             max_ops: self.max_requests,
         }
-    }
-}
-
-pub fn seconds_or_zero(text: &str) -> Result<f64, String> {
-    match text.trim_end_matches('s').parse::<f64>() {
-        Ok(seconds) if seconds.is_finite() && (0.0..=86_400.0).contains(&seconds) => Ok(seconds),
-        _ => Err(format!(
-            "`{text}` is not a number of seconds between 0 and 86400"
-        )),
-    }
-}
-
-pub fn positive_seconds(text: &str) -> Result<f64, String> {
-    seconds_or_zero(text).and_then(|s| {
-        (s > 0.0)
-            .then_some(s)
-            .ok_or_else(|| "must be more than 0".into())
-    })
-}
-
-pub fn positive_rate(text: &str) -> Result<f64, String> {
-    match text.parse::<f64>() {
-        Ok(rate) if rate.is_finite() && rate > 0.0 && rate <= 100_000.0 => Ok(rate),
-        _ => Err(format!(
-            "`{text}` is not a rate between 0 and 100000 per second"
-        )),
     }
 }

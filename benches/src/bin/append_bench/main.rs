@@ -42,12 +42,10 @@ mod lag;
 mod raw;
 mod report;
 
-use std::{net::IpAddr, process::ExitCode, str::FromStr};
+use std::process::ExitCode;
 
-use anyhow::{Context, ensure};
-use benches::http;
+use benches::{cli, http};
 use clap::Parser;
-use sqlx::postgres::PgConnectOptions;
 use tokio::time::Instant;
 
 use crate::{
@@ -70,55 +68,27 @@ async fn main() -> ExitCode {
     }
     let summary = run(&args).await;
     print_table(&args, &summary);
-    if args.json {
-        println!(
-            "{}",
-            serde_json::to_string(&summary).expect("the summary serializes")
-        );
-    }
-    if summary.passed {
-        ExitCode::SUCCESS
-    } else {
-        for failure in &summary.failures {
-            eprintln!("append-bench: FAILED: {failure}");
-        }
-        ExitCode::FAILURE
-    }
+    cli::finish(
+        "append-bench",
+        args.options.json,
+        &summary,
+        &summary.failures,
+    )
 }
 
 /// Refuses non-loopback hosts unless `--allow-remote`: the bench writes data and loads hard.
 fn check_local(args: &Args) -> anyhow::Result<()> {
-    if args.allow_remote {
+    if args.options.allow_remote {
         return Ok(());
     }
-    let is_loopback = |host: &str| {
-        let host = host.trim_start_matches('[').trim_end_matches(']');
-        host.eq_ignore_ascii_case("localhost")
-            || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
-    };
-    let mut urls = Vec::new();
     if args.runs(Phase::Commands) || args.runs(Phase::Lag) {
-        urls.push(&args.command_url);
+        cli::ensure_loopback_url(&args.command_url)?;
     }
     if args.runs(Phase::Lag) {
-        urls.push(args.query_url());
-    }
-    for url in urls {
-        let host = url.host_str().unwrap_or_default();
-        ensure!(
-            is_loopback(host),
-            "{url} is not on a loopback address; pass --allow-remote to load it anyway"
-        );
+        cli::ensure_loopback_url(args.query_url())?;
     }
     if args.runs(Phase::Raw) {
-        let options = PgConnectOptions::from_str(&args.database_url)
-            .context("--database-url is not a PostgreSQL URL")?;
-        let host = options.get_host();
-        // A host starting with '/' is a Unix socket directory: local by construction.
-        ensure!(
-            host.starts_with('/') || is_loopback(host),
-            "database host {host} is not a loopback address; pass --allow-remote to load it anyway"
-        );
+        cli::ensure_loopback_database(&args.database_url)?;
     }
     Ok(())
 }

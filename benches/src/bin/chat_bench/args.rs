@@ -1,9 +1,12 @@
 //! The command line: how many streams and rooms, where, and how hard to load.
 
-use std::{net::IpAddr, time::Duration};
+use std::time::Duration;
 
 use anyhow::ensure;
-use benches::load::Limits;
+use benches::{
+    cli::{self, positive_rate, positive_seconds, seconds_or_zero},
+    load::Limits,
+};
 use clap::{Parser, ValueEnum};
 use reqwest::Url;
 use serde::Serialize;
@@ -114,13 +117,8 @@ pub struct Args {
     #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..=1_024))]
     pub connect_concurrency: u32,
 
-    /// Also print one machine-readable JSON summary line.
-    #[arg(long)]
-    pub json: bool,
-
-    /// Allow a URL whose host is not a loopback address.
-    #[arg(long)]
-    pub allow_remote: bool,
+    #[command(flatten)]
+    pub options: cli::Options,
 }
 
 impl Args {
@@ -149,32 +147,6 @@ impl Args {
     }
 }
 
-fn seconds_or_zero(text: &str) -> Result<f64, String> {
-    match text.trim_end_matches('s').parse::<f64>() {
-        Ok(seconds) if seconds.is_finite() && (0.0..=86_400.0).contains(&seconds) => Ok(seconds),
-        _ => Err(format!(
-            "`{text}` is not a number of seconds between 0 and 86400"
-        )),
-    }
-}
-
-fn positive_seconds(text: &str) -> Result<f64, String> {
-    seconds_or_zero(text).and_then(|s| {
-        (s > 0.0)
-            .then_some(s)
-            .ok_or_else(|| "must be more than 0".into())
-    })
-}
-
-fn positive_rate(text: &str) -> Result<f64, String> {
-    match text.parse::<f64>() {
-        Ok(rate) if rate.is_finite() && rate > 0.0 && rate <= 1_000_000.0 => Ok(rate),
-        _ => Err(format!(
-            "`{text}` is not a rate between 0 and 1000000 per second"
-        )),
-    }
-}
-
 /// Refuses layouts the platform cannot hold and, unless `--allow-remote`, non-loopback
 /// hosts (the bench opens thousands of connections and loads hard).
 pub fn check_args(args: &Args) -> anyhow::Result<()> {
@@ -199,15 +171,8 @@ pub fn check_args(args: &Args) -> anyhow::Result<()> {
         args.rate * (args.warmup_seconds + args.duration) <= MAX_SCHEDULED,
         "--rate × (--warmup-seconds + --duration) must be at most {MAX_SCHEDULED} messages"
     );
-    if !args.allow_remote {
-        let host = args.url.host_str().unwrap_or_default();
-        let host = host.trim_start_matches('[').trim_end_matches(']');
-        ensure!(
-            host.eq_ignore_ascii_case("localhost")
-                || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback()),
-            "{} is not on a loopback address; pass --allow-remote to load it anyway",
-            args.url
-        );
+    if !args.options.allow_remote {
+        cli::ensure_loopback_url(&args.url)?;
     }
     Ok(())
 }

@@ -94,20 +94,7 @@ async fn main() -> ExitCode {
     }
     summary.finish();
     report::print_table(&args, &summary);
-    if args.json {
-        println!(
-            "{}",
-            serde_json::to_string(&summary).expect("the summary serializes")
-        );
-    }
-    if summary.passed {
-        ExitCode::SUCCESS
-    } else {
-        for failure in &summary.failures {
-            eprintln!("chat-bench: FAILED: {failure}");
-        }
-        ExitCode::FAILURE
-    }
+    benches::cli::finish("chat-bench", args.options.json, &summary, &summary.failures)
 }
 
 /// Setup, streams, load and drain. An error here ends the run; broken streams and failed

@@ -1,12 +1,14 @@
 //! The command line: what to seed, where, and how hard to load.
 
-use std::{net::IpAddr, str::FromStr, time::Duration};
+use std::time::Duration;
 
-use anyhow::{Context, ensure};
-use benches::load::Limits;
+use anyhow::ensure;
+use benches::{
+    cli::{self, positive_rate, positive_seconds, seconds_or_zero},
+    load::Limits,
+};
 use clap::{Parser, ValueEnum};
 use reqwest::Url;
-use sqlx::postgres::PgConnectOptions;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, ValueEnum)]
 pub enum Phase {
@@ -88,13 +90,8 @@ pub struct Args {
     )]
     pub phases: Vec<Phase>,
 
-    /// Also print one machine-readable JSON summary line.
-    #[arg(long)]
-    pub json: bool,
-
-    /// Allow URLs whose host is not a loopback address.
-    #[arg(long)]
-    pub allow_remote: bool,
+    #[command(flatten)]
+    pub options: cli::Options,
 }
 
 impl Args {
@@ -107,32 +104,6 @@ impl Args {
     }
 }
 
-fn seconds_or_zero(text: &str) -> Result<f64, String> {
-    match text.trim_end_matches('s').parse::<f64>() {
-        Ok(seconds) if seconds.is_finite() && (0.0..=86_400.0).contains(&seconds) => Ok(seconds),
-        _ => Err(format!(
-            "`{text}` is not a number of seconds between 0 and 86400"
-        )),
-    }
-}
-
-fn positive_seconds(text: &str) -> Result<f64, String> {
-    seconds_or_zero(text).and_then(|s| {
-        (s > 0.0)
-            .then_some(s)
-            .ok_or_else(|| "must be more than 0".into())
-    })
-}
-
-fn positive_rate(text: &str) -> Result<f64, String> {
-    match text.parse::<f64>() {
-        Ok(rate) if rate.is_finite() && rate > 0.0 && rate <= 1_000_000.0 => Ok(rate),
-        _ => Err(format!(
-            "`{text}` is not a rate between 0 and 1000000 per second"
-        )),
-    }
-}
-
 /// Refuses non-loopback hosts unless `--allow-remote` (the bench writes a million events
 /// and loads hard), and inconsistent sizes.
 pub fn check_args(args: &Args) -> anyhow::Result<()> {
@@ -142,28 +113,12 @@ pub fn check_args(args: &Args) -> anyhow::Result<()> {
         args.order_members,
         args.members
     );
-    if args.allow_remote {
+    if args.options.allow_remote {
         return Ok(());
     }
-    let is_loopback = |host: &str| {
-        let host = host.trim_start_matches('[').trim_end_matches(']');
-        host.eq_ignore_ascii_case("localhost")
-            || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
-    };
     for url in [&args.cached_url, &args.uncached_url] {
-        let host = url.host_str().unwrap_or_default();
-        ensure!(
-            is_loopback(host),
-            "{url} is not on a loopback address; pass --allow-remote to load it anyway"
-        );
+        cli::ensure_loopback_url(url)?;
     }
-    let options = PgConnectOptions::from_str(&args.database_url)
-        .context("--database-url is not a PostgreSQL URL")?;
-    let host = options.get_host();
-    // A host starting with '/' is a Unix socket directory: local by construction.
-    ensure!(
-        host.starts_with('/') || is_loopback(host),
-        "database host {host} is not a loopback address; pass --allow-remote to use it anyway"
-    );
+    cli::ensure_loopback_database(&args.database_url)?;
     Ok(())
 }

@@ -138,20 +138,12 @@ async fn main() -> ExitCode {
     }
     finish(&mut summary);
     report::print_table(&args, &summary);
-    if args.json {
-        println!(
-            "{}",
-            serde_json::to_string(&summary).expect("the summary serializes")
-        );
-    }
-    if summary.passed {
-        ExitCode::SUCCESS
-    } else {
-        for failure in &summary.failures {
-            eprintln!("orders-bench: FAILED: {failure}");
-        }
-        ExitCode::FAILURE
-    }
+    benches::cli::finish(
+        "orders-bench",
+        args.options.json,
+        &summary,
+        &summary.failures,
+    )
 }
 
 /// Setup, checks and load phases. An error here ends the run; failed checks and requests
