@@ -25,7 +25,9 @@ use tokio::{
     time::{Instant, sleep_until},
 };
 
-use crate::latency::Recorder;
+use serde::Serialize;
+
+use crate::latency::{LatencySummary, Recorder};
 
 /// How long a loop warms up and measures, and how many operations it measures at most.
 #[derive(Debug, Clone, Copy)]
@@ -115,6 +117,35 @@ impl<T> Report<T> {
         self.values.append(&mut other.values);
         self.warmup_ops += other.warmup_ops;
         self.warmup_errors += other.warmup_errors;
+    }
+}
+
+/// What a loop measured, as the benchmarks report it.
+#[derive(Debug, Serialize)]
+pub struct Measured {
+    pub ok: u64,
+    pub errors: u64,
+    pub seconds: f64,
+    /// Successful operations per second.
+    pub per_second: f64,
+    pub latency_us: LatencySummary,
+    pub warmup_ops: u64,
+    pub warmup_errors: u64,
+    pub error_samples: Vec<String>,
+}
+
+impl<T> From<&Report<T>> for Measured {
+    fn from(report: &Report<T>) -> Self {
+        Self {
+            ok: report.ok,
+            errors: report.errors,
+            seconds: report.elapsed.as_secs_f64(),
+            per_second: report.ok_per_second(),
+            latency_us: report.latency.summary(),
+            warmup_ops: report.warmup_ops,
+            warmup_errors: report.warmup_errors,
+            error_samples: report.error_samples.clone(),
+        }
     }
 }
 

@@ -1,13 +1,12 @@
 //! Phase 2, `commands`: concurrent clients creating items through command-api.
 
 use anyhow::Context;
-use benches::load;
+use benches::load::{self, Measured};
 use reqwest::Client;
 
 use crate::{
     args::Args,
     items::{Created, Endpoints, create_item},
-    report::Throughput,
 };
 
 /// Phase 2: concurrent clients creating items. Returns the measurement and the item with
@@ -16,7 +15,7 @@ pub async fn commands_phase(
     args: &Args,
     client: &Client,
     endpoints: &Endpoints,
-) -> anyhow::Result<(Throughput, Option<Created>)> {
+) -> anyhow::Result<(Measured, Option<Created>)> {
     create_item(client, &endpoints.create, "bench item probe")
         .await
         .with_context(|| format!("probe POST {}", endpoints.create))?;
@@ -31,7 +30,7 @@ pub async fn commands_phase(
     })
     .await;
 
-    let mut throughput = Throughput::from(&report);
+    let mut throughput = Measured::from(&report);
     // Every created item has its own id and its own position.
     for (what, mut values) in [
         ("id", report.values.iter().map(|c| c.id).collect::<Vec<_>>()),

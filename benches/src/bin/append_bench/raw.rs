@@ -4,7 +4,7 @@
 use std::{str::FromStr, time::Duration};
 
 use anyhow::{Context, ensure};
-use benches::load;
+use benches::load::{self, Measured};
 use serde::Serialize;
 use serde_json::json;
 use sqlx::{
@@ -13,7 +13,7 @@ use sqlx::{
 };
 use uuid::Uuid;
 
-use crate::{args::Args, report::Throughput};
+use crate::args::Args;
 
 /// Scratch table of the raw phase: the shape of the platform's `events` table.
 const RAW_TABLE: &str = "CREATE TABLE bench_raw_events (\
@@ -45,7 +45,7 @@ pub struct RawResult {
     pub synchronous_commit: String,
     pub fsync: String,
     #[serde(flatten)]
-    pub throughput: Throughput,
+    pub throughput: Measured,
 }
 
 /// Phase 1: single-row INSERT transactions straight into PostgreSQL.
@@ -100,7 +100,7 @@ pub async fn raw_phase(args: &Args) -> anyhow::Result<RawResult> {
     Ok(RawResult {
         synchronous_commit,
         fsync,
-        throughput: Throughput::from(&report),
+        throughput: Measured::from(&report),
     })
 }
 

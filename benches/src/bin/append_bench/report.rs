@@ -1,9 +1,6 @@
 //! What a run measured: the JSON summary and the printed table.
 
-use benches::{
-    latency::{LatencySummary, Micros},
-    load::Report,
-};
+use benches::{latency::Micros, load::Measured};
 use serde::Serialize;
 
 use crate::{args::Args, lag::LagResult, raw::RawResult};
@@ -11,34 +8,6 @@ use crate::{args::Args, lag::LagResult, raw::RawResult};
 /// The goal of the append path: commands at no less than the raw insert rate measured in the
 /// same run, with p99 under this.
 pub const GOAL_P99_US: u64 = 20_000;
-
-/// Throughput and latency of a closed-loop phase.
-#[derive(Debug, Serialize)]
-pub struct Throughput {
-    pub ok: u64,
-    pub errors: u64,
-    pub seconds: f64,
-    pub per_second: f64,
-    pub latency_us: LatencySummary,
-    pub warmup_ops: u64,
-    pub warmup_errors: u64,
-    pub error_samples: Vec<String>,
-}
-
-impl<T> From<&Report<T>> for Throughput {
-    fn from(report: &Report<T>) -> Self {
-        Self {
-            ok: report.ok,
-            errors: report.errors,
-            seconds: report.elapsed.as_secs_f64(),
-            per_second: report.ok_per_second(),
-            latency_us: report.latency.summary(),
-            warmup_ops: report.warmup_ops,
-            warmup_errors: report.warmup_errors,
-            error_samples: report.error_samples.clone(),
-        }
-    }
-}
 
 #[derive(Debug, Serialize)]
 pub struct Summary {
@@ -48,7 +17,7 @@ pub struct Summary {
     pub warmup_seconds: f64,
     pub max_requests: u64,
     pub raw: Option<RawResult>,
-    pub commands: Option<Throughput>,
+    pub commands: Option<Measured>,
     pub lag: Option<LagResult>,
     /// Items created per second ÷ raw inserts per second.
     pub commands_per_raw_insert: Option<f64>,
@@ -78,7 +47,7 @@ pub fn print_table(args: &Args, summary: &Summary) {
             "phase", "ok", "errors", "ops/s", "p50", "p99", "p99.9", "max"
         );
     }
-    let row = |name: &str, t: &Throughput| {
+    let row = |name: &str, t: &Measured| {
         let l = t.latency_us;
         println!(
             "{:<34} {:>9} {:>7} {:>10.1} {:>10} {:>10} {:>10} {:>10}",

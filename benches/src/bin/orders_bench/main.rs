@@ -272,7 +272,10 @@ async fn run(args: &Args, summary: &mut Summary) -> anyhow::Result<()> {
     }
     if args.phases.contains(&Phase::Latency) {
         let in_flight = args.max_in_flight as usize;
-        let measured = summary.throughput_uncached.as_ref().map(|t| t.per_second);
+        let measured = summary
+            .throughput_uncached
+            .as_ref()
+            .map(|t| t.measured.per_second);
         match args
             .uncached_rate
             .or(measured.map(|m| (m * UNCACHED_RATE_SHARE).min(args.rate)))
@@ -313,8 +316,11 @@ fn record(
         }
     };
     let name = format!("{phase}, {}", result.target);
-    if result.errors > 0 {
-        failures.push(format!("{name}: {} requests failed", result.errors));
+    if result.measured.errors > 0 {
+        failures.push(format!(
+            "{name}: {} requests failed",
+            result.measured.errors
+        ));
     }
     let lookups = result.cache.map_or(0, |c| c.hits + c.misses);
     match result.target {
@@ -334,20 +340,21 @@ fn record(
 fn finish(summary: &mut Summary) {
     if let (Some(uncached), Some(cached)) =
         (&summary.throughput_uncached, &summary.throughput_cached)
-        && uncached.per_second > 0.0
+        && uncached.measured.per_second > 0.0
     {
-        summary.cached_per_uncached = Some(cached.per_second / uncached.per_second);
+        summary.cached_per_uncached =
+            Some(cached.measured.per_second / uncached.measured.per_second);
     }
     let closed = summary
         .throughput_cached
         .as_ref()
-        .is_some_and(|t| t.per_second > GOAL_PER_SECOND);
+        .is_some_and(|t| t.measured.per_second > GOAL_PER_SECOND);
     let open = summary.latency_cached.as_ref().is_some_and(|l| {
         let rate = l.target_rate.unwrap_or(0.0);
         rate >= GOAL_PER_SECOND
-            && l.per_second >= 0.99 * rate
-            && l.latency_us.p99_us < GOAL_P99_US
-            && l.errors == 0
+            && l.measured.per_second >= 0.99 * rate
+            && l.measured.latency_us.p99_us < GOAL_P99_US
+            && l.measured.errors == 0
     });
     summary.goal.met = closed && open;
     summary.passed = summary.failures.is_empty();

@@ -5,10 +5,7 @@
 use std::sync::Arc;
 
 use anyhow::bail;
-use benches::{
-    latency::LatencySummary,
-    load::{self, Limits, Report},
-};
+use benches::load::{self, Limits, Measured, Report};
 use reqwest::{
     Client, StatusCode, Url,
     header::{AUTHORIZATION, HeaderValue},
@@ -136,17 +133,12 @@ pub struct PhaseResult {
     pub mode: &'static str,
     pub concurrency: Option<usize>,
     pub target_rate: Option<f64>,
-    pub ok: u64,
-    pub errors: u64,
-    pub seconds: f64,
-    /// Successful requests per second: the throughput, or the achieved rate.
-    pub per_second: f64,
-    pub latency_us: LatencySummary,
-    pub warmup_ops: u64,
-    pub warmup_errors: u64,
+    /// What the loop measured; its `per_second` is the throughput (closed loop) or the
+    /// achieved rate (open loop).
+    #[serde(flatten)]
+    pub measured: Measured,
     /// The order page cache during the measured window; None when /metrics has no counter.
     pub cache: Option<CacheDelta>,
-    pub error_samples: Vec<String>,
 }
 
 impl PhaseResult {
@@ -156,15 +148,8 @@ impl PhaseResult {
             mode,
             concurrency: None,
             target_rate: None,
-            ok: report.ok,
-            errors: report.errors,
-            seconds: report.elapsed.as_secs_f64(),
-            per_second: report.ok_per_second(),
-            latency_us: report.latency.summary(),
-            warmup_ops: report.warmup_ops,
-            warmup_errors: report.warmup_errors,
+            measured: Measured::from(report),
             cache: None,
-            error_samples: report.error_samples.clone(),
         }
     }
 }

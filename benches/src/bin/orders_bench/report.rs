@@ -49,7 +49,7 @@ pub fn print_table(args: &Args, summary: &Summary) {
         row(phase);
     }
     for phase in phases.into_iter().flatten() {
-        for error in &phase.error_samples {
+        for error in &phase.measured.error_samples {
             println!("  {} {} error: {error}", phase.mode, phase.target);
         }
     }
@@ -66,17 +66,17 @@ pub fn print_table(args: &Args, summary: &Summary) {
     if let Some(t) = &summary.throughput_cached {
         println!(
             "  closed loop, cached: {:.0} requests/s (p99 {})",
-            t.per_second,
-            Micros(t.latency_us.p99_us)
+            t.measured.per_second,
+            Micros(t.measured.latency_us.p99_us)
         );
     }
     if let Some(l) = &summary.latency_cached {
         println!(
             "  open loop, cached: {:.0} requests/s asked, {:.0} achieved, p99 {}, {} errors",
             l.target_rate.unwrap_or(0.0),
-            l.per_second,
-            Micros(l.latency_us.p99_us),
-            l.errors
+            l.measured.per_second,
+            Micros(l.measured.latency_us.p99_us),
+            l.measured.errors
         );
     }
     println!(
@@ -97,14 +97,14 @@ fn row(phase: &PhaseResult) {
         .cache
         .and_then(|c| c.hit_ratio)
         .map_or_else(|| "-".to_owned(), |r| format!("{:.2} %", r * 100.0));
-    let l = phase.latency_us;
+    let l = phase.measured.latency_us;
     println!(
         "{:<30} {:<9} {:>9} {:>7} {:>10.1} {:>10} {:>10} {:>10} {:>10} {:>9}",
         name,
         phase.target,
-        phase.ok,
-        phase.errors,
-        phase.per_second,
+        phase.measured.ok,
+        phase.measured.errors,
+        phase.measured.per_second,
         Micros(l.p50_us),
         Micros(l.p99_us),
         Micros(l.p999_us),
