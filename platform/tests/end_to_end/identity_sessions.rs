@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use futures::future::join_all;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-use support::{TestApp, error, json};
+use support::{TestApp, error, instances::SHARED_SECRET, json};
 
 const PASSWORD: &str = "Analytical1";
 
@@ -185,6 +185,46 @@ async fn a_revocation_announced_by_another_instance_is_heard_here() {
         assert!(Instant::now() < deadline, "the revocation was never heard");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_logout_ends_the_session_on_a_second_running_instance() {
+    let app = TestApp::spawn_with(&[SHARED_SECRET]).await;
+    let other = app.second_query_api().await;
+    let session = ada(&app).await;
+    let me_there = || {
+        app.client
+            .get(format!("{}/api/v1/users/me", other.base))
+            .bearer_auth(session["access_token"].as_str().unwrap())
+            .send()
+    };
+    assert_eq!(me_there().await.unwrap().status(), StatusCode::OK);
+    assert_eq!(
+        logout(&app, &session).await.status(),
+        StatusCode::NO_CONTENT
+    );
+    // The other instance learns of it from the logout's notification.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let response = me_there().await.unwrap();
+        if response.status() == StatusCode::UNAUTHORIZED {
+            error(
+                response,
+                StatusCode::UNAUTHORIZED,
+                "UNAUTHORIZED",
+                "session has ended",
+            )
+            .await;
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the other instance never heard of the logout"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    other.stop().await;
     app.stop().await;
 }
 
