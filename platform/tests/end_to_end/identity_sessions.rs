@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use futures::future::join_all;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-use support::{TestApp, error, instances::SHARED_SECRET, json};
+use support::{TestApp, error, instances::SHARED_SECRET, json, position_of};
 
 const PASSWORD: &str = "Analytical1";
 
@@ -192,11 +192,19 @@ async fn a_revocation_announced_by_another_instance_is_heard_here() {
 async fn a_logout_ends_the_session_on_a_second_running_instance() {
     let app = TestApp::spawn_with(&[SHARED_SECRET]).await;
     let other = app.second_query_api().await;
-    let session = ada(&app).await;
+    let body = json!({ "email": "ada@example.com", "password": PASSWORD, "name": "Ada" });
+    let registered = json(
+        app.post("/api/v1/auth/register", &body).await,
+        StatusCode::CREATED,
+    )
+    .await;
+    let session = log_in(&app).await;
+    // The other instance reads her from its own read model, once it has her.
     let me_there = || {
         app.client
             .get(format!("{}/api/v1/users/me", other.base))
             .bearer_auth(session["access_token"].as_str().unwrap())
+            .header("x-min-position", position_of(&registered["data"]))
             .send()
     };
     assert_eq!(me_there().await.unwrap().status(), StatusCode::OK);
