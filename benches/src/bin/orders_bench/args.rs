@@ -52,6 +52,11 @@ pub struct Args {
     #[arg(long, default_value_t = 600.0, value_parser = positive_seconds)]
     pub seed_timeout_seconds: f64,
 
+    /// Leave the seeded log without fresh statistics, as a restore or a bulk import leaves
+    /// it: the projection then catches up a log its plans know nothing of.
+    #[arg(long)]
+    pub stale_statistics: bool,
+
     /// Clients of the throughput phase.
     #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..=4096))]
     pub concurrency: u32,

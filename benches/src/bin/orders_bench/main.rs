@@ -67,6 +67,8 @@ pub struct Setup {
     pub projection_seconds: Option<f64>,
     pub projection_events_per_second: Option<f64>,
     pub vacuum_seconds: Option<f64>,
+    /// The seed left the log's statistics stale (`--stale-statistics`).
+    pub stale_statistics: bool,
 }
 
 /// The goal, and what this run measured against it.
@@ -119,7 +121,10 @@ async fn main() -> ExitCode {
         seconds: args.seconds,
         warmup_seconds: args.warmup_seconds,
         max_requests: args.max_requests,
-        setup: Setup::default(),
+        setup: Setup {
+            stale_statistics: args.stale_statistics,
+            ..Setup::default()
+        },
         throughput_uncached: None,
         throughput_cached: None,
         latency_uncached: None,
@@ -175,12 +180,22 @@ async fn run(args: &Args, summary: &mut Summary) -> anyhow::Result<()> {
     let mut last_seeded = 0;
     if args.orders > 0 {
         eprintln!(
-            "setup: seeding {} orders of {} members into the event log",
-            args.orders, args.order_members
+            "setup: seeding {} orders of {} members into the event log{}",
+            args.orders,
+            args.order_members,
+            if args.stale_statistics {
+                ", leaving its statistics stale"
+            } else {
+                ""
+            }
         );
-        let seeded = timeout(seed_timeout, seed::seed(&db, &member_ids, args.orders))
-            .await
-            .context("the seed timed out")??;
+        let analyze = !args.stale_statistics;
+        let seeded = timeout(
+            seed_timeout,
+            seed::seed(&db, &member_ids, args.orders, analyze),
+        )
+        .await
+        .context("the seed timed out")??;
         let events = seeded.head_after - seeded.head_before;
         let seed_seconds = seeded.elapsed.as_secs_f64();
         eprintln!(

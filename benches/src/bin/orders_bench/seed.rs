@@ -90,8 +90,13 @@ pub struct Seeded {
 
 /// Writes `orders` orders of `member_ids` into the log in one transaction, moves the log
 /// head and the order number sequence past them and notifies the log's readers, as an
-/// append would.
-pub async fn seed(pool: &PgPool, member_ids: &[Uuid], orders: i64) -> anyhow::Result<Seeded> {
+/// append would. With `analyze`, the log's statistics count the new rows at commit.
+pub async fn seed(
+    pool: &PgPool,
+    member_ids: &[Uuid],
+    orders: i64,
+    analyze: bool,
+) -> anyhow::Result<Seeded> {
     let started = Instant::now();
     let mut tx = pool.begin().await?;
     // The head lock keeps every appender out until the commit, as append_batch does.
@@ -133,9 +138,11 @@ pub async fn seed(pool: &PgPool, member_ids: &[Uuid], orders: i64) -> anyhow::Re
     // Statistics that count the new rows (ANALYZE samples its own transaction's inserts),
     // visible at commit, so the projection's statements are planned for the log as it now
     // is and the seed's timing does not depend on when autovacuum gets to it.
-    sqlx::query("ANALYZE events, event_log_head")
-        .execute(&mut *tx)
-        .await?;
+    if analyze {
+        sqlx::query("ANALYZE events, event_log_head")
+            .execute(&mut *tx)
+            .await?;
+    }
     // Delivered at commit, in the format append_batch uses: "first:last:contexts".
     sqlx::query("SELECT pg_notify('events', $1)")
         .bind(format!("{}:{head_after}:orders", head_before + 1))
