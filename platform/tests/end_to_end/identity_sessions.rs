@@ -48,6 +48,17 @@ async fn logout(app: &TestApp, session: &Value) -> reqwest::Response {
         .unwrap()
 }
 
+/// The refusal of a token whose session is over.
+async fn session_ended(response: reqwest::Response) {
+    error(
+        response,
+        StatusCode::UNAUTHORIZED,
+        "UNAUTHORIZED",
+        "session has ended",
+    )
+    .await;
+}
+
 #[tokio::test]
 async fn refreshing_rotates_the_refresh_token_and_keeps_the_session() {
     let app = TestApp::spawn().await;
@@ -85,13 +96,7 @@ async fn presenting_a_spent_refresh_token_revokes_the_whole_session() {
     .await;
     for session in [&first, &second] {
         let response = me(&app, session).await;
-        error(
-            response,
-            StatusCode::UNAUTHORIZED,
-            "UNAUTHORIZED",
-            "session has ended",
-        )
-        .await;
+        session_ended(response).await;
     }
     let reasons: Vec<String> = sqlx::query_scalar(
         "SELECT data->>'reason' FROM events WHERE event_type = 'SessionRevoked'",
@@ -135,13 +140,7 @@ async fn logging_out_ends_the_access_and_refresh_tokens_at_once() {
     let response = logout(&app, &session).await;
     assert_eq!(response.status(), StatusCode::NO_CONTENT);
     let after = me(&app, &session).await;
-    error(
-        after,
-        StatusCode::UNAUTHORIZED,
-        "UNAUTHORIZED",
-        "session has ended",
-    )
-    .await;
+    session_ended(after).await;
     let refreshed = refresh(&app, &session["refresh_token"]).await;
     error(
         refreshed,
@@ -151,13 +150,7 @@ async fn logging_out_ends_the_access_and_refresh_tokens_at_once() {
     )
     .await;
     let again = logout(&app, &session).await;
-    error(
-        again,
-        StatusCode::UNAUTHORIZED,
-        "UNAUTHORIZED",
-        "session has ended",
-    )
-    .await;
+    session_ended(again).await;
     // The user's other session is untouched.
     assert_ne!(me(&app, &other).await.status(), StatusCode::UNAUTHORIZED);
     app.stop().await;
@@ -217,13 +210,7 @@ async fn a_logout_ends_the_session_on_a_second_running_instance() {
     loop {
         let response = me_there().await.unwrap();
         if response.status() == StatusCode::UNAUTHORIZED {
-            error(
-                response,
-                StatusCode::UNAUTHORIZED,
-                "UNAUTHORIZED",
-                "session has ended",
-            )
-            .await;
+            session_ended(response).await;
             break;
         }
         assert!(
