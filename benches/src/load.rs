@@ -38,6 +38,17 @@ pub struct Limits {
     pub max_ops: u64,
 }
 
+impl Limits {
+    /// Limits given in seconds, as the benchmarks' command lines take them.
+    pub fn from_seconds(warmup_seconds: f64, seconds: f64, max_ops: u64) -> Self {
+        Self {
+            warmup: Duration::from_secs_f64(warmup_seconds),
+            duration: Duration::from_secs_f64(seconds),
+            max_ops,
+        }
+    }
+}
+
 /// Error messages kept per loop, to show what went wrong without flooding the output.
 const ERROR_SAMPLES: usize = 5;
 

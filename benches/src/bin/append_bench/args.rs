@@ -1,7 +1,5 @@
 //! The command line.
 
-use std::time::Duration;
-
 use benches::{
     cli::{self, positive_rate, positive_seconds, seconds_or_zero},
     load::Limits,
@@ -90,10 +88,6 @@ impl Args {
     }
 
     pub fn limits(&self) -> Limits {
-        Limits {
-            warmup: Duration::from_secs_f64(self.warmup_seconds),
-            duration: Duration::from_secs_f64(self.seconds),
-            max_ops: self.max_requests,
-        }
+        Limits::from_seconds(self.warmup_seconds, self.seconds, self.max_requests)
     }
 }

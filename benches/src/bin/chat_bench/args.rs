@@ -1,7 +1,5 @@
 //! The command line: how many streams and rooms, where, and how hard to load.
 
-use std::time::Duration;
-
 use anyhow::ensure;
 use benches::{
     cli::{self, positive_rate, positive_seconds, seconds_or_zero},
@@ -123,11 +121,7 @@ pub struct Args {
 
 impl Args {
     pub fn limits(&self) -> Limits {
-        Limits {
-            warmup: Duration::from_secs_f64(self.warmup_seconds),
-            duration: Duration::from_secs_f64(self.duration),
-            max_ops: self.max_messages,
-        }
+        Limits::from_seconds(self.warmup_seconds, self.duration, self.max_messages)
     }
 
     /// Users registered: each holds at most `--streams-per-user` streams.

@@ -1,7 +1,5 @@
 //! The command line: what to seed, where, and how hard to load.
 
-use std::time::Duration;
-
 use anyhow::ensure;
 use benches::{
     cli::{self, positive_rate, positive_seconds, seconds_or_zero},
@@ -101,11 +99,7 @@ pub struct Args {
 
 impl Args {
     pub fn limits(&self) -> Limits {
-        Limits {
-            warmup: Duration::from_secs_f64(self.warmup_seconds),
-            duration: Duration::from_secs_f64(self.seconds),
-            max_ops: self.max_requests,
-        }
+        Limits::from_seconds(self.warmup_seconds, self.seconds, self.max_requests)
     }
 }
 
