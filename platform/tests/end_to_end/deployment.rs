@@ -39,8 +39,14 @@ fn services(compose: &Value) -> &serde_json::Map<String, Value> {
         .expect("docker-compose.yml has services")
 }
 
-/// The services that run one of the workspace's binaries: name → command line.
-fn platform_services(compose: &Value) -> BTreeMap<String, Vec<String>> {
+/// A service that runs one of the workspace's binaries.
+struct Running {
+    command: Vec<String>,
+    environment: BTreeMap<String, String>,
+}
+
+/// The services that run one of the workspace's binaries, by name.
+fn platform_services(compose: &Value) -> BTreeMap<String, Running> {
     services(compose)
         .iter()
         .filter(|(_, service)| service["image"] == "platform:latest")
@@ -51,7 +57,14 @@ fn platform_services(compose: &Value) -> BTreeMap<String, Vec<String>> {
                 .iter()
                 .map(|word| word.as_str().expect("command words are strings").to_owned())
                 .collect();
-            (name.clone(), command)
+            let environment = environment(service);
+            (
+                name.clone(),
+                Running {
+                    command,
+                    environment,
+                },
+            )
         })
         .collect()
 }
@@ -116,7 +129,7 @@ fn compose_runs_the_workspace_binaries_with_variables_they_read() {
     let running = platform_services(&compose);
     let binaries: BTreeSet<&str> = running
         .values()
-        .map(|command| command[0].as_str())
+        .map(|service| service.command[0].as_str())
         .collect();
     assert_eq!(
         binaries,
@@ -124,7 +137,14 @@ fn compose_runs_the_workspace_binaries_with_variables_they_read() {
         "compose runs each service binary"
     );
 
-    for (name, command) in &running {
+    for (
+        name,
+        Running {
+            command,
+            environment: given,
+        },
+    ) in &running
+    {
         let definition = binary(&command[0]);
         assert!(
             dockerfile.contains(&format!("target/release/{}", command[0])),
@@ -139,7 +159,6 @@ fn compose_runs_the_workspace_binaries_with_variables_they_read() {
             );
         }
         let accepted = variables(&definition);
-        let given = environment(&services(&compose)[name]);
         for variable in given.keys() {
             assert!(
                 accepted.contains_key(variable) || READ_ELSEWHERE.contains(&variable.as_str()),
@@ -172,11 +191,11 @@ fn compose_runs_the_workspace_binaries_with_variables_they_read() {
 
 #[test]
 fn compose_services_share_one_database_broker_and_token_secret() {
-    let compose = compose();
+    let running = platform_services(&compose());
     for variable in ["DATABASE_URL", "KAFKA_BROKERS", "JWT_SECRET"] {
-        let values: BTreeSet<Option<String>> = platform_services(&compose)
-            .keys()
-            .map(|name| environment(&services(&compose)[name.as_str()]).remove(variable))
+        let values: BTreeSet<Option<&String>> = running
+            .values()
+            .map(|service| service.environment.get(variable))
             .collect();
         assert_eq!(
             values.len(),
@@ -256,12 +275,11 @@ fn nginx_and_prometheus_reach_services_of_the_stack() {
     let compose = compose();
     let running = platform_services(&compose);
     let listening: BTreeSet<String> = running
-        .keys()
-        .filter(|name| {
-            let given = environment(&services(&compose)[name.as_str()]);
-            given.get("HTTP_ADDR").map(String::as_str) == Some("0.0.0.0:8080")
+        .iter()
+        .filter(|(_, service)| {
+            service.environment.get("HTTP_ADDR").map(String::as_str) == Some("0.0.0.0:8080")
         })
-        .map(|name| format!("{name}:8080"))
+        .map(|(name, _)| format!("{name}:8080"))
         .collect();
     assert_eq!(
         listening.len(),
