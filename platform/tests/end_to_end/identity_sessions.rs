@@ -13,13 +13,19 @@ const PASSWORD: &str = "Analytical1";
 
 /// Registers Ada and logs her in: the login's `data`.
 async fn ada(app: &TestApp) -> Value {
+    register(app).await;
+    log_in(app).await
+}
+
+/// Registers Ada: the registration's `data`.
+async fn register(app: &TestApp) -> Value {
     let body = json!({ "email": "ada@example.com", "password": PASSWORD, "name": "Ada" });
     json(
         app.post("/api/v1/auth/register", &body).await,
         StatusCode::CREATED,
     )
-    .await;
-    log_in(app).await
+    .await["data"]
+        .clone()
 }
 
 async fn log_in(app: &TestApp) -> Value {
@@ -46,6 +52,24 @@ async fn logout(app: &TestApp, session: &Value) -> reqwest::Response {
         .send()
         .await
         .unwrap()
+}
+
+/// Calls `call` until it answers 401, for at most 5 s: an instance hears of a revocation
+/// through a notification, a moment after it was made. Returns that answer; fails with
+/// `never` when none came.
+async fn first_refusal(
+    mut call: impl AsyncFnMut() -> reqwest::Response,
+    never: &str,
+) -> reqwest::Response {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let response = call().await;
+        if response.status() == StatusCode::UNAUTHORIZED {
+            return response;
+        }
+        assert!(Instant::now() < deadline, "{never}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }
 
 /// The refusal of a token whose session is over.
@@ -169,15 +193,11 @@ async fn a_revocation_announced_by_another_instance_is_heard_here() {
     .execute(&app.db.pool)
     .await
     .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(5);
-    loop {
-        let status = me(&app, &session).await.status();
-        if status == StatusCode::UNAUTHORIZED {
-            break;
-        }
-        assert!(Instant::now() < deadline, "the revocation was never heard");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    first_refusal(
+        async || me(&app, &session).await,
+        "the revocation was never heard",
+    )
+    .await;
     app.stop().await;
 }
 
@@ -185,40 +205,26 @@ async fn a_revocation_announced_by_another_instance_is_heard_here() {
 async fn a_logout_ends_the_session_on_a_second_running_instance() {
     let app = TestApp::spawn_with(&[SHARED_SECRET]).await;
     let other = app.second_query_api().await;
-    let body = json!({ "email": "ada@example.com", "password": PASSWORD, "name": "Ada" });
-    let registered = json(
-        app.post("/api/v1/auth/register", &body).await,
-        StatusCode::CREATED,
-    )
-    .await;
+    let registered = register(&app).await;
     let session = log_in(&app).await;
     // The other instance reads her from its own read model, once it has her.
-    let me_there = || {
+    let me_there = async || {
         app.client
             .get(format!("{}/api/v1/users/me", other.base))
             .bearer_auth(session["access_token"].as_str().unwrap())
-            .header("x-min-position", position_of(&registered["data"]))
+            .header("x-min-position", position_of(&registered))
             .send()
+            .await
+            .unwrap()
     };
-    assert_eq!(me_there().await.unwrap().status(), StatusCode::OK);
+    assert_eq!(me_there().await.status(), StatusCode::OK);
     assert_eq!(
         logout(&app, &session).await.status(),
         StatusCode::NO_CONTENT
     );
     // The other instance learns of it from the logout's notification.
-    let deadline = Instant::now() + Duration::from_secs(5);
-    loop {
-        let response = me_there().await.unwrap();
-        if response.status() == StatusCode::UNAUTHORIZED {
-            session_ended(response).await;
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the other instance never heard of the logout"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    let refused = first_refusal(me_there, "the other instance never heard of the logout").await;
+    session_ended(refused).await;
     other.stop().await;
     app.stop().await;
 }
