@@ -50,6 +50,12 @@ pub struct ErrorBody {
     pub error: ApiError,
 }
 
+/// The 401 of every endpoint that needs an access token, for OpenAPI annotations:
+/// `responses(..., Unauthorized)`.
+#[derive(utoipa::IntoResponses)]
+#[response(status = 401, description = "No valid access token")]
+pub struct Unauthorized(pub ErrorBody);
+
 impl ApiError {
     pub fn new(status: StatusCode, code: ErrorCode, message: impl Into<String>) -> Self {
         Self {

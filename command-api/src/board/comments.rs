@@ -6,7 +6,7 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use event_store::{AppendRequest, Appended, Numbered};
-use http_kit::{ApiError, Json, Path, auth::Caller, error::ErrorBody, ok};
+use http_kit::{ApiError, Json, Path, auth::Caller, error::{ErrorBody, Unauthorized}, ok};
 use schemas::{NewEvent, board};
 use serde::Serialize;
 use time::OffsetDateTime;
@@ -59,7 +59,7 @@ pub struct CommentWritten {
         (status = 201, description = "Created", body = inline(http_kit::Envelope<CommentWritten>),
          headers(("Location" = String), ("X-Position" = i64))),
         (status = 400, description = "Malformed request", body = ErrorBody),
-        (status = 401, description = "No valid access token", body = ErrorBody),
+        Unauthorized,
         (status = 404, description = "No such post", body = ErrorBody),
         (status = 422, description = "Invalid content", body = ErrorBody),
     ),
@@ -113,7 +113,7 @@ pub async fn add_comment(
     responses(
         (status = 204, description = "Deleted", headers(("X-Position" = i64))),
         (status = 400, description = "Malformed request", body = ErrorBody),
-        (status = 401, description = "No valid access token", body = ErrorBody),
+        Unauthorized,
         (status = 403, description = "Not the comment's author, the post's author or an admin", body = ErrorBody),
         (status = 404, description = "No such post or comment", body = ErrorBody),
         (status = 409, description = "Concurrent change", body = ErrorBody),

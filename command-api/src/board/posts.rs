@@ -6,7 +6,7 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use event_store::{AppendRequest, Appended, Numbered};
-use http_kit::{ApiError, Json, Path, auth::Caller, error::ErrorBody, ok};
+use http_kit::{ApiError, Json, Path, auth::Caller, error::{ErrorBody, Unauthorized}, ok};
 use schemas::{NewEvent, board};
 use serde::Serialize;
 use time::OffsetDateTime;
@@ -60,7 +60,7 @@ pub struct PostWritten {
         (status = 201, description = "Created", body = inline(http_kit::Envelope<PostWritten>),
          headers(("Location" = String), ("X-Position" = i64), ("ETag" = String))),
         (status = 400, description = "Malformed request", body = ErrorBody),
-        (status = 401, description = "No valid access token", body = ErrorBody),
+        Unauthorized,
         (status = 422, description = "Invalid fields (every broken rule in details.fields)", body = ErrorBody),
     ),
     security(("bearer" = []))
@@ -106,7 +106,7 @@ pub async fn create_post(
         (status = 200, description = "Updated", body = inline(http_kit::Envelope<PostWritten>),
          headers(("X-Position" = i64), ("ETag" = String))),
         (status = 400, description = "Malformed request", body = ErrorBody),
-        (status = 401, description = "No valid access token", body = ErrorBody),
+        Unauthorized,
         (status = 403, description = "Neither the author nor an admin", body = ErrorBody),
         (status = 404, description = "No such post", body = ErrorBody),
         (status = 409, description = "Stale If-Match or concurrent change", body = ErrorBody),
@@ -147,7 +147,7 @@ pub async fn update_post(
     responses(
         (status = 204, description = "Deleted", headers(("X-Position" = i64))),
         (status = 400, description = "Malformed request", body = ErrorBody),
-        (status = 401, description = "No valid access token", body = ErrorBody),
+        Unauthorized,
         (status = 403, description = "Neither the author nor an admin", body = ErrorBody),
         (status = 404, description = "No such post", body = ErrorBody),
         (status = 409, description = "Stale If-Match or concurrent change", body = ErrorBody),

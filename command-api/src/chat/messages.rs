@@ -6,7 +6,7 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use event_store::{AppendRequest, Appended, ExpectedVersion};
-use http_kit::{ApiError, Json, Path, auth::Caller, error::ErrorBody, ok};
+use http_kit::{ApiError, Json, Path, auth::Caller, error::{ErrorBody, Unauthorized}, ok};
 use schemas::{
     DomainEvent, NewEvent,
     chat::{self, ChatEvent, MessageSent},
@@ -58,7 +58,7 @@ pub struct MessageWritten {
         (status = 201, description = "Sent", body = inline(http_kit::Envelope<MessageWritten>),
          headers(("Location" = String), ("X-Position" = i64))),
         (status = 400, description = "Malformed request", body = ErrorBody),
-        (status = 401, description = "No valid access token", body = ErrorBody),
+        Unauthorized,
         (status = 403, description = "Not a member of the room", body = ErrorBody),
         (status = 404, description = "No such room", body = ErrorBody),
         (status = 422, description = "Empty or longer than 1,000 characters, or the message id was used for another text", body = ErrorBody),
@@ -167,7 +167,7 @@ fn respond(sent: MessageSent, appended: &Appended) -> Response {
     responses(
         (status = 204, description = "Marked", headers(("X-Position" = i64))),
         (status = 400, description = "Malformed request", body = ErrorBody),
-        (status = 401, description = "No valid access token", body = ErrorBody),
+        Unauthorized,
         (status = 403, description = "Not a member of the room", body = ErrorBody),
         (status = 404, description = "No such room", body = ErrorBody),
         (status = 422, description = "A sequence beyond the room's last message", body = ErrorBody),

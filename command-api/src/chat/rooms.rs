@@ -6,7 +6,7 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use event_store::{AppendRequest, Appended, Numbered};
-use http_kit::{ApiError, Json, Path, auth::Caller, error::ErrorBody, ok};
+use http_kit::{ApiError, Json, Path, auth::Caller, error::{ErrorBody, Unauthorized}, ok};
 use schemas::{NewEvent, chat, identity};
 use serde::Serialize;
 use serde_json::json;
@@ -65,7 +65,7 @@ pub struct RoomWritten {
          headers(("Location" = String), ("X-Position" = i64))),
         (status = 200, description = "The direct room between the two users exists: here it is", body = inline(http_kit::Envelope<RoomWritten>)),
         (status = 400, description = "Malformed request", body = ErrorBody),
-        (status = 401, description = "No valid access token", body = ErrorBody),
+        Unauthorized,
         (status = 422, description = "Invalid fields or unknown users", body = ErrorBody),
     ),
     security(("bearer" = []))
@@ -133,7 +133,7 @@ pub async fn create_room(
     responses(
         (status = 200, description = "Added", body = inline(http_kit::Envelope<RoomWritten>), headers(("X-Position" = i64))),
         (status = 400, description = "Malformed request", body = ErrorBody),
-        (status = 401, description = "No valid access token", body = ErrorBody),
+        Unauthorized,
         (status = 403, description = "Not the room's owner", body = ErrorBody),
         (status = 404, description = "No such room", body = ErrorBody),
         (status = 409, description = "Already a member, the room is full (100 members), a direct room, or a concurrent change", body = ErrorBody),
@@ -168,7 +168,7 @@ pub async fn add_member(
     responses(
         (status = 204, description = "Removed", headers(("X-Position" = i64))),
         (status = 400, description = "Malformed request", body = ErrorBody),
-        (status = 401, description = "No valid access token", body = ErrorBody),
+        Unauthorized,
         (status = 403, description = "Not the room's owner", body = ErrorBody),
         (status = 404, description = "No such room or member", body = ErrorBody),
         (status = 409, description = "A direct room, or a concurrent change", body = ErrorBody),

@@ -7,7 +7,7 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use event_store::{AppendRequest, Appended, ExpectedVersion};
-use http_kit::{ApiError, Json, Path, auth::Caller, error::ErrorBody};
+use http_kit::{ApiError, Json, Path, auth::Caller, error::{ErrorBody, Unauthorized}};
 use schemas::{NewEvent, identity};
 use serde::Deserialize;
 use serde_json::json;
@@ -48,7 +48,7 @@ pub struct PasswordInput {
     request_body = ProfileInput,
     responses(
         (status = 200, description = "Changed", body = inline(http_kit::Envelope<AccountWritten>), headers(("X-Position" = i64))),
-        (status = 401, description = "No valid access token", body = ErrorBody),
+        Unauthorized,
         (status = 422, description = "Invalid name", body = ErrorBody),
     ),
     security(("bearer" = []))
@@ -75,7 +75,7 @@ pub async fn change_profile(
     request_body = PasswordInput,
     responses(
         (status = 204, description = "Changed", headers(("X-Position" = i64))),
-        (status = 401, description = "No valid access token", body = ErrorBody),
+        Unauthorized,
         (status = 403, description = "The current password is wrong", body = ErrorBody),
         (status = 422, description = "The new password breaks a rule", body = ErrorBody),
     ),
@@ -122,7 +122,7 @@ pub async fn change_password(
     params(("id" = Uuid, Path, description = "Member (user) id")),
     responses(
         (status = 204, description = "Deleted", headers(("X-Position" = i64))),
-        (status = 401, description = "No valid access token", body = ErrorBody),
+        Unauthorized,
         (status = 403, description = "Neither the member nor an admin", body = ErrorBody),
         (status = 404, description = "No such member", body = ErrorBody),
     ),
@@ -151,7 +151,7 @@ pub async fn delete_member(
     params(("id" = Uuid, Path, description = "Member (user) id")),
     responses(
         (status = 200, description = "Blocked", body = inline(http_kit::Envelope<AccountWritten>), headers(("X-Position" = i64))),
-        (status = 401, description = "No valid access token", body = ErrorBody),
+        Unauthorized,
         (status = 403, description = "Not an admin", body = ErrorBody),
         (status = 404, description = "No such member", body = ErrorBody),
         (status = 409, description = "Blocked already", body = ErrorBody),
@@ -177,7 +177,7 @@ pub async fn block_member(
     params(("id" = Uuid, Path, description = "Member (user) id")),
     responses(
         (status = 200, description = "Unblocked", body = inline(http_kit::Envelope<AccountWritten>), headers(("X-Position" = i64))),
-        (status = 401, description = "No valid access token", body = ErrorBody),
+        Unauthorized,
         (status = 403, description = "Not an admin", body = ErrorBody),
         (status = 404, description = "No such member", body = ErrorBody),
         (status = 409, description = "Not blocked", body = ErrorBody),

@@ -6,7 +6,7 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use event_store::{AppendRequest, ExpectedVersion};
-use http_kit::{ApiError, Json, auth::Caller, error::ErrorBody, ok};
+use http_kit::{ApiError, Json, auth::Caller, error::{ErrorBody, Unauthorized}, ok};
 use schemas::{
     NewEvent,
     identity::{self, IdentityEvent, RevocationReason, SessionRevoked},
@@ -87,7 +87,7 @@ pub async fn refresh(
     post, path = "/api/v1/auth/logout", tag = "auth",
     responses(
         (status = 204, description = "Logged out"),
-        (status = 401, description = "No valid access token", body = ErrorBody),
+        Unauthorized,
     ),
     security(("bearer" = []))
 )]

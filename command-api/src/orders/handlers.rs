@@ -6,7 +6,7 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use event_store::{AppendError, AppendRequest, Appended, Numbered};
-use http_kit::{ApiError, Json, Path, auth::Caller, error::ErrorBody, ok};
+use http_kit::{ApiError, Json, Path, auth::Caller, error::{ErrorBody, Unauthorized}, ok};
 use schemas::{
     NewEvent,
     orders::{self, OrderStatus},
@@ -68,7 +68,7 @@ pub struct OrderWritten {
         (status = 201, description = "Placed", body = inline(http_kit::Envelope<OrderWritten>),
          headers(("Location" = String), ("X-Position" = i64), ("ETag" = String))),
         (status = 400, description = "Malformed request", body = ErrorBody),
-        (status = 401, description = "No valid access token", body = ErrorBody),
+        Unauthorized,
         (status = 422, description = "Invalid fields (every broken rule in details.fields)", body = ErrorBody),
     ),
     security(("bearer" = []))
@@ -111,7 +111,7 @@ pub async fn place_order(
         (status = 200, description = "Moved", body = inline(http_kit::Envelope<OrderWritten>),
          headers(("X-Position" = i64), ("ETag" = String))),
         (status = 400, description = "Malformed request", body = ErrorBody),
-        (status = 401, description = "No valid access token", body = ErrorBody),
+        Unauthorized,
         (status = 403, description = "The caller may not make this move", body = ErrorBody),
         (status = 404, description = "No such order or action", body = ErrorBody),
         (status = 409, description = "The move is not allowed from the current status (details.current_status), or a stale If-Match", body = ErrorBody),

@@ -4,7 +4,7 @@ use axum::{extract::State, response::Response};
 use http_kit::{
     ApiError, Path, Query,
     auth::Caller,
-    error::ErrorBody,
+    error::{ErrorBody, Unauthorized},
     paging::{PageParams, Paged},
     response::Envelope,
 };
@@ -51,7 +51,7 @@ pub struct RoomSearch {
     responses(
         (status = 200, description = "One page of rooms", body = inline(Envelope<Paged<RoomSummary>>)),
         (status = 400, description = "Bad type, paging parameter or position", body = ErrorBody),
-        (status = 401, description = "No valid access token", body = ErrorBody),
+        Unauthorized,
     ),
     security(("bearer" = []))
 )]
@@ -75,7 +75,7 @@ pub async fn my_rooms(
     responses(
         (status = 200, description = "One page of rooms", body = inline(Envelope<Paged<RoomSummary>>)),
         (status = 400, description = "Bad id, type, paging parameter or position", body = ErrorBody),
-        (status = 401, description = "No valid access token", body = ErrorBody),
+        Unauthorized,
         (status = 403, description = "Neither the user nor an admin", body = ErrorBody),
     ),
     security(("bearer" = []))
@@ -128,7 +128,7 @@ async fn rooms(
     ),
     responses(
         (status = 200, description = "The room", body = inline(Envelope<RoomView>)),
-        (status = 401, description = "No valid access token", body = ErrorBody),
+        Unauthorized,
         (status = 403, description = "Not a member of the room", body = ErrorBody),
         (status = 404, description = "No such room", body = ErrorBody),
     ),
@@ -185,7 +185,7 @@ pub struct HistoryPage {
     responses(
         (status = 200, description = "One page of messages, oldest first", body = inline(Envelope<HistoryPage>)),
         (status = 400, description = "Both before and after, a bad limit or position", body = ErrorBody),
-        (status = 401, description = "No valid access token", body = ErrorBody),
+        Unauthorized,
         (status = 403, description = "Not a member of the room", body = ErrorBody),
         (status = 404, description = "No such room", body = ErrorBody),
     ),
@@ -231,7 +231,7 @@ pub async fn history(
     ),
     responses(
         (status = 200, description = "The message", body = inline(Envelope<MessageView>)),
-        (status = 401, description = "No valid access token", body = ErrorBody),
+        Unauthorized,
         (status = 403, description = "Not a member of the room", body = ErrorBody),
         (status = 404, description = "No such room or message", body = ErrorBody),
     ),
@@ -272,7 +272,7 @@ pub struct OnlineParams {
     responses(
         (status = 200, description = "One page of online users", body = inline(Envelope<Paged<UserPresence>>)),
         (status = 400, description = "online=true missing, or a bad paging parameter", body = ErrorBody),
-        (status = 401, description = "No valid access token", body = ErrorBody),
+        Unauthorized,
     ),
     security(("bearer" = []))
 )]
@@ -319,7 +319,7 @@ pub struct UserSearch {
     responses(
         (status = 200, description = "One page of users", body = inline(Envelope<Paged<UserPresence>>)),
         (status = 400, description = "Missing or overlong q, or a bad paging parameter", body = ErrorBody),
-        (status = 401, description = "No valid access token", body = ErrorBody),
+        Unauthorized,
     ),
     security(("bearer" = []))
 )]

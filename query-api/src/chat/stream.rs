@@ -20,7 +20,7 @@ use futures::StreamExt;
 use http_kit::{
     ApiError, Path,
     auth::{Caller, Tokens, unauthenticated},
-    error::ErrorBody,
+    error::{ErrorBody, Unauthorized},
 };
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
@@ -118,7 +118,7 @@ impl Resume {
     responses(
         (status = 200, description = "text/event-stream: `message`, `room_created`, `member_joined`, `member_left`, `read` (with ids), `presence` and `reset`", content_type = "text/event-stream", body = String),
         (status = 400, description = "A bad position", body = ErrorBody),
-        (status = 401, description = "No valid access token", body = ErrorBody),
+        Unauthorized,
         (status = 429, description = "Too many open streams", body = ErrorBody),
         (status = 504, description = "This instance did not reach X-Min-Position in time", body = ErrorBody),
     ),
@@ -145,7 +145,7 @@ pub async fn user_stream(
     ),
     responses(
         (status = 200, description = "text/event-stream of the room", content_type = "text/event-stream", body = String),
-        (status = 401, description = "No valid access token", body = ErrorBody),
+        Unauthorized,
         (status = 403, description = "Not a member of the room", body = ErrorBody),
         (status = 404, description = "No such room", body = ErrorBody),
         (status = 429, description = "Too many open streams", body = ErrorBody),

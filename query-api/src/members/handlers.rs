@@ -4,7 +4,7 @@ use axum::{extract::State, response::Response};
 use http_kit::{
     ApiError, Path, Query,
     auth::Caller,
-    error::ErrorBody,
+    error::{ErrorBody, Unauthorized},
     paging::{PageParams, Paged},
     response::Envelope,
 };
@@ -25,7 +25,7 @@ use crate::{
     params(("X-Min-Position" = Option<i64>, Header, description = "Wait until the read model reflects this position")),
     responses(
         (status = 200, description = "The caller's account", body = inline(Envelope<queries::MemberView>)),
-        (status = 401, description = "No valid access token", body = ErrorBody),
+        Unauthorized,
         (status = 404, description = "The account is not (yet) in the read model", body = ErrorBody),
         (status = 504, description = "The read model did not reach X-Min-Position in time", body = ErrorBody),
     ),
@@ -49,7 +49,7 @@ pub async fn me(
     responses(
         (status = 200, description = "The member", body = inline(Envelope<queries::MemberView>)),
         (status = 400, description = "Bad id or position", body = ErrorBody),
-        (status = 401, description = "No valid access token", body = ErrorBody),
+        Unauthorized,
         (status = 403, description = "Neither the member nor an admin", body = ErrorBody),
         (status = 404, description = "No such member", body = ErrorBody),
     ),
@@ -87,7 +87,7 @@ pub struct MemberSearch {
     responses(
         (status = 200, description = "One page of members", body = inline(Envelope<Paged<queries::MemberView>>)),
         (status = 400, description = "Bad paging parameters or position", body = ErrorBody),
-        (status = 401, description = "No valid access token", body = ErrorBody),
+        Unauthorized,
         (status = 403, description = "Not an admin", body = ErrorBody),
     ),
     security(("bearer" = []))

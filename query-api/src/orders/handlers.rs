@@ -2,7 +2,7 @@
 //! paged by number or by cursor, and single orders.
 
 use axum::{extract::State, http::HeaderMap, response::Response};
-use http_kit::{ApiError, Path, Query, auth::Caller, error::ErrorBody, response::Envelope};
+use http_kit::{ApiError, Path, Query, auth::Caller, error::{ErrorBody, Unauthorized}, response::Envelope};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -41,7 +41,7 @@ pub struct OrderPage {
     responses(
         (status = 200, description = "One page of orders", body = inline(Envelope<OrderPage>)),
         (status = 400, description = "Bad filter, paging parameter, cursor or position", body = ErrorBody),
-        (status = 401, description = "No valid access token", body = ErrorBody),
+        Unauthorized,
         (status = 403, description = "A member asked for another member's orders", body = ErrorBody),
         (status = 504, description = "The read model did not reach X-Min-Position in time", body = ErrorBody),
     ),
@@ -103,7 +103,7 @@ fn page_of(listing: &Listing, page: queries::Page) -> OrderPage {
         (status = 200, description = "The order", body = inline(Envelope<OrderView>), headers(("ETag" = String))),
         (status = 304, description = "Unchanged since the ETag in If-None-Match"),
         (status = 400, description = "Bad number or position", body = ErrorBody),
-        (status = 401, description = "No valid access token", body = ErrorBody),
+        Unauthorized,
         (status = 403, description = "Another member's order", body = ErrorBody),
         (status = 404, description = "No such order", body = ErrorBody),
         (status = 504, description = "The read model did not reach X-Min-Position in time", body = ErrorBody),
