@@ -3,7 +3,8 @@
 use std::{num::NonZeroU32, sync::Arc};
 
 use axum::extract::FromRef;
-use event_store::{EventStore, database, kafka::KafkaConfig, relay::Relay};
+use event_log::{database, kafka::KafkaConfig};
+use event_store::{EventStore, relay::Relay};
 use http_kit::{
     auth::Tokens,
     config::CommonConfig,
@@ -155,7 +156,7 @@ pub async fn start(
     };
     if let Some(brokers) = &config.common.kafka_brokers {
         let kafka = KafkaConfig::new(brokers, &config.common.kafka_topic_prefix);
-        let probe = event_store::kafka::probe(kafka.clone());
+        let probe = event_log::kafka::probe(kafka.clone());
         service.checks.push(("kafka", health::check(probe)));
         if config.relay_enabled {
             let relay = Relay::new(pool, kafka)?;

@@ -255,6 +255,7 @@ pub async fn load_events<E: DomainEvent>(
     max_version: Option<i64>,
 ) -> Result<Vec<(E, i64)>, ApiError> {
     let recorded = store
+        .log()
         .read_stream(stream_id, max_version)
         .await
         .map_err(ApiError::internal)?;

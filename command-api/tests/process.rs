@@ -7,7 +7,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use event_store::testing::TestDatabase;
+use event_log::testing::TestDatabase;
 
 #[tokio::test]
 async fn sigterm_drains_and_stops_the_server_and_logs_are_json_with_the_request_id() {

@@ -17,7 +17,7 @@ use schemas::RecordedEvent;
 use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 
-use crate::{StoreError, kafka::KafkaConfig, store};
+use event_log::{StoreError, database, kafka::KafkaConfig, read};
 
 /// Advisory lock key held by the leading relay.
 const LEADER_LOCK: i64 = 0x0072_656c_6179; // "relay" in ASCII
@@ -82,19 +82,19 @@ impl Relay {
             }
         }
         self.kafka.ensure_topics(schemas::catalog::CONTEXTS).await?;
-        let mut listener = crate::database::listener(&self.pool).await?;
+        let mut listener = database::listener(&self.pool).await?;
         listener.listen("events").await?;
-        let readers = crate::database::log_readers(&self.pool, 1).await?;
+        let readers = database::log_readers(&self.pool, 1).await?;
         let mut checkpoint = self.checkpoint().await?;
         tracing::info!(checkpoint, "relay leading");
         loop {
-            let events = store::read_all(&readers, checkpoint, BATCH, None).await?;
+            let events = read::read_all(&readers, checkpoint, BATCH, None).await?;
             if let Some(last) = events.last() {
                 self.publish(&events).await?;
                 checkpoint = last.position;
                 self.save_checkpoint(checkpoint).await?;
             }
-            let head = store::head(&self.pool).await?;
+            let head = read::head(&self.pool).await?;
             metrics::gauge!("relay_lag_events").set((head - checkpoint) as f64);
             if head > checkpoint {
                 continue;

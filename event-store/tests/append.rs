@@ -3,9 +3,8 @@
 mod common;
 
 use common::{append_one, event, request, with_key};
-use event_store::{
-    AppendError, AppendRequest, EventStore, ExpectedVersion, Numbered, testing::TestDatabase,
-};
+use event_log::testing::TestDatabase;
+use event_store::{AppendError, AppendRequest, EventStore, ExpectedVersion, Numbered};
 use futures::future::join_all;
 
 #[tokio::test]
@@ -31,12 +30,15 @@ async fn appended_events_get_consecutive_versions_and_gapless_positions() {
         .await
         .unwrap();
     assert_eq!((second.last_version, second.last_position), (3, 3));
-    let stream = store.read_stream("s-1", None).await.unwrap();
+    let stream = store.log().read_stream("s-1", None).await.unwrap();
     let versions: Vec<i64> = stream.iter().map(|e| e.stream_version).collect();
     assert_eq!(versions, [1, 2, 3]);
     assert_eq!(stream[0].actor.as_deref(), Some("tester"));
-    assert_eq!(store.read_stream("s-1", Some(2)).await.unwrap().len(), 2);
-    assert_eq!(store.head().await.unwrap(), 3);
+    assert_eq!(
+        store.log().read_stream("s-1", Some(2)).await.unwrap().len(),
+        2
+    );
+    assert_eq!(store.log().head().await.unwrap(), 3);
     db.drop().await;
 }
 
@@ -50,11 +52,12 @@ async fn a_range_of_versions_and_the_last_event_of_each_stream_are_read() {
         .await
         .unwrap();
     append_one(&store, "s-2", "items", 1).await;
-    let middle = store.read_versions("s-1", 2..=4).await.unwrap();
+    let middle = store.log().read_versions("s-1", 2..=4).await.unwrap();
     let versions: Vec<i64> = middle.iter().map(|e| e.stream_version).collect();
     assert_eq!(versions, [2, 3, 4]);
     let streams = ["s-1", "s-2", "absent"].map(String::from);
     let mut last: Vec<(String, i64)> = store
+        .log()
         .last_events(&streams)
         .await
         .unwrap()
@@ -95,7 +98,7 @@ async fn a_stale_expected_version_is_a_conflict_naming_the_current_version() {
         matches!(err, AppendError::Conflict { actual: 1, .. }),
         "{err:?}"
     );
-    assert_eq!(store.read_stream("s-1", None).await.unwrap().len(), 1);
+    assert_eq!(store.log().read_stream("s-1", None).await.unwrap().len(), 1);
     db.drop().await;
 }
 
@@ -142,7 +145,7 @@ async fn of_concurrent_appends_expecting_one_version_exactly_one_wins() {
         .filter(|r| matches!(r, Err(AppendError::Conflict { .. })))
         .count();
     assert_eq!((won, conflicts), (1, 19));
-    assert_eq!(store.read_stream("s-1", None).await.unwrap().len(), 2);
+    assert_eq!(store.log().read_stream("s-1", None).await.unwrap().len(), 2);
     db.drop().await;
 }
 
@@ -160,7 +163,7 @@ async fn a_retry_with_the_same_idempotency_key_returns_the_first_outcome() {
     assert!(!first.replayed);
     assert!(retry.replayed);
     assert_eq!(retry.last_position, first.last_position);
-    assert_eq!(store.head().await.unwrap(), 1);
+    assert_eq!(store.log().head().await.unwrap(), 1);
     let (fingerprint, stream, outcome) = store.idempotent_outcome("k").await.unwrap().unwrap();
     assert_eq!((fingerprint.as_str(), stream.as_str()), ("f", "s-1"));
     assert_eq!(outcome.last_position, first.last_position);
@@ -212,7 +215,7 @@ async fn concurrent_retries_with_one_idempotency_key_append_once() {
             .all(|o| o.last_position == outcomes[0].last_position)
     );
     assert_eq!(outcomes.iter().filter(|o| !o.replayed).count(), 1);
-    assert_eq!(store.head().await.unwrap(), 1);
+    assert_eq!(store.log().head().await.unwrap(), 1);
     db.drop().await;
 }
 
@@ -243,7 +246,7 @@ async fn a_request_the_database_rejects_does_not_fail_the_others_committed_with_
     .await;
     assert_eq!(results.iter().filter(|r| r.is_err()).count(), 1);
     assert!(results[15].is_err());
-    assert_eq!(store.head().await.unwrap(), 30);
+    assert_eq!(store.log().head().await.unwrap(), 30);
     db.drop().await;
 }
 
@@ -281,6 +284,7 @@ async fn numbered_streams_get_their_numbers_in_commit_order_written_into_their_e
     for outcome in &outcomes {
         let number = outcome.number.unwrap();
         let stream = store
+            .log()
             .read_stream(&format!("numbered-{number}"), None)
             .await
             .unwrap();
@@ -315,7 +319,7 @@ async fn concurrent_appends_to_one_stream_at_any_version_get_consecutive_version
         .collect();
     versions.sort();
     assert_eq!(versions, (1..=30).collect::<Vec<_>>());
-    let stream = store.read_stream("s-1", None).await.unwrap();
+    let stream = store.log().read_stream("s-1", None).await.unwrap();
     assert!(stream.windows(2).all(|w| w[0].position < w[1].position));
     db.drop().await;
 }
@@ -338,8 +342,15 @@ async fn an_append_to_several_streams_writes_all_of_them_or_none() {
         } => assert_eq!((stream_id.as_str(), actual), ("taken", 1)),
         other => panic!("expected a conflict, got {other:?}"),
     }
-    assert!(store.read_stream("fresh", None).await.unwrap().is_empty());
-    assert_eq!(store.head().await.unwrap(), 1);
+    assert!(
+        store
+            .log()
+            .read_stream("fresh", None)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(store.log().head().await.unwrap(), 1);
     let appended = store
         .append_all(vec![
             request("fresh", ExpectedVersion::NoStream, vec![event("items", 1)]),
@@ -379,12 +390,13 @@ async fn of_concurrent_appends_claiming_one_stream_exactly_one_is_written_whole(
     assert_eq!(winners.len(), 1, "{results:?}");
     for n in 0..20 {
         let owner = store
+            .log()
             .read_stream(&format!("owner-{n}"), None)
             .await
             .unwrap();
         assert_eq!(owner.len(), usize::from(n == winners[0]));
     }
-    assert_eq!(store.head().await.unwrap(), 2);
+    assert_eq!(store.log().head().await.unwrap(), 2);
     db.drop().await;
 }
 
@@ -404,7 +416,7 @@ async fn an_append_to_several_streams_cannot_carry_idempotency_keys() {
         .await
         .unwrap_err();
     assert!(matches!(err, AppendError::Store(_)), "{err:?}");
-    assert_eq!(store.head().await.unwrap(), 0);
+    assert_eq!(store.log().head().await.unwrap(), 0);
     db.drop().await;
 }
 
@@ -485,6 +497,7 @@ async fn one_batch_appends_to_a_stream_several_times_at_any_version() {
     );
     let store = EventStore::new(db.pool.clone());
     let versions: Vec<(i64, i64)> = store
+        .log()
         .read_stream("x", None)
         .await
         .unwrap()
@@ -492,8 +505,8 @@ async fn one_batch_appends_to_a_stream_several_times_at_any_version() {
         .map(|e| (e.position, e.stream_version))
         .collect();
     assert_eq!(versions, [(1, 1), (2, 2), (3, 3), (4, 4), (5, 5)]);
-    assert!(store.read_stream("y", None).await.unwrap().is_empty());
-    assert_eq!(store.head().await.unwrap(), 5);
+    assert!(store.log().read_stream("y", None).await.unwrap().is_empty());
+    assert_eq!(store.log().head().await.unwrap(), 5);
     db.drop().await;
 }
 
@@ -510,6 +523,6 @@ async fn a_batch_with_a_version_check_after_its_stream_was_appended_to_is_refuse
             .contains("must be the first on its stream"),
     );
     let store = EventStore::new(db.pool.clone());
-    assert_eq!(store.head().await.unwrap(), 0);
+    assert_eq!(store.log().head().await.unwrap(), 0);
     db.drop().await;
 }

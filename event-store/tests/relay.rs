@@ -6,12 +6,11 @@ mod common;
 use std::{collections::BTreeSet, time::Duration};
 
 use common::append_one;
-use event_store::{
-    EventStore,
+use event_log::{
     kafka::KafkaConfig,
-    relay::Relay,
     testing::{self, TestDatabase},
 };
+use event_store::{EventStore, relay::Relay};
 use rdkafka::{
     Message,
     consumer::{Consumer, StreamConsumer},

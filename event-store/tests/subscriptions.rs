@@ -6,12 +6,11 @@ mod common;
 use std::{collections::HashSet, time::Duration};
 
 use common::{append_one, event, request};
-use event_store::{
-    EventStore, ExpectedVersion,
-    relay::Relay,
+use event_log::{
     subscription::{EventSource, Subscription},
     testing::{self, TestDatabase},
 };
+use event_store::{EventStore, ExpectedVersion, relay::Relay};
 use futures::future::join_all;
 use schemas::RecordedEvent;
 use tokio_util::sync::CancellationToken;

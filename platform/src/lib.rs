@@ -1,7 +1,7 @@
 //! The whole platform in one process on one port: command-api, query-api, the projector
 //! and (with Kafka) the relay. For local use, and the harness of the end-to-end tests.
 
-use event_store::database;
+use event_log::database;
 use http_kit::{config::CommonConfig, server::Server};
 use tokio_util::sync::CancellationToken;
 

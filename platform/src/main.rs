@@ -9,6 +9,6 @@ async fn main() -> anyhow::Result<()> {
     let config = platform::Config::parse();
     http_kit::telemetry::init(config.common.log_format);
     platform::build(config).await?.serve().await?;
-    event_store::subscription::consumers_closed().await;
+    event_log::subscription::consumers_closed().await;
     Ok(())
 }

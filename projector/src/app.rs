@@ -1,7 +1,7 @@
 //! Configuration and commands of the projector binary.
 
 use anyhow::Context;
-use event_store::{database, kafka::KafkaConfig, subscription::EventSource};
+use event_log::{database, kafka::KafkaConfig, subscription::EventSource};
 use http_kit::{
     config::CommonConfig,
     health,
@@ -129,6 +129,6 @@ async fn run(config: &Config, pool: PgPool) -> anyhow::Result<()> {
         .await?
         .serve()
         .await?;
-    event_store::subscription::consumers_closed().await;
+    event_log::subscription::consumers_closed().await;
     Ok(())
 }

@@ -20,17 +20,9 @@ pub struct BoardProjection;
 
 #[async_trait]
 impl Projection for BoardProjection {
-    fn name(&self) -> &'static str {
-        "board"
-    }
-
-    fn context(&self) -> &'static str {
-        BoardEvent::CONTEXT
-    }
-
-    fn tables(&self) -> &'static [&'static str] {
-        &["posts", "post_bodies", "comments"]
-    }
+    const NAME: &str = "board";
+    const CONTEXT: &str = BoardEvent::CONTEXT;
+    const TABLES: &[&str] = &["posts", "post_bodies", "comments"];
 
     async fn apply(
         &self,

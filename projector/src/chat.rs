@@ -19,17 +19,9 @@ pub struct ChatProjection;
 
 #[async_trait]
 impl Projection for ChatProjection {
-    fn name(&self) -> &'static str {
-        "chat"
-    }
-
-    fn context(&self) -> &'static str {
-        ChatEvent::CONTEXT
-    }
-
-    fn tables(&self) -> &'static [&'static str] {
-        &["chat_rooms", "chat_members", "chat_messages"]
-    }
+    const NAME: &str = "chat";
+    const CONTEXT: &str = ChatEvent::CONTEXT;
+    const TABLES: &[&str] = &["chat_rooms", "chat_members", "chat_messages"];
 
     async fn apply(
         &self,

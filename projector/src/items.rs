@@ -14,17 +14,9 @@ pub struct ItemsProjection;
 
 #[async_trait]
 impl Projection for ItemsProjection {
-    fn name(&self) -> &'static str {
-        "items"
-    }
-
-    fn context(&self) -> &'static str {
-        ItemEvent::CONTEXT
-    }
-
-    fn tables(&self) -> &'static [&'static str] {
-        &["items"]
-    }
+    const NAME: &str = "items";
+    const CONTEXT: &str = ItemEvent::CONTEXT;
+    const TABLES: &[&str] = &["items"];
 
     /// Runs of creations become one multi-row insert; other events one statement each.
     async fn apply(

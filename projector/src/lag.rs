@@ -6,14 +6,14 @@ use sqlx::PgPool;
 use time::OffsetDateTime;
 use tokio_util::sync::CancellationToken;
 
-use crate::Projection;
+use crate::AnyProjection;
 
 const INTERVAL: Duration = Duration::from_secs(2);
 
 /// Updates the lag gauges of every projection until cancelled.
 pub async fn watch(
     pool: PgPool,
-    projections: Vec<Arc<dyn Projection>>,
+    projections: Vec<Arc<dyn AnyProjection>>,
     shutdown: CancellationToken,
 ) {
     loop {
@@ -36,14 +36,9 @@ pub async fn watch(
 /// the index instead of seeking to the checkpoint.
 pub async fn measure(
     pool: &PgPool,
-    projection: &dyn Projection,
+    projection: &dyn AnyProjection,
 ) -> Result<(i64, f64), sqlx::Error> {
-    let checkpoint: i64 = sqlx::query_scalar(
-        "SELECT coalesce(min(position), 0) FROM projection_checkpoints WHERE projection = $1",
-    )
-    .bind(projection.name())
-    .fetch_one(pool)
-    .await?;
+    let checkpoint = event_log::checkpoint::least(pool, projection.name()).await?;
     let (behind, oldest): (i64, Option<OffsetDateTime>) = sqlx::query_as(
         "SELECT (SELECT count(*) FROM events WHERE context = $1 AND position > $2), \
                 (SELECT occurred_at FROM events WHERE context = $1 AND position > $2 \

@@ -2,7 +2,8 @@
 //!
 //! Layout:
 //! - [`app`]: configuration, the `run` and `replay` commands, the ops server.
-//! - [`projection`]: the [`Projection`] trait and the physical tables it writes.
+//! - [`projection`]: the [`Projection`] trait (name, context, tables and how events
+//!   apply), [`AnyProjection`] that holds any of them, and the physical tables they write.
 //! - [`runner`]: follows a subscription and applies batches with their checkpoint in one
 //!   transaction, so a crash or a redelivery never loses or doubles an update.
 //! - [`lag`]: projection lag metrics, in events and seconds.
@@ -28,4 +29,4 @@ pub mod replay;
 pub mod runner;
 
 pub use app::{Command, Config};
-pub use projection::{Projection, Tables, all as projections};
+pub use projection::{AnyProjection, Projection, Tables, all as projections};

@@ -13,17 +13,9 @@ pub struct MembersProjection;
 
 #[async_trait]
 impl Projection for MembersProjection {
-    fn name(&self) -> &'static str {
-        "members"
-    }
-
-    fn context(&self) -> &'static str {
-        IdentityEvent::CONTEXT
-    }
-
-    fn tables(&self) -> &'static [&'static str] {
-        &["members"]
-    }
+    const NAME: &str = "members";
+    const CONTEXT: &str = IdentityEvent::CONTEXT;
+    const TABLES: &[&str] = &["members"];
 
     /// One statement per event of a user's stream; email claims and sessions do not
     /// show in it. A change must follow the row's version exactly.

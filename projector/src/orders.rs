@@ -21,17 +21,9 @@ pub struct OrdersProjection;
 
 #[async_trait]
 impl Projection for OrdersProjection {
-    fn name(&self) -> &'static str {
-        "orders"
-    }
-
-    fn context(&self) -> &'static str {
-        OrderEvent::CONTEXT
-    }
-
-    fn tables(&self) -> &'static [&'static str] {
-        &["orders", "order_totals"]
-    }
+    const NAME: &str = "orders";
+    const CONTEXT: &str = OrderEvent::CONTEXT;
+    const TABLES: &[&str] = &["orders", "order_totals"];
 
     async fn apply(
         &self,

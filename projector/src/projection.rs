@@ -24,17 +24,15 @@ impl Tables {
     }
 }
 
-/// A read model built from the events of one context.
+/// A read model built from the events of one context: what each projection implements.
 #[async_trait]
 pub trait Projection: Send + Sync + 'static {
     /// Name used by the replay CLI, in checkpoints and in notifications.
-    fn name(&self) -> &'static str;
-
+    const NAME: &'static str;
     /// The context whose events it applies.
-    fn context(&self) -> &'static str;
-
+    const CONTEXT: &'static str;
     /// Its tables, which a replay rebuilds and swaps together.
-    fn tables(&self) -> &'static [&'static str];
+    const TABLES: &'static [&'static str];
 
     /// Applies events, in order, inside the caller's transaction. The runner and the
     /// replay never give it an event twice.
@@ -46,8 +44,47 @@ pub trait Projection: Send + Sync + 'static {
     ) -> anyhow::Result<()>;
 }
 
+/// Any projection, as the runner, the replay and the lag gauges hold it (a trait with
+/// constants cannot be a trait object; this one can).
+#[async_trait]
+pub trait AnyProjection: Send + Sync + 'static {
+    fn name(&self) -> &'static str;
+    fn context(&self) -> &'static str;
+    fn tables(&self) -> &'static [&'static str];
+    async fn apply(
+        &self,
+        conn: &mut PgConnection,
+        tables: Tables,
+        events: &[RecordedEvent],
+    ) -> anyhow::Result<()>;
+}
+
+#[async_trait]
+impl<P: Projection> AnyProjection for P {
+    fn name(&self) -> &'static str {
+        P::NAME
+    }
+
+    fn context(&self) -> &'static str {
+        P::CONTEXT
+    }
+
+    fn tables(&self) -> &'static [&'static str] {
+        P::TABLES
+    }
+
+    async fn apply(
+        &self,
+        conn: &mut PgConnection,
+        tables: Tables,
+        events: &[RecordedEvent],
+    ) -> anyhow::Result<()> {
+        Projection::apply(self, conn, tables, events).await
+    }
+}
+
 /// Every projection the projector runs.
-pub fn all() -> Vec<Arc<dyn Projection>> {
+pub fn all() -> Vec<Arc<dyn AnyProjection>> {
     vec![
         Arc::new(crate::items::ItemsProjection),
         Arc::new(crate::members::MembersProjection),

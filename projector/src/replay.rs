@@ -7,15 +7,11 @@
 //! projection to the rebuilt position. Events are read from the PostgreSQL log, the
 //! store of record, whatever transport the live runner uses.
 
+use event_log::checkpoint;
 use schemas::RecordedEvent;
 use sqlx::PgPool;
 
-use crate::{
-    Projection, Tables,
-    progress::Progress,
-    projection::lock_key,
-    runner::{notify, save_checkpoint},
-};
+use crate::{AnyProjection, Tables, progress::Progress, projection::lock_key};
 
 const BATCH: i64 = 1000;
 
@@ -27,13 +23,13 @@ pub struct Replayed {
     pub position: i64,
 }
 
-pub async fn replay(pool: &PgPool, projection: &dyn Projection) -> anyhow::Result<Replayed> {
+pub async fn replay(pool: &PgPool, projection: &dyn AnyProjection) -> anyhow::Result<Replayed> {
     create_shadow_tables(pool, projection).await?;
     let mut progress = Progress::new(
         &format!("replay {}", projection.name()),
         remaining(pool, projection, 0).await?,
     );
-    let readers = event_store::database::log_readers(pool, 1).await?;
+    let readers = event_log::database::log_readers(pool, 1).await?;
     let mut position = 0;
     let mut applied = 0;
     loop {
@@ -61,7 +57,7 @@ pub async fn replay(pool: &PgPool, projection: &dyn Projection) -> anyhow::Resul
     })
 }
 
-async fn create_shadow_tables(pool: &PgPool, projection: &dyn Projection) -> anyhow::Result<()> {
+async fn create_shadow_tables(pool: &PgPool, projection: &dyn AnyProjection) -> anyhow::Result<()> {
     let mut tx = pool.begin().await?;
     for table in projection.tables() {
         let shadow = Tables::Rebuild.name(table);
@@ -81,7 +77,7 @@ async fn create_shadow_tables(pool: &PgPool, projection: &dyn Projection) -> any
 /// Under the projection's lock: catch up to the head, swap tables, move checkpoints.
 async fn swap(
     pool: &PgPool,
-    projection: &dyn Projection,
+    projection: &dyn AnyProjection,
     mut position: i64,
 ) -> anyhow::Result<(u64, i64)> {
     let mut tx = pool.begin().await?;
@@ -89,9 +85,7 @@ async fn swap(
         .bind(lock_key(projection.name()))
         .execute(&mut *tx)
         .await?;
-    let head: i64 = sqlx::query_scalar("SELECT last_position FROM event_log_head WHERE id")
-        .fetch_one(&mut *tx)
-        .await?;
+    let head = event_log::read::head(&mut *tx).await?;
     let mut tail = 0;
     loop {
         let events = read(&mut *tx, projection, position, BATCH).await?;
@@ -115,29 +109,28 @@ async fn swap(
             .execute(&mut *tx)
             .await?;
     }
-    let sources: Vec<String> =
-        sqlx::query_scalar("SELECT source FROM projection_checkpoints WHERE projection = $1")
-            .bind(projection.name())
-            .fetch_all(&mut *tx)
-            .await?;
-    for source in sources {
-        save_checkpoint(&mut tx, projection.name(), &source, position).await?;
+    for source in checkpoint::sources(&mut tx, projection.name()).await? {
+        checkpoint::save(&mut tx, projection.name(), &source, position).await?;
     }
-    notify(&mut tx, projection.name(), position, true).await?;
+    checkpoint::announce_reset(&mut tx, projection.name(), position).await?;
     tx.commit().await?;
     Ok((tail, position))
 }
 
 async fn read<'e>(
     executor: impl sqlx::PgExecutor<'e>,
-    projection: &dyn Projection,
+    projection: &dyn AnyProjection,
     after: i64,
     limit: i64,
 ) -> anyhow::Result<Vec<RecordedEvent>> {
-    Ok(event_store::store::read_context(executor, projection.context(), after, limit).await?)
+    Ok(event_log::read::read_context(executor, projection.context(), after, limit).await?)
 }
 
-async fn remaining(pool: &PgPool, projection: &dyn Projection, after: i64) -> anyhow::Result<u64> {
+async fn remaining(
+    pool: &PgPool,
+    projection: &dyn AnyProjection,
+    after: i64,
+) -> anyhow::Result<u64> {
     let count: i64 =
         sqlx::query_scalar("SELECT count(*) FROM events WHERE context = $1 AND position > $2")
             .bind(projection.context())

@@ -3,7 +3,7 @@
 use std::{sync::Arc, time::Duration};
 
 use axum::extract::FromRef;
-use event_store::{database, kafka::KafkaConfig, subscription::EventSource};
+use event_log::{database, kafka::KafkaConfig, subscription::EventSource};
 use http_kit::{
     auth::Tokens,
     config::CommonConfig,
@@ -94,7 +94,7 @@ pub async fn start(
     if let Some(kafka) = &kafka {
         checks.push((
             "kafka",
-            health::check(event_store::kafka::probe(kafka.clone())),
+            health::check(event_log::kafka::probe(kafka.clone())),
         ));
     }
     let source = shared.unwrap_or_else(|| EventSource::from_config(kafka, &pool));
@@ -140,8 +140,7 @@ pub async fn start(
         // The stream starts where the projection is: everything at or below it is
         // already in any row this instance will load.
         let after =
-            event_store::checkpoint::projection_position(&pool, progress.projection, &source_name)
-                .await?;
+            event_log::checkpoint::position(&pool, progress.projection, &source_name).await?;
         progress.set_applied(after);
         progress.set_seen(after);
         if progress.projection == chat.progress.projection {

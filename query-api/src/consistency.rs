@@ -58,7 +58,7 @@ impl MinPosition {
         if read_model.position() >= position {
             return Ok(());
         }
-        let head = event_store::store::head(pool)
+        let head = event_log::read::head(pool)
             .await
             .map_err(ApiError::internal)?;
         if position > head {

@@ -3,9 +3,11 @@
 
 use std::{sync::Arc, time::Duration};
 
-use event_store::{checkpoint::projection_position, subscription::EventSource};
+use event_log::{
+    checkpoint::{self, Notice},
+    subscription::EventSource,
+};
 use schemas::RecordedEvent;
-use serde::Deserialize;
 use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 
@@ -50,7 +52,7 @@ async fn follow_from(
     model: &dyn Invalidate,
     group: &str,
     after: &mut i64,
-) -> event_store::StoreError {
+) -> event_log::StoreError {
     let progress = model.progress();
     let mut subscription = match source.subscribe(progress.context, group, *after).await {
         Ok(subscription) => subscription,
@@ -70,13 +72,6 @@ async fn follow_from(
             return err;
         }
     }
-}
-
-#[derive(Deserialize)]
-struct Applied {
-    projection: String,
-    position: i64,
-    reset: bool,
 }
 
 /// Listens to the projector's notifications; reloads checkpoints after reconnecting.
@@ -106,25 +101,25 @@ async fn listen(
     models: &[Arc<dyn Invalidate>],
     source_name: &impl Fn(&str) -> String,
 ) -> Result<(), sqlx::Error> {
-    let mut listener = event_store::database::listener(pool).await?;
-    listener.listen("projections").await?;
+    let mut listener = event_log::database::listener(pool).await?;
+    listener.listen(checkpoint::CHANNEL).await?;
     reload(pool, models, source_name).await?;
     loop {
         match listener.try_recv().await? {
             // The connection dropped and came back: notifications may have been missed.
             None => reload(pool, models, source_name).await?,
             Some(notification) => {
-                let Ok(applied) = serde_json::from_str::<Applied>(notification.payload()) else {
+                let Some(notice) = Notice::parse(notification.payload()) else {
                     continue;
                 };
                 for model in models
                     .iter()
-                    .filter(|m| m.progress().projection == applied.projection)
+                    .filter(|m| m.progress().projection == notice.projection)
                 {
-                    if applied.reset {
-                        model.on_reset(applied.position);
+                    if notice.reset {
+                        model.on_reset(notice.position);
                     }
-                    model.on_applied(applied.position);
+                    model.on_applied(notice.position);
                 }
             }
         }
@@ -140,7 +135,7 @@ async fn reload(
     for model in models {
         let progress = model.progress();
         let position =
-            projection_position(pool, progress.projection, &source_name(progress.context)).await?;
+            checkpoint::position(pool, progress.projection, &source_name(progress.context)).await?;
         model.on_applied(position);
     }
     Ok(())

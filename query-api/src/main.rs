@@ -9,6 +9,6 @@ async fn main() -> anyhow::Result<()> {
     let config = query_api::Config::parse();
     http_kit::telemetry::init(config.common.log_format);
     query_api::build(config).await?.serve().await?;
-    event_store::subscription::consumers_closed().await;
+    event_log::subscription::consumers_closed().await;
     Ok(())
 }

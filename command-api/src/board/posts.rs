@@ -6,7 +6,12 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use event_store::{AppendRequest, Appended, Numbered};
-use http_kit::{ApiError, Json, Path, auth::Caller, error::{ErrorBody, Unauthorized}, ok};
+use http_kit::{
+    ApiError, Json, Path,
+    auth::Caller,
+    error::{ErrorBody, Unauthorized},
+    ok,
+};
 use schemas::{NewEvent, board};
 use serde::Serialize;
 use time::OffsetDateTime;

@@ -6,7 +6,12 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use event_store::{AppendRequest, Appended, ExpectedVersion};
-use http_kit::{ApiError, Json, Path, auth::Caller, error::{ErrorBody, Unauthorized}, ok};
+use http_kit::{
+    ApiError, Json, Path,
+    auth::Caller,
+    error::{ErrorBody, Unauthorized},
+    ok,
+};
 use schemas::{
     DomainEvent, NewEvent,
     chat::{self, ChatEvent, MessageSent},
@@ -122,6 +127,7 @@ async fn earlier(state: &AppState, context: &CommandContext) -> Result<Option<Re
     };
     let stored = state
         .store
+        .log()
         .read_versions(&stream_id, appended.first_version..=appended.first_version)
         .await
         .map_err(ApiError::internal)?;
@@ -192,6 +198,7 @@ pub async fn mark_read(
     let events = aggregate::decide(Some(&room), command).map_err(chat_error)?;
     let last = state
         .store
+        .log()
         .last_events(&[chat::messages_stream(room_id)])
         .await
         .map_err(ApiError::internal)?

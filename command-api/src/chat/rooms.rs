@@ -6,7 +6,12 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use event_store::{AppendRequest, Appended, Numbered};
-use http_kit::{ApiError, Json, Path, auth::Caller, error::{ErrorBody, Unauthorized}, ok};
+use http_kit::{
+    ApiError, Json, Path,
+    auth::Caller,
+    error::{ErrorBody, Unauthorized},
+    ok,
+};
 use schemas::{NewEvent, chat, identity};
 use serde::Serialize;
 use serde_json::json;
@@ -250,6 +255,7 @@ async fn require_users(state: &AppState, users: &[Uuid]) -> Result<(), ApiError>
     let streams: Vec<String> = users.iter().map(|u| identity::user_stream(*u)).collect();
     let last = state
         .store
+        .log()
         .last_events(&streams)
         .await
         .map_err(ApiError::internal)?;

@@ -7,7 +7,11 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use event_store::{AppendRequest, Appended, ExpectedVersion};
-use http_kit::{ApiError, Json, Path, auth::Caller, error::{ErrorBody, Unauthorized}};
+use http_kit::{
+    ApiError, Json, Path,
+    auth::Caller,
+    error::{ErrorBody, Unauthorized},
+};
 use schemas::{NewEvent, identity};
 use serde::Deserialize;
 use serde_json::json;

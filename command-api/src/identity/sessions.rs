@@ -6,7 +6,12 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use event_store::{AppendRequest, ExpectedVersion};
-use http_kit::{ApiError, Json, auth::Caller, error::{ErrorBody, Unauthorized}, ok};
+use http_kit::{
+    ApiError, Json,
+    auth::Caller,
+    error::{ErrorBody, Unauthorized},
+    ok,
+};
 use schemas::{
     NewEvent,
     identity::{self, IdentityEvent, RevocationReason, SessionRevoked},

@@ -6,7 +6,12 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use event_store::{AppendError, AppendRequest, Appended, Numbered};
-use http_kit::{ApiError, Json, Path, auth::Caller, error::{ErrorBody, Unauthorized}, ok};
+use http_kit::{
+    ApiError, Json, Path,
+    auth::Caller,
+    error::{ErrorBody, Unauthorized},
+    ok,
+};
 use schemas::{
     NewEvent,
     orders::{self, OrderStatus},

@@ -3,7 +3,7 @@
 
 use crate::support;
 
-use event_store::testing::{self, Transport};
+use event_log::testing::{self, Transport};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use support::{TestApp, header, item_path, json, position_of};

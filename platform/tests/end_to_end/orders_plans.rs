@@ -1,7 +1,7 @@
 //! The order listings use their indexes on a table of a million orders: each shape of
 //! listing is planned as an index walk in sort order, never a scan of the whole table.
 
-use event_store::testing::TestDatabase;
+use event_log::testing::TestDatabase;
 use http_kit::auth::Caller;
 use query_api::orders::{
     listing::{Cursor, OrderSearch, Sort},

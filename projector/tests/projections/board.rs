@@ -4,9 +4,8 @@
 use crate::common;
 
 use common::caught_up;
-use event_store::{
-    AppendRequest, EventStore, ExpectedVersion, subscription::EventSource, testing::TestDatabase,
-};
+use event_log::{subscription::EventSource, testing::TestDatabase};
+use event_store::{AppendRequest, EventStore, ExpectedVersion};
 use schemas::{
     EventMetadata, NewEvent,
     board::{

@@ -4,9 +4,8 @@
 use crate::common;
 
 use common::caught_up;
-use event_store::{
-    AppendRequest, EventStore, ExpectedVersion, subscription::EventSource, testing::TestDatabase,
-};
+use event_log::{subscription::EventSource, testing::TestDatabase};
+use event_store::{AppendRequest, EventStore, ExpectedVersion};
 use projector::{Projection, Tables, chat::ChatProjection};
 use schemas::{
     EventMetadata, NewEvent,
@@ -333,6 +332,7 @@ async fn a_room_created_twice_or_a_join_out_of_turn_fails_the_batch() {
     )
     .await;
     let events = store
+        .log()
         .read_stream(&chat::room_stream(1), None)
         .await
         .unwrap();

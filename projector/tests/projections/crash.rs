@@ -10,16 +10,13 @@ use std::{
 };
 
 use common::{checkpoint, head, read_model, write_histories};
-use event_store::{
-    EventStore,
-    relay::Relay,
-    testing::{self, TestDatabase, Transport},
-};
+use event_log::testing::{self, TestDatabase, Transport};
+use event_store::{EventStore, relay::Relay};
 use tokio_util::sync::CancellationToken;
 
 fn start_projector(
     db: &TestDatabase,
-    kafka: Option<&event_store::kafka::KafkaConfig>,
+    kafka: Option<&event_log::kafka::KafkaConfig>,
     group: &str,
 ) -> Child {
     let mut command = Command::new(env!("CARGO_BIN_EXE_projector"));

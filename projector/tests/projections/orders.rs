@@ -6,8 +6,8 @@ use crate::common;
 use std::collections::BTreeMap;
 
 use common::caught_up;
-use event_store::testing::TestDatabase;
-use event_store::{AppendRequest, EventStore, ExpectedVersion, subscription::EventSource};
+use event_log::{subscription::EventSource, testing::TestDatabase};
+use event_store::{AppendRequest, EventStore, ExpectedVersion};
 use futures::{StreamExt, stream};
 use schemas::{
     EventMetadata, NewEvent,

@@ -12,7 +12,8 @@ use std::{
 };
 
 use common::{caught_up, head, read_model, write_histories};
-use event_store::{EventStore, subscription::EventSource, testing::TestDatabase};
+use event_log::{subscription::EventSource, testing::TestDatabase};
+use event_store::EventStore;
 use tokio_util::sync::CancellationToken;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -94,7 +94,7 @@ impl Presence {
         shutdown: CancellationToken,
     ) -> anyhow::Result<Vec<JoinHandle<()>>> {
         self.heartbeat().await?;
-        let mut listener = event_store::database::listener(&self.pool).await?;
+        let mut listener = event_log::database::listener(&self.pool).await?;
         listener.listen(CHANNEL).await?;
         self.reload().await?;
         let receiver = self

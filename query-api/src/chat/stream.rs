@@ -201,7 +201,7 @@ async fn open(
     {
         // The client may have seen this from an instance that is ahead of this one; a
         // position beyond the log's end is never reached and gets its reset at once.
-        let head = event_store::store::head(&state.pool)
+        let head = event_log::read::head(&state.pool)
             .await
             .map_err(ApiError::internal)?;
         if position <= head {

@@ -10,7 +10,7 @@ pub mod orders;
 use std::time::Duration;
 
 use clap::Parser;
-use event_store::testing::{self, TestDatabase, Transport};
+use event_log::testing::{self, TestDatabase, Transport};
 use reqwest::{Client, Method, RequestBuilder, Response, StatusCode};
 use serde_json::Value;
 use tokio::{sync::oneshot, task::JoinHandle};

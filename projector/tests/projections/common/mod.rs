@@ -89,7 +89,7 @@ pub async fn checkpoint(pool: &PgPool) -> i64 {
 }
 
 pub async fn head(pool: &PgPool) -> i64 {
-    event_store::store::head(pool).await.unwrap()
+    event_log::read::head(pool).await.unwrap()
 }
 
 /// Waits, at most a minute, until every source of `projection` has applied the whole log.

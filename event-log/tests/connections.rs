@@ -1,6 +1,6 @@
 //! The settings every connection of the platform is opened with.
 
-use event_store::{database, testing::TestDatabase};
+use event_log::{database, testing::TestDatabase};
 use sqlx::PgPool;
 
 async fn jit(pool: &PgPool) -> String {

@@ -12,7 +12,7 @@ use tokio::sync::{OnceCell, broadcast};
 use tokio_util::sync::{CancellationToken, DropGuard};
 
 use super::{Batch, Subscription};
-use crate::{StoreError, database, store};
+use crate::{StoreError, database, read};
 
 pub(super) const SOURCE: &str = "log";
 
@@ -134,7 +134,7 @@ impl PgLogSubscription {
     /// head read in the same snapshot (one statement) is visible: nothing can appear
     /// behind the cursor.
     async fn read(&self, max: usize) -> Result<Batch, StoreError> {
-        let (head, events) = store::read_to_head(
+        let (head, events) = read::read_to_head(
             &self.readers,
             self.after,
             max as i64,
