@@ -2,7 +2,12 @@
 //! paged by number or by cursor, and single orders.
 
 use axum::{extract::State, http::HeaderMap, response::Response};
-use http_kit::{ApiError, Path, Query, auth::Caller, error::{ErrorBody, Unauthorized}, response::Envelope};
+use http_kit::{
+    ApiError, Path, Query,
+    auth::Caller,
+    error::{ErrorBody, Unauthorized},
+    response::Envelope,
+};
 use serde::Serialize;
 use utoipa::ToSchema;
 
