@@ -26,6 +26,13 @@ pub struct Config {
     #[command(flatten)]
     pub common: CommonConfig,
 
+    #[command(flatten)]
+    pub settings: CommandSettings,
+}
+
+/// The settings of command-api's own, declared once for it and the all-in-one platform.
+#[derive(Debug, Clone, clap::Args)]
+pub struct CommandSettings {
     /// Run the outbox relay to Kafka in this process (one instance leads at a time).
     #[arg(long, env = "RELAY_ENABLED", default_value_t = true, action = clap::ArgAction::Set)]
     pub relay_enabled: bool,
@@ -34,7 +41,7 @@ pub struct Config {
     pub identity: IdentityConfig,
 }
 
-/// Settings of the identity endpoints (also read by the all-in-one platform).
+/// Settings of the identity endpoints.
 #[derive(Debug, Clone, clap::Args)]
 pub struct IdentityConfig {
     /// Hours a login session (its refresh tokens) lasts.
@@ -129,13 +136,14 @@ pub async fn start(
         .revocations
         .spawn(pool.clone(), tokens.ttl, shutdown.clone())
         .await?;
+    let settings = &config.settings;
     let state = AppState(Arc::new(Shared {
         store: EventStore::new(pool.clone()),
         tokens,
         passwords: Passwords::new(),
-        refresh_ttl: time::Duration::hours(config.identity.refresh_token_ttl_hours.into()),
+        refresh_ttl: time::Duration::hours(settings.identity.refresh_token_ttl_hours.into()),
     }));
-    if let Some(admin) = config.identity.admin.account() {
+    if let Some(admin) = settings.identity.admin.account() {
         crate::identity::admin::ensure(&state, &admin).await?;
     }
     let mut service = Service {
@@ -144,8 +152,8 @@ pub async fn start(
             .merge(crate::board::router())
             .merge(crate::chat::router())
             .merge(crate::identity::router(RateLimit::per_minute(
-                config.identity.auth_rate_limit_per_minute,
-                config.identity.trust_proxy_headers,
+                settings.identity.auth_rate_limit_per_minute,
+                settings.identity.trust_proxy_headers,
             )))
             .with_state(state),
         checks: vec![("postgres", health::postgres(pool.clone()))],
@@ -157,7 +165,7 @@ pub async fn start(
         let kafka = KafkaConfig::new(brokers, &config.common.kafka_topic_prefix);
         let probe = event_store::kafka::probe(kafka.clone());
         service.checks.push(("kafka", health::check(probe)));
-        if config.relay_enabled {
+        if settings.relay_enabled {
             let relay = Relay::new(pool, kafka)?;
             service
                 .tasks
