@@ -11,6 +11,7 @@ use http_kit::{
     rate_limit::RateLimit,
     server::{Server, Service},
 };
+use secrecy::SecretString;
 use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 
@@ -74,7 +75,7 @@ pub struct AdminConfig {
         hide_env_values = true,
         requires = "admin_email"
     )]
-    pub admin_password: Option<String>,
+    pub admin_password: Option<SecretString>,
 
     /// Display name of that admin account.
     #[arg(long, env = "ADMIN_NAME", default_value = "Administrator")]
@@ -184,4 +185,28 @@ pub async fn build(config: Config) -> anyhow::Result<Server> {
     let shutdown = CancellationToken::new();
     let service = start(&config, pool, common.tokens(), &shutdown).await?;
     Ok(Server::bind(common.http_addr_or(8081), vec![service], shutdown).await?)
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+
+    #[test]
+    fn a_printed_configuration_shows_neither_secret() {
+        let config = Config::try_parse_from([
+            "command-api",
+            "--jwt-secret=signing-key-4f1a",
+            "--admin-email=admin@example.com",
+            "--admin-password=Admin-pass-9c2e",
+        ])
+        .expect("valid settings");
+        let printed = format!("{config:?}");
+        for secret in ["signing-key-4f1a", "Admin-pass-9c2e"] {
+            assert!(!printed.contains(secret), "{printed}");
+        }
+        let admin = config.settings.identity.admin.account().expect("an admin");
+        assert!(!format!("{admin:?}").contains("Admin-pass-9c2e"));
+    }
 }
