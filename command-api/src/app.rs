@@ -12,6 +12,7 @@ use http_kit::{
     rate_limit::RateLimit,
     server::{Server, Service},
 };
+use secrecy::SecretString;
 use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 
@@ -27,6 +28,13 @@ pub struct Config {
     #[command(flatten)]
     pub common: CommonConfig,
 
+    #[command(flatten)]
+    pub settings: CommandSettings,
+}
+
+/// The settings of command-api's own, declared once for it and the all-in-one platform.
+#[derive(Debug, Clone, clap::Args)]
+pub struct CommandSettings {
     /// Run the outbox relay to Kafka in this process (one instance leads at a time).
     #[arg(long, env = "RELAY_ENABLED", default_value_t = true, action = clap::ArgAction::Set)]
     pub relay_enabled: bool,
@@ -35,7 +43,7 @@ pub struct Config {
     pub identity: IdentityConfig,
 }
 
-/// Settings of the identity endpoints (also read by the all-in-one platform).
+/// Settings of the identity endpoints.
 #[derive(Debug, Clone, clap::Args)]
 pub struct IdentityConfig {
     /// Hours a login session (its refresh tokens) lasts.
@@ -68,7 +76,7 @@ pub struct AdminConfig {
         hide_env_values = true,
         requires = "admin_email"
     )]
-    pub admin_password: Option<String>,
+    pub admin_password: Option<SecretString>,
 
     /// Display name of that admin account.
     #[arg(long, env = "ADMIN_NAME", default_value = "Administrator")]
@@ -130,13 +138,14 @@ pub async fn start(
         .revocations
         .spawn(pool.clone(), tokens.ttl, shutdown.clone())
         .await?;
+    let settings = &config.settings;
     let state = AppState(Arc::new(Shared {
         store: EventStore::new(pool.clone()),
         tokens,
         passwords: Passwords::new(),
-        refresh_ttl: time::Duration::hours(config.identity.refresh_token_ttl_hours.into()),
+        refresh_ttl: time::Duration::hours(settings.identity.refresh_token_ttl_hours.into()),
     }));
-    if let Some(admin) = config.identity.admin.account() {
+    if let Some(admin) = settings.identity.admin.account() {
         crate::identity::admin::ensure(&state, &admin).await?;
     }
     let mut service = Service {
@@ -145,8 +154,8 @@ pub async fn start(
             .merge(crate::board::router())
             .merge(crate::chat::router())
             .merge(crate::identity::router(RateLimit::per_minute(
-                config.identity.auth_rate_limit_per_minute,
-                config.identity.trust_proxy_headers,
+                settings.identity.auth_rate_limit_per_minute,
+                settings.identity.trust_proxy_headers,
             )))
             .with_state(state),
         checks: vec![("postgres", health::postgres(pool.clone()))],
@@ -158,7 +167,7 @@ pub async fn start(
         let kafka = KafkaConfig::new(brokers, &config.common.kafka_topic_prefix);
         let probe = event_log::kafka::probe(kafka.clone());
         service.checks.push(("kafka", health::check(probe)));
-        if config.relay_enabled {
+        if settings.relay_enabled {
             let relay = Relay::new(pool, kafka)?;
             service
                 .tasks
@@ -177,4 +186,28 @@ pub async fn build(config: Config) -> anyhow::Result<Server> {
     let shutdown = CancellationToken::new();
     let service = start(&config, pool, common.tokens(), &shutdown).await?;
     Ok(Server::bind(common.http_addr_or(8081), vec![service], shutdown).await?)
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+
+    #[test]
+    fn a_printed_configuration_shows_neither_secret() {
+        let config = Config::try_parse_from([
+            "command-api",
+            "--jwt-secret=signing-key-4f1a",
+            "--admin-email=admin@example.com",
+            "--admin-password=Admin-pass-9c2e",
+        ])
+        .expect("valid settings");
+        let printed = format!("{config:?}");
+        for secret in ["signing-key-4f1a", "Admin-pass-9c2e"] {
+            assert!(!printed.contains(secret), "{printed}");
+        }
+        let admin = config.settings.identity.admin.account().expect("an admin");
+        assert!(!format!("{admin:?}").contains("Admin-pass-9c2e"));
+    }
 }

@@ -24,4 +24,4 @@ pub mod items;
 pub mod orders;
 pub mod text;
 
-pub use app::{AppState, Config, build, start};
+pub use app::{AppState, CommandSettings, Config, build, start};

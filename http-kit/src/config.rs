@@ -1,7 +1,11 @@
 //! Settings every service reads from its environment (or flags of the same name).
+//!
+//! Secrets are `SecretString`s: their `Debug` is redacted, so printing a configuration
+//! cannot leak them, and reading one takes an explicit `expose_secret()`.
 
 use std::{net::SocketAddr, sync::Arc, time::Duration};
 
+use secrecy::{ExposeSecret, SecretString};
 use uuid::Uuid;
 
 use crate::{auth::Tokens, telemetry::LogFormat};
@@ -32,7 +36,7 @@ pub struct CommonConfig {
     /// Secret that signs access tokens; every instance must share it. Unset: a random
     /// one per process (tokens then die with the process and only it accepts them).
     #[arg(long, env = "JWT_SECRET", hide_env_values = true)]
-    pub jwt_secret: Option<String>,
+    pub jwt_secret: Option<SecretString>,
 
     /// Seconds an access token is valid.
     #[arg(long, env = "ACCESS_TOKEN_TTL_SECONDS", default_value_t = 900)]
@@ -52,7 +56,7 @@ impl CommonConfig {
     pub fn tokens(&self) -> Arc<Tokens> {
         let ttl = Duration::from_secs(self.access_token_ttl_seconds);
         let secret = match &self.jwt_secret {
-            Some(secret) => secret.clone(),
+            Some(secret) => secret.expose_secret().to_owned(),
             None => {
                 tracing::warn!(
                     "JWT_SECRET is not set: using a random secret; tokens will not survive a restart"
@@ -67,5 +71,32 @@ impl CommonConfig {
     pub fn http_addr_or(&self, port: u16) -> SocketAddr {
         self.http_addr
             .unwrap_or(SocketAddr::from(([127, 0, 0, 1], port)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+
+    #[derive(Debug, Parser)]
+    struct Settings {
+        #[command(flatten)]
+        common: CommonConfig,
+    }
+
+    #[test]
+    fn a_printed_configuration_does_not_show_the_token_secret() {
+        let config = Settings::try_parse_from(["test", "--jwt-secret", "hunter2-signing-key"])
+            .expect("valid settings");
+        let printed = format!("{config:?}");
+        assert!(!printed.contains("hunter2"), "{printed}");
+        let secret = config
+            .common
+            .jwt_secret
+            .as_ref()
+            .expect("the secret was given");
+        assert_eq!(secret.expose_secret(), "hunter2-signing-key");
     }
 }

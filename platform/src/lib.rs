@@ -5,37 +5,30 @@ use event_log::database;
 use http_kit::{config::CommonConfig, server::Server};
 use tokio_util::sync::CancellationToken;
 
-/// All-in-one settings: the union of the three services' settings.
+/// All-in-one settings: the three services' own settings, each declared by its service.
 #[derive(Debug, Clone, clap::Parser)]
 #[command(
     name = "platform",
-    about = "command-api, query-api and projector in one process"
+    about = "command-api, query-api and projector in one process",
+    // The help of three settings speaks of this process rather than of one service.
+    mut_arg("relay_enabled", |arg| {
+        arg.help("Run the outbox relay to Kafka (only with KAFKA_BROKERS)")
+    }),
+    mut_arg("cache_capacity", |arg| arg.help("Entries per query cache")),
+    mut_arg("group_id", |arg| arg.help("Kafka consumer group prefix of the projector")),
 )]
 pub struct Config {
     #[command(flatten)]
     pub common: CommonConfig,
 
-    /// Run the outbox relay to Kafka (only with KAFKA_BROKERS).
-    #[arg(long, env = "RELAY_ENABLED", default_value_t = true, action = clap::ArgAction::Set)]
-    pub relay_enabled: bool,
-
-    /// Longest a query waits for `X-Min-Position` before answering 504.
-    #[arg(long, env = "READ_WAIT_TIMEOUT_MS", default_value_t = 5000)]
-    pub read_wait_timeout_ms: u64,
-
-    /// Entries per query cache.
-    #[arg(long, env = "CACHE_CAPACITY", default_value_t = 10_000)]
-    pub cache_capacity: u64,
+    #[command(flatten)]
+    pub command: command_api::CommandSettings,
 
     #[command(flatten)]
-    pub identity: command_api::app::IdentityConfig,
+    pub query: query_api::QuerySettings,
 
     #[command(flatten)]
-    pub chat: query_api::chat::ChatConfig,
-
-    /// Kafka consumer group prefix of the projector.
-    #[arg(long, env = "PROJECTOR_GROUP_ID", default_value = "projector")]
-    pub group_id: String,
+    pub projector: projector::ProjectorSettings,
 }
 
 /// Connects, migrates, starts every service and binds one listener.
@@ -47,20 +40,17 @@ pub async fn build(config: Config) -> anyhow::Result<Server> {
     let shutdown = CancellationToken::new();
     let command = command_api::Config {
         common: common.clone(),
-        relay_enabled: config.relay_enabled,
-        identity: config.identity.clone(),
+        settings: config.command.clone(),
     };
     // One issuer for both APIs, so a random secret (JWT_SECRET unset) still verifies.
     let tokens = common.tokens();
     let query = query_api::Config {
         common: common.clone(),
-        read_wait_timeout_ms: config.read_wait_timeout_ms,
-        cache_capacity: config.cache_capacity,
-        chat: config.chat.clone(),
+        settings: config.query.clone(),
     };
     let source = projector::app::event_source(common, &pool);
     let projector = http_kit::server::Service {
-        tasks: projector::app::spawn_runners(&pool, &source, &config.group_id, &shutdown),
+        tasks: projector::app::spawn_runners(&pool, &source, &config.projector.group_id, &shutdown),
         ..Default::default()
     };
     let services = vec![

@@ -18,12 +18,19 @@ pub struct Config {
     #[command(flatten)]
     pub common: CommonConfig,
 
-    /// Kafka consumer group prefix; each projection joins `<group>.<projection>`.
-    #[arg(long, env = "PROJECTOR_GROUP_ID", default_value = "projector")]
-    pub group_id: String,
+    #[command(flatten)]
+    pub settings: ProjectorSettings,
 
     #[command(subcommand)]
     pub command: Option<Command>,
+}
+
+/// The settings of the projector's own, declared once for it and the all-in-one platform.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ProjectorSettings {
+    /// Kafka consumer group prefix; each projection joins `<group>.<projection>`.
+    #[arg(long, env = "PROJECTOR_GROUP_ID", default_value = "projector")]
+    pub group_id: String,
 }
 
 #[derive(Debug, Clone, clap::Subcommand)]
@@ -119,7 +126,7 @@ async fn run(config: &Config, pool: PgPool) -> anyhow::Result<()> {
         tasks: spawn_runners(
             &pool,
             &event_source(&config.common, &pool),
-            &config.group_id,
+            &config.settings.group_id,
             &shutdown,
         ),
         checks: vec![("postgres", health::postgres(pool))],

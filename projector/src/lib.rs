@@ -28,5 +28,5 @@ pub mod projection;
 pub mod replay;
 pub mod runner;
 
-pub use app::{Command, Config};
+pub use app::{Command, Config, ProjectorSettings};
 pub use projection::{AnyProjection, Projection, Tables, all as projections};

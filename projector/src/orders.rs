@@ -36,12 +36,12 @@ impl Projection for OrdersProjection {
         let mut moves = Moves::default();
         let mut totals = Totals::default();
         for event in events {
-            match Move::of(event.decode::<OrderEvent>()?) {
-                Err(e) => {
+            match Change::of(event.decode::<OrderEvent>()?) {
+                Change::Placed(e) => {
                     totals.add(e.member_id, OrderStatus::Placed, 1);
                     placed.push(e, event.stream_version);
                 }
-                Ok(moved) => {
+                Change::Moved(moved) => {
                     if placed.numbers.contains(&moved.number) {
                         placed.insert(conn, &orders).await?;
                     }
@@ -114,6 +114,36 @@ impl Placements {
     }
 }
 
+/// What one order event does to the read model.
+enum Change {
+    /// A new row.
+    Placed(OrderPlaced),
+    /// A new status for an existing row.
+    Moved(Move),
+}
+
+impl Change {
+    fn of(event: OrderEvent) -> Self {
+        match event {
+            OrderEvent::Placed(e) => Self::Placed(e),
+            OrderEvent::StatusChanged(e) => Self::Moved(Move {
+                number: e.number,
+                member: e.member_id,
+                from: e.from,
+                to: e.to,
+                at: e.changed_at,
+            }),
+            OrderEvent::Cancelled(e) => Self::Moved(Move {
+                number: e.number,
+                member: e.member_id,
+                from: e.from,
+                to: OrderStatus::Cancelled,
+                at: e.cancelled_at,
+            }),
+        }
+    }
+}
+
 /// A status change, from either event that records one.
 struct Move {
     number: i64,
@@ -121,29 +151,6 @@ struct Move {
     from: OrderStatus,
     to: OrderStatus,
     at: OffsetDateTime,
-}
-
-impl Move {
-    /// The move an event records, or the placement it is.
-    fn of(event: OrderEvent) -> Result<Self, OrderPlaced> {
-        match event {
-            OrderEvent::StatusChanged(e) => Ok(Self {
-                number: e.number,
-                member: e.member_id,
-                from: e.from,
-                to: e.to,
-                at: e.changed_at,
-            }),
-            OrderEvent::Cancelled(e) => Ok(Self {
-                number: e.number,
-                member: e.member_id,
-                from: e.from,
-                to: OrderStatus::Cancelled,
-                at: e.cancelled_at,
-            }),
-            OrderEvent::Placed(e) => Err(e),
-        }
-    }
 }
 
 /// Status changes of distinct orders, as column arrays.

@@ -30,6 +30,13 @@ pub struct Config {
     #[command(flatten)]
     pub common: CommonConfig,
 
+    #[command(flatten)]
+    pub settings: QuerySettings,
+}
+
+/// The settings of query-api's own, declared once for it and the all-in-one platform.
+#[derive(Debug, Clone, clap::Args)]
+pub struct QuerySettings {
     /// Longest a query waits for `X-Min-Position` before answering 504.
     #[arg(long, env = "READ_WAIT_TIMEOUT_MS", default_value_t = 5000)]
     pub read_wait_timeout_ms: u64,
@@ -98,23 +105,24 @@ pub async fn start(
         ));
     }
     let source = shared.unwrap_or_else(|| EventSource::from_config(kafka, &pool));
-    let items = Arc::new(ItemsReadModel::new(config.cache_capacity));
+    let settings = &config.settings;
+    let items = Arc::new(ItemsReadModel::new(settings.cache_capacity));
     let members = Arc::new(MembersReadModel::new(
-        config.cache_capacity,
+        settings.cache_capacity,
         source.source_name(IdentityEvent::CONTEXT),
     ));
     let orders = Arc::new(OrdersReadModel::new(
-        config.cache_capacity,
+        settings.cache_capacity,
         source.source_name(OrderEvent::CONTEXT),
     ));
     let board = Arc::new(BoardReadModel::new(
-        config.cache_capacity,
+        settings.cache_capacity,
         source.source_name(BoardEvent::CONTEXT),
     ));
     // Streams end when shutdown starts; the rest stops after connections drained.
     let streams_end = shutdown.child_token();
     let chat = Arc::new(ChatReadModel::new(
-        &config.chat,
+        &settings.chat,
         pool.clone(),
         streams_end.clone(),
     ));
@@ -164,7 +172,7 @@ pub async fn start(
     let state = AppState(Arc::new(Shared {
         source: source.source_name(items.progress.context).into(),
         pool: pool.clone(),
-        read_timeout: Duration::from_millis(config.read_wait_timeout_ms),
+        read_timeout: Duration::from_millis(settings.read_wait_timeout_ms),
         items,
         members,
         orders,

@@ -43,3 +43,27 @@ struct QueryApiDoc;
 pub fn openapi() -> utoipa::openapi::OpenApi {
     QueryApiDoc::openapi()
 }
+
+#[cfg(test)]
+mod tests {
+    use schemas::orders::OrderStatus;
+    use serde_json::json;
+
+    #[test]
+    fn an_order_status_is_documented_as_the_enum_of_its_names() {
+        let document = serde_json::to_value(super::openapi()).unwrap();
+        let names: Vec<&str> = OrderStatus::ALL.map(OrderStatus::as_str).to_vec();
+        let schema = &document["components"]["schemas"]["OrderStatus"];
+        assert_eq!(schema["enum"], json!(names), "{schema}");
+        let view = &document["components"]["schemas"]["OrderView"]["properties"]["status"];
+        assert_eq!(view["$ref"], "#/components/schemas/OrderStatus", "{view}");
+        let listing = &document["paths"]["/api/v1/orders"]["get"]["parameters"];
+        let filter = listing
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["name"] == "status")
+            .unwrap();
+        assert_eq!(filter["schema"]["enum"], json!(names), "{filter}");
+    }
+}

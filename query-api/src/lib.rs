@@ -31,4 +31,4 @@ pub mod orders;
 pub mod read_model;
 pub mod respond;
 
-pub use app::{AppState, Config, build, start};
+pub use app::{AppState, Config, QuerySettings, build, start};

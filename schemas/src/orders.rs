@@ -62,6 +62,20 @@ impl std::fmt::Display for OrderStatus {
     }
 }
 
+/// Read models keep a status as its name; this reads one back (e.g. a text column).
+impl TryFrom<String> for OrderStatus {
+    type Error = UnknownStatus;
+
+    fn try_from(text: String) -> Result<Self, Self::Error> {
+        Self::parse(&text).ok_or(UnknownStatus(text))
+    }
+}
+
+/// A name that is none of the order statuses.
+#[derive(Debug, thiserror::Error)]
+#[error("unknown order status {0:?}")]
+pub struct UnknownStatus(pub String);
+
 /// A member placed an order.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -191,6 +205,18 @@ mod tests {
             assert_eq!(OrderStatus::parse(status.as_str()), Some(status));
         }
         assert_eq!(OrderStatus::parse("paid"), None);
+    }
+
+    #[test]
+    fn a_stored_status_name_reads_back_and_an_unknown_one_is_refused() {
+        for status in OrderStatus::ALL {
+            assert_eq!(
+                OrderStatus::try_from(status.as_str().to_owned()).unwrap(),
+                status
+            );
+        }
+        let err = OrderStatus::try_from("LOST".to_owned()).unwrap_err();
+        assert_eq!(err.to_string(), r#"unknown order status "LOST""#);
     }
 
     #[test]

@@ -2,6 +2,7 @@
 
 use http_kit::ApiError;
 use schemas::identity::Role;
+use secrecy::{ExposeSecret, SecretString};
 
 use super::{handlers::create_account, input::RegisterInput};
 use crate::{AppState, command::CommandContext};
@@ -10,7 +11,7 @@ use crate::{AppState, command::CommandContext};
 #[derive(Debug, Clone)]
 pub struct AdminAccount {
     pub email: String,
-    pub password: String,
+    pub password: SecretString,
     pub name: String,
 }
 
@@ -19,7 +20,7 @@ pub struct AdminAccount {
 pub async fn ensure(state: &AppState, admin: &AdminAccount) -> anyhow::Result<()> {
     let registration = RegisterInput {
         email: admin.email.clone(),
-        password: admin.password.clone(),
+        password: admin.password.expose_secret().to_owned(),
         name: admin.name.clone(),
     }
     .parse()

@@ -15,6 +15,8 @@ use time::{
 use utoipa::IntoParams;
 use uuid::Uuid;
 
+use super::queries::OrderStatusSchema;
+
 /// Query parameters of `GET /orders`.
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -27,6 +29,8 @@ pub struct OrderSearch {
     /// depth, and the answer carries no totals.
     pub cursor: Option<String>,
     /// Only orders in this status: PLACED, PAID, SHIPPED, DELIVERED or CANCELLED.
+    // Text rather than `OrderStatus`, so that a wrong name gets the error `parse` gives.
+    #[param(value_type = Option<OrderStatusSchema>, inline)]
     pub status: Option<String>,
     /// Only this member's orders (admins; members may name only themselves).
     pub member_id: Option<Uuid>,

@@ -4,11 +4,16 @@
 //! Listings are built with only the conditions they use, so each shape gets a plan of its
 //! own that walks one index in sort order (see the orders migration).
 
+use std::borrow::Cow;
+
 use schemas::orders::OrderStatus;
 use serde::Serialize;
 use sqlx::{PgPool, Postgres, QueryBuilder, Row, postgres::PgRow};
 use time::OffsetDateTime;
-use utoipa::ToSchema;
+use utoipa::{
+    PartialSchema, ToSchema,
+    openapi::{ObjectBuilder, RefOr, Schema, Type},
+};
 use uuid::Uuid;
 
 use super::listing::{Listing, Scope, Sort, Start};
@@ -25,9 +30,9 @@ pub struct OrderView {
     /// Quantity times unit price, in the currency's minor unit.
     pub total_price: i64,
     pub note: String,
-    /// PLACED, PAID, SHIPPED, DELIVERED or CANCELLED.
-    #[schema(example = "PLACED")]
-    pub status: String,
+    #[sqlx(try_from = "String")]
+    #[schema(value_type = OrderStatusSchema)]
+    pub status: OrderStatus,
     /// Version of the order; send it in `If-Match` when moving it.
     pub version: i64,
     /// The order date.
@@ -49,6 +54,29 @@ pub struct OrderView {
     #[serde(with = "time::serde::rfc3339::option")]
     #[schema(value_type = Option<String>, format = DateTime)]
     pub cancelled_at: Option<OffsetDateTime>,
+}
+
+/// The OpenAPI schema of [`OrderStatus`], whose crate knows nothing of OpenAPI: an enum
+/// of the status names, taken from the type itself so that the two cannot drift apart.
+pub struct OrderStatusSchema;
+
+impl PartialSchema for OrderStatusSchema {
+    fn schema() -> RefOr<Schema> {
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .enum_values(Some(OrderStatus::ALL.map(OrderStatus::as_str)))
+            .description(Some(
+                "PLACED -> PAID -> SHIPPED -> DELIVERED, and CANCELLED from PLACED or PAID.",
+            ))
+            .build()
+            .into()
+    }
+}
+
+impl ToSchema for OrderStatusSchema {
+    fn name() -> Cow<'static, str> {
+        Cow::Borrowed("OrderStatus")
+    }
 }
 
 const COLUMNS: &str = "o.number, o.member_id, o.product_name, o.quantity, o.unit_price, \
