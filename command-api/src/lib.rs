@@ -4,8 +4,10 @@
 //!
 //! Layout:
 //! - [`app`]: configuration, state, the router and the server.
-//! - [`command`]: what every command handler shares (metadata, idempotency, If-Match,
-//!   responses carrying positions).
+//! - [`command`]: what every command handler shares, in the order a command passes
+//!   through it: its context (actor, idempotency key, If-Match), the aggregate it is
+//!   decided on, the append (with idempotent replay and numbered creation) and the
+//!   response headers.
 //! - [`items`]: the items aggregate and its endpoints.
 //! - [`identity`]: registration and login; password hashes and sessions.
 //! - [`orders`]: the order aggregate (its status machine) and its endpoints.
