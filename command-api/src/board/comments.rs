@@ -5,14 +5,14 @@ use axum::{
     http::{HeaderMap, HeaderValue, StatusCode, header},
     response::{IntoResponse, Response},
 };
-use event_store::{AppendRequest, Appended, Numbered};
+use event_store::{Appended, ExpectedVersion, Numbered};
 use http_kit::{
     ApiError, Json, Path,
     auth::Caller,
     error::{ErrorBody, Unauthorized},
     ok,
 };
-use schemas::{NewEvent, board};
+use schemas::board;
 use serde::Serialize;
 use time::OffsetDateTime;
 use utoipa::ToSchema;
@@ -26,7 +26,7 @@ use super::{
 };
 use crate::{
     AppState,
-    command::{self, Actor, CommandContext},
+    command::{self, Actor, CommandContext, Target},
 };
 
 /// Comment ids: the sequence, the stream of comment `n` (`comment-n`) and the payload
@@ -133,9 +133,8 @@ pub async fn delete_comment(
 ) -> Result<Response, ApiError> {
     let operation = format!("DeleteComment {post_id}/{comment_id}");
     let context = CommandContext::new(&headers, Some(caller.user_id.to_string()), &operation, &())?;
-    if let Some(response) =
-        command::replay(&state.store, &context, |s, a| respond(s, a, false)).await?
-    {
+    let respond = |comment, appended: &Appended| respond(comment, appended, false);
+    if let Some(response) = command::replay(&state.store, &context, respond).await? {
         return Ok(response);
     }
     let post = load_live(&state, post_id).await?;
@@ -147,26 +146,15 @@ pub async fn delete_comment(
     let events =
         aggregate::decide_comment(Some(&post), comment.as_ref(), command).map_err(board_error)?;
     let version = comment.as_ref().map_or(0, |c| c.version);
-    let request = AppendRequest::new(
+    let target = Target::Stream(
         board::comment_stream(comment_id),
-        event_store::ExpectedVersion::Exact(version),
-        events.iter().map(NewEvent::from_domain).collect(),
-        context.metadata.clone(),
-    )
-    .with_idempotency(context.idempotency.clone());
-    let appended = state
-        .store
-        .append(request)
+        ExpectedVersion::Exact(version),
+    );
+    command::append(&state.store, &context, target, &events)
         .await
-        .map_err(command::append_error)?;
-    if appended.replayed {
-        return command::replayed(&state.store, &context, |s, a| respond(s, a, false)).await;
-    }
-    Ok(respond(
-        command::fold(comment, &events, appended.first_version),
-        &appended,
-        false,
-    ))
+        .map_err(command::append_error)?
+        .answer(&state.store, comment, &events, respond)
+        .await
 }
 
 fn respond(comment: Option<Comment>, appended: &Appended, created: bool) -> Response {

@@ -5,14 +5,14 @@ use axum::{
     http::{HeaderMap, HeaderValue, StatusCode, header},
     response::{IntoResponse, Response},
 };
-use event_store::{AppendRequest, Appended, Numbered};
+use event_store::{Appended, Numbered};
 use http_kit::{
     ApiError, Json, Path,
     auth::Caller,
     error::{ErrorBody, Unauthorized},
     ok,
 };
-use schemas::{NewEvent, board};
+use schemas::board;
 use serde::Serialize;
 use time::OffsetDateTime;
 use utoipa::ToSchema;
@@ -25,7 +25,7 @@ use super::{
 };
 use crate::{
     AppState,
-    command::{self, Actor, CommandContext},
+    command::{self, Actor, CommandContext, Target},
 };
 
 /// Post ids: the sequence, the stream of post `n` (`post-n`) and the payload field that
@@ -183,34 +183,19 @@ async fn change(
     command: PostCommand,
 ) -> Result<Response, ApiError> {
     let if_match = command::if_match(headers)?;
-    if let Some(response) =
-        command::replay(&state.store, &context, |s, a| respond(s, a, false)).await?
-    {
+    let respond = |post, appended: &Appended| respond(post, appended, false);
+    if let Some(response) = command::replay(&state.store, &context, respond).await? {
         return Ok(response);
     }
     let post = load_live(state, id).await?;
     let expected = command::expected_version(post.version, if_match)?;
     let events = aggregate::decide_post(Some(&post), command).map_err(board_error)?;
-    let request = AppendRequest::new(
-        board::post_stream(id),
-        expected,
-        events.iter().map(NewEvent::from_domain).collect(),
-        context.metadata.clone(),
-    )
-    .with_idempotency(context.idempotency.clone());
-    let appended = state
-        .store
-        .append(request)
+    let target = Target::Stream(board::post_stream(id), expected);
+    command::append(&state.store, &context, target, &events)
         .await
-        .map_err(command::append_error)?;
-    if appended.replayed {
-        return command::replayed(&state.store, &context, |s, a| respond(s, a, false)).await;
-    }
-    Ok(respond(
-        command::fold(Some(post), &events, appended.first_version),
-        &appended,
-        false,
-    ))
+        .map_err(command::append_error)?
+        .answer(&state.store, Some(post), &events, respond)
+        .await
 }
 
 fn respond(post: Option<Post>, appended: &Appended, created: bool) -> Response {

@@ -5,7 +5,7 @@ use axum::{
     http::{HeaderMap, HeaderValue, StatusCode, header},
     response::{IntoResponse, Response},
 };
-use event_store::{AppendRequest, Appended, ExpectedVersion};
+use event_store::{Appended, ExpectedVersion};
 use http_kit::{
     ApiError, Json, Path,
     auth::Caller,
@@ -13,7 +13,7 @@ use http_kit::{
     ok,
 };
 use schemas::{
-    DomainEvent, NewEvent,
+    DomainEvent,
     chat::{self, ChatEvent, MessageSent},
 };
 use serde::Serialize;
@@ -30,7 +30,7 @@ use super::{
 };
 use crate::{
     AppState,
-    command::{self, CommandContext},
+    command::{self, CommandContext, Earlier, Outcome, Target},
 };
 
 /// A message as sent, with its sequence in the room and the global position that
@@ -84,8 +84,11 @@ pub async fn send_message(
     if let Some(id) = client_id {
         context = context.with_key(format!("{by}:message:{room_id}:{id}"), &operation, &text);
     }
-    if let Some(response) = earlier(&state, &context).await? {
-        return Ok(response);
+    let earlier = command::earlier_outcome(&state.store, &context)
+        .await
+        .map_err(command::append_error)?;
+    if let Some(earlier) = earlier {
+        return answer_earlier(&state, earlier).await;
     }
     let room = rooms::load(&state, room_id).await?;
     let command = RoomCommand::Send {
@@ -96,35 +99,26 @@ pub async fn send_message(
     };
     let events = aggregate::decide(Some(&room), command).map_err(chat_error)?;
     // Any version: the store gives the message the next sequence of the room as it commits.
-    let request = AppendRequest::new(
-        chat::messages_stream(room_id),
-        ExpectedVersion::Any,
-        events.iter().map(NewEvent::from_domain).collect(),
-        context.metadata.clone(),
-    )
-    .with_idempotency(context.idempotency.clone());
-    let appended = state
-        .store
-        .append(request)
+    let target = Target::Stream(chat::messages_stream(room_id), ExpectedVersion::Any);
+    let outcome = command::append(&state.store, &context, target, &events)
         .await
         .map_err(command::append_error)?;
-    if appended.replayed {
-        return earlier(&state, &context)
-            .await?
-            .ok_or_else(|| ApiError::internal("idempotency key vanished"));
-    }
-    match events.into_iter().next() {
-        Some(ChatEvent::MessageSent(sent)) => Ok(respond(sent, &appended)),
-        _ => Err(ApiError::internal("a send decides one MessageSent")),
+    match (outcome, events.into_iter().next()) {
+        (Outcome::Replayed(earlier), _) => answer_earlier(&state, earlier).await,
+        (Outcome::Appended(appended), Some(ChatEvent::MessageSent(sent))) => {
+            Ok(respond(sent, &appended))
+        }
+        (Outcome::Appended(_), _) => Err(ApiError::internal("a send decides one MessageSent")),
     }
 }
 
-/// The answer the first request with this context's key got: the message it sent, read
-/// back from the room's message stream at the version it landed on.
-async fn earlier(state: &AppState, context: &CommandContext) -> Result<Option<Response>, ApiError> {
-    let Some((stream_id, appended)) = command::earlier_outcome(&state.store, context).await? else {
-        return Ok(None);
-    };
+/// The answer the first request with the same key got: the message it sent, read back
+/// from the room's message stream at the version it landed on.
+async fn answer_earlier(state: &AppState, earlier: Earlier) -> Result<Response, ApiError> {
+    let Earlier {
+        stream_id,
+        appended,
+    } = earlier;
     let stored = state
         .store
         .log()
@@ -137,7 +131,7 @@ async fn earlier(state: &AppState, context: &CommandContext) -> Result<Option<Re
         .transpose()
         .map_err(ApiError::internal)?;
     match sent {
-        Some(ChatEvent::MessageSent(sent)) => Ok(Some(respond(sent, &appended))),
+        Some(ChatEvent::MessageSent(sent)) => Ok(respond(sent, &appended)),
         _ => Err(ApiError::internal("the earlier message is missing")),
     }
 }
@@ -211,18 +205,16 @@ pub async fn mark_read(
         .with_details(json!({ "last_seq": last })));
     }
     let context = CommandContext::new(&headers, Some(by.to_string()), "MarkRead", &seq)?;
-    let request = AppendRequest::new(
+    // No idempotency key: a read marker only moves forward, so marking again changes nothing.
+    let stream = (
         chat::reads_stream(room_id, by),
         ExpectedVersion::Any,
-        events.iter().map(NewEvent::from_domain).collect(),
-        context.metadata,
+        &events[..],
     );
-    let appended = state
-        .store
-        .append(request)
+    let appended = command::append_all(&state.store, &context.metadata, vec![stream])
         .await
         .map_err(command::append_error)?;
-    let mut headers = command::position_headers(&appended);
+    let mut headers = command::position_headers(&appended[0]);
     headers.remove(header::ETAG);
     Ok((StatusCode::NO_CONTENT, headers).into_response())
 }

@@ -5,14 +5,14 @@ use axum::{
     http::{HeaderMap, HeaderValue, StatusCode, header},
     response::{IntoResponse, Response},
 };
-use event_store::{AppendRequest, Appended, Numbered};
+use event_store::{Appended, Numbered};
 use http_kit::{
     ApiError, Json, Path,
     auth::Caller,
     error::{ErrorBody, Unauthorized},
     ok,
 };
-use schemas::{NewEvent, chat, identity};
+use schemas::{chat, identity};
 use serde::Serialize;
 use serde_json::json;
 use time::OffsetDateTime;
@@ -26,7 +26,7 @@ use super::{
 };
 use crate::{
     AppState,
-    command::{self, CommandContext},
+    command::{self, CommandContext, Target},
 };
 
 /// Room numbers: the sequence, the stream of room `n` (`room-n`) and the payload field
@@ -224,23 +224,13 @@ async fn change(
     if adding {
         require_users(state, &[user]).await?;
     }
-    let request = AppendRequest::new(
-        chat::room_stream(room_id),
-        command::expected_version(room.version, if_match)?,
-        events.iter().map(NewEvent::from_domain).collect(),
-        context.metadata.clone(),
-    )
-    .with_idempotency(context.idempotency.clone());
-    let appended = state
-        .store
-        .append(request)
+    let expected = command::expected_version(room.version, if_match)?;
+    let target = Target::Stream(chat::room_stream(room_id), expected);
+    command::append(&state.store, &context, target, &events)
         .await
-        .map_err(command::append_error)?;
-    if appended.replayed {
-        return command::replayed(&state.store, &context, respond).await;
-    }
-    let room = command::fold(Some(room), &events, appended.first_version);
-    Ok(respond(room, &appended))
+        .map_err(command::append_error)?
+        .answer(&state.store, Some(room), &events, respond)
+        .await
 }
 
 /// A room by number, or 404.

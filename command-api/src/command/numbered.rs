@@ -2,13 +2,12 @@
 //! and rooms.
 
 use axum::response::Response;
-use event_store::{AppendRequest, Appended, EventStore, Numbered};
+use event_store::{Appended, EventStore, Numbered};
 use http_kit::ApiError;
-use schemas::NewEvent;
 
 use super::{
     aggregate::{Aggregate, fold},
-    append::{replay, replayed},
+    append::{Outcome, Target, append, replay},
     context::CommandContext,
     response::append_error,
 };
@@ -27,16 +26,17 @@ pub async fn create_numbered<A: Aggregate>(
     if let Some(response) = replay(store, context, &respond).await? {
         return Ok(response);
     }
-    let events = decide(0).iter().map(NewEvent::from_domain).collect();
-    let request = AppendRequest::numbered(numbered, events, context.metadata.clone())
-        .with_idempotency(context.idempotency.clone());
-    let appended = store.append(request).await.map_err(append_error)?;
-    let Some(number) = appended.number.filter(|_| !appended.replayed) else {
-        // A concurrent retry with the same key committed first: answer as it did.
-        return replayed(store, context, &respond).await;
-    };
-    Ok(respond(
-        fold(None, &decide(number), appended.first_version),
-        &appended,
-    ))
+    let outcome = append(store, context, Target::Numbered(numbered), &decide(0))
+        .await
+        .map_err(append_error)?;
+    match outcome {
+        Outcome::Appended(appended) => {
+            let number = appended
+                .number
+                .ok_or_else(|| ApiError::internal("a numbered append drew no number"))?;
+            let state = fold(None, &decide(number), appended.first_version);
+            Ok(respond(state, &appended))
+        }
+        Outcome::Replayed(earlier) => earlier.answer(store, &respond).await,
+    }
 }

@@ -1,16 +1,15 @@
 //! Registration and login.
 
+use std::slice;
+
 use axum::{
     extract::State,
     http::{HeaderValue, StatusCode, header},
     response::{IntoResponse, Response},
 };
-use event_store::{AppendError, AppendRequest, Appended, ExpectedVersion};
+use event_store::{AppendError, Appended, ExpectedVersion};
 use http_kit::{ApiError, Json, error::ErrorBody, ok};
-use schemas::{
-    NewEvent,
-    identity::{self, IdentityEvent, Role, SessionStarted},
-};
+use schemas::identity::{self, IdentityEvent, Role, SessionStarted};
 use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -144,23 +143,19 @@ pub async fn create_account(
         version => ExpectedVersion::Exact(version),
     };
     let metadata = context.metadata.with_actor(user_id);
-    let appended = state
-        .store
-        .append_all(vec![
-            AppendRequest::new(
-                identity::email_stream(registration.email.as_str()),
-                claim_expected,
-                vec![NewEvent::from_domain(&claimed)],
-                metadata.clone(),
-            ),
-            AppendRequest::new(
-                identity::user_stream(user_id),
-                ExpectedVersion::NoStream,
-                vec![NewEvent::from_domain(&registered)],
-                metadata,
-            ),
-        ])
-        .await;
+    let streams = vec![
+        (
+            identity::email_stream(registration.email.as_str()),
+            claim_expected,
+            slice::from_ref(&claimed),
+        ),
+        (
+            identity::user_stream(user_id),
+            ExpectedVersion::NoStream,
+            slice::from_ref(&registered),
+        ),
+    ];
+    let appended = command::append_all(&state.store, &metadata, streams).await;
     let appended = match appended {
         Ok(appended) => appended,
         Err(err) => {
@@ -229,14 +224,10 @@ pub async fn login(
         user_id: account.user_id,
         session_id: session.session_id,
     });
-    state
-        .store
-        .append(AppendRequest::new(
-            identity::session_stream(session.session_id),
-            ExpectedVersion::NoStream,
-            vec![NewEvent::from_domain(&started)],
-            context.metadata.with_actor(account.user_id),
-        ))
+    let stream = identity::session_stream(session.session_id);
+    let metadata = context.metadata.with_actor(account.user_id);
+    let streams = vec![(stream, ExpectedVersion::NoStream, slice::from_ref(&started))];
+    command::append_all(&state.store, &metadata, streams)
         .await
         .map_err(command::append_error)?;
     let body = Session {

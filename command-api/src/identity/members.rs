@@ -6,13 +6,13 @@ use axum::{
     http::{HeaderMap, StatusCode},
     response::{IntoResponse, Response},
 };
-use event_store::{AppendRequest, Appended, ExpectedVersion};
+use event_store::{Appended, ExpectedVersion};
 use http_kit::{
     ApiError, Json, Path,
     auth::Caller,
     error::{ErrorBody, Unauthorized},
 };
-use schemas::{NewEvent, identity};
+use schemas::identity;
 use serde::Deserialize;
 use serde_json::json;
 use utoipa::ToSchema;
@@ -227,25 +227,18 @@ async fn change(
     let current = current.expect("decide refuses a missing account");
     let metadata = context.metadata.with_actor(caller.user_id);
     let (user_events, released) = events.split_at(1);
-    let mut requests = vec![AppendRequest::new(
+    let mut streams = vec![(
         identity::user_stream(user_id),
         ExpectedVersion::Exact(current.version),
-        user_events.iter().map(NewEvent::from_domain).collect(),
-        metadata.clone(),
+        user_events,
     )];
     if !released.is_empty() {
         let email = Email::parse(&current.email).map_err(ApiError::internal)?;
         let claim = load_claim(state, &email).await?;
-        requests.push(AppendRequest::new(
-            identity::email_stream(email.as_str()),
-            ExpectedVersion::Exact(claim.version),
-            released.iter().map(NewEvent::from_domain).collect(),
-            metadata,
-        ));
+        let expected = ExpectedVersion::Exact(claim.version);
+        streams.push((identity::email_stream(email.as_str()), expected, released));
     }
-    let appended = state
-        .store
-        .append_all(requests)
+    let appended = command::append_all(&state.store, &metadata, streams)
         .await
         .map_err(command::append_error)?;
     let account = account::evolve(Some(current), &user_events[0], appended[0].last_version)

@@ -5,17 +5,16 @@ use axum::{
     http::{HeaderMap, StatusCode},
     response::{IntoResponse, Response},
 };
-use event_store::{AppendRequest, ExpectedVersion};
+use std::slice;
+
+use event_store::ExpectedVersion;
 use http_kit::{
     ApiError, Json,
     auth::Caller,
     error::{ErrorBody, Unauthorized},
     ok,
 };
-use schemas::{
-    NewEvent,
-    identity::{self, IdentityEvent, RevocationReason, SessionRevoked},
-};
+use schemas::identity::{self, IdentityEvent, RevocationReason, SessionRevoked};
 use serde::Deserialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -133,14 +132,13 @@ async fn end_session(
         session_id: session,
         reason,
     });
-    state
-        .store
-        .append(AppendRequest::new(
-            identity::session_stream(session),
-            ExpectedVersion::Any,
-            vec![NewEvent::from_domain(&event)],
-            context.metadata.with_actor(user),
-        ))
+    let metadata = context.metadata.with_actor(user);
+    let streams = vec![(
+        identity::session_stream(session),
+        ExpectedVersion::Any,
+        slice::from_ref(&event),
+    )];
+    command::append_all(&state.store, &metadata, streams)
         .await
         .map_err(command::append_error)?;
     Ok(())

@@ -5,9 +5,9 @@ use axum::{
     http::{HeaderMap, HeaderValue, StatusCode, header},
     response::{IntoResponse, Response},
 };
-use event_store::{AppendRequest, Appended, Numbered};
+use event_store::{Appended, Numbered};
 use http_kit::{ApiError, Json, Path, error::ErrorBody, ok};
-use schemas::{NewEvent, items};
+use schemas::items;
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -17,7 +17,7 @@ use super::{
 };
 use crate::{
     AppState,
-    command::{self, CommandContext},
+    command::{self, CommandContext, Target},
 };
 
 /// Item ids: the sequence, the stream of item `n` (`item-n`) and the payload field that
@@ -145,23 +145,12 @@ async fn change(
     let expected = command::expected_version(item.version, if_match)?;
     let current = Some(item);
     let events = aggregate::decide(current.as_ref(), command).map_err(item_error)?;
-    let request = AppendRequest::new(
-        items::stream_id(id),
-        expected,
-        events.iter().map(NewEvent::from_domain).collect(),
-        context.metadata.clone(),
-    )
-    .with_idempotency(context.idempotency.clone());
-    let appended = state
-        .store
-        .append(request)
+    let target = Target::Stream(items::stream_id(id), expected);
+    command::append(&state.store, &context, target, &events)
         .await
-        .map_err(command::append_error)?;
-    if appended.replayed {
-        return command::replayed(&state.store, &context, |s, a| respond(s, a, false)).await;
-    }
-    let item = command::fold(current, &events, appended.first_version);
-    Ok(respond(item, &appended, false))
+        .map_err(command::append_error)?
+        .answer(&state.store, current, &events, |s, a| respond(s, a, false))
+        .await
 }
 
 fn respond(item: Option<Item>, appended: &Appended, created: bool) -> Response {

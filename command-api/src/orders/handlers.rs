@@ -5,17 +5,14 @@ use axum::{
     http::{HeaderMap, HeaderValue, header},
     response::{IntoResponse, Response},
 };
-use event_store::{AppendError, AppendRequest, Appended, Numbered};
+use event_store::{AppendError, Appended, Numbered};
 use http_kit::{
     ApiError, Json, Path,
     auth::Caller,
     error::{ErrorBody, Unauthorized},
     ok,
 };
-use schemas::{
-    NewEvent,
-    orders::{self, OrderStatus},
-};
+use schemas::orders::{self, OrderStatus};
 use serde::Serialize;
 use serde_json::json;
 use time::OffsetDateTime;
@@ -28,7 +25,7 @@ use super::{
 };
 use crate::{
     AppState,
-    command::{self, Actor, CommandContext},
+    command::{self, Actor, CommandContext, Target},
 };
 
 /// Order numbers: the sequence, the stream of order `n` (`order-n`) and the payload field
@@ -141,9 +138,8 @@ pub async fn move_order(
     let operation = format!("{} order {number}", action.as_str());
     let actor = Some(caller.user_id.to_string());
     let context = CommandContext::new(&headers, actor, &operation, &())?;
-    if let Some(response) =
-        command::replay(&state.store, &context, |s, a| respond(s, a, false)).await?
-    {
+    let respond = |order, appended: &Appended| respond(order, appended, false);
+    if let Some(response) = command::replay(&state.store, &context, respond).await? {
         return Ok(response);
     }
     let by = Actor::of(&caller);
@@ -157,20 +153,12 @@ pub async fn move_order(
         at: command::now(),
     };
     let events = aggregate::decide(Some(&order), command).map_err(order_error)?;
-    let request = AppendRequest::new(
-        orders::stream_id(number),
-        expected,
-        events.iter().map(NewEvent::from_domain).collect(),
-        context.metadata.clone(),
-    )
-    .with_idempotency(context.idempotency.clone());
-    match state.store.append(request).await {
-        Ok(appended) if appended.replayed => {
-            command::replayed(&state.store, &context, |s, a| respond(s, a, false)).await
-        }
-        Ok(appended) => {
-            let order = command::fold(Some(order), &events, appended.first_version);
-            Ok(respond(order, &appended, false))
+    let target = Target::Stream(orders::stream_id(number), expected);
+    match command::append(&state.store, &context, target, &events).await {
+        Ok(outcome) => {
+            outcome
+                .answer(&state.store, Some(order), &events, respond)
+                .await
         }
         // Another move of the order committed first: it won, and this one is refused
         // with the status it met, as every refused move is.
