@@ -243,6 +243,7 @@ impl crate::command::Aggregate for Comment {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::command::{UNNUMBERED, numbered::assert_numbered_as_stored};
 
     const AUTHOR: Uuid = Uuid::from_u128(1);
     const OTHER: Uuid = Uuid::from_u128(2);
@@ -263,25 +264,31 @@ mod tests {
         }
     }
 
-    fn post() -> Post {
-        let command = PostCommand::CreatePost {
-            post_id: 1,
+    fn create(post_id: i64) -> PostCommand {
+        PostCommand::CreatePost {
+            post_id,
             fields: fields("Hello"),
             by: actor(AUTHOR, false),
             at: at(),
-        };
-        let events = decide_post(None, command).unwrap();
+        }
+    }
+
+    fn add(comment_id: i64) -> CommentCommand {
+        CommentCommand::AddComment {
+            comment_id,
+            content: "nice".into(),
+            by: actor(COMMENTER, false),
+            at: at(),
+        }
+    }
+
+    fn post() -> Post {
+        let events = decide_post(None, create(1)).unwrap();
         evolve_post(None, &events[0], 1).unwrap()
     }
 
     fn comment(post: &Post) -> Comment {
-        let command = CommentCommand::AddComment {
-            comment_id: 7,
-            content: "nice".into(),
-            by: actor(COMMENTER, false),
-            at: at(),
-        };
-        let events = decide_comment(Some(post), None, command).unwrap();
+        let events = decide_comment(Some(post), None, add(7)).unwrap();
         evolve_comment(None, &events[0], 1).unwrap()
     }
 
@@ -291,6 +298,13 @@ mod tests {
             by,
             at: at(),
         }
+    }
+
+    #[test]
+    fn new_posts_and_comments_are_numbered_where_the_store_numbers_them() {
+        assert_numbered_as_stored::<Post>(decide_post(None, create(UNNUMBERED)).unwrap());
+        let added = decide_comment(Some(&post()), None, add(UNNUMBERED)).unwrap();
+        assert_numbered_as_stored::<Comment>(added);
     }
 
     #[test]

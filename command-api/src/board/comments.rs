@@ -12,7 +12,7 @@ use http_kit::{
     error::{ErrorBody, Unauthorized},
     ok,
 };
-use schemas::board;
+use schemas::board::{self, BoardEvent};
 use serde::Serialize;
 use time::OffsetDateTime;
 use utoipa::ToSchema;
@@ -26,16 +26,24 @@ use super::{
 };
 use crate::{
     AppState,
-    command::{self, Actor, CommandContext, Target},
+    command::{self, Actor, CommandContext, NumberedAggregate, Target, UNNUMBERED},
 };
 
-/// Comment ids: the sequence, the stream of comment `n` (`comment-n`) and the payload
-/// field that carries the id.
-const COMMENT_IDS: Numbered = Numbered {
-    sequence: "comment_ids",
-    stream_prefix: board::COMMENT_STREAM_PREFIX,
-    field: "comment_id",
-};
+impl NumberedAggregate for Comment {
+    /// Comment ids: the sequence, the stream of comment `n` (`comment-n`) and the payload
+    /// field that carries the id.
+    const NUMBERS: Numbered = Numbered {
+        sequence: "comment_ids",
+        stream_prefix: board::COMMENT_STREAM_PREFIX,
+        field: "comment_id",
+    };
+
+    fn assign_number(event: &mut BoardEvent, number: i64) {
+        if let BoardEvent::CommentAdded(added) = event {
+            added.comment_id = number;
+        }
+    }
+}
 
 /// A comment as the command left it, and the global position that records it.
 #[derive(Debug, Serialize, ToSchema)]
@@ -85,27 +93,19 @@ pub async fn add_comment(
         &operation,
         &content,
     )?;
-    if let Some(response) =
-        command::replay(&state.store, &context, |s, a| respond(s, a, true)).await?
-    {
+    let respond = |comment, appended: &Appended| respond(comment, appended, true);
+    if let Some(response) = command::replay(&state.store, &context, respond).await? {
         return Ok(response);
     }
     let post = load_live(&state, post_id).await?;
-    let (by, at) = (Actor::of(&caller), command::now());
-    let decide = |comment_id| {
-        let command = CommentCommand::AddComment {
-            comment_id,
-            content: content.clone(),
-            by,
-            at,
-        };
-        aggregate::decide_comment(Some(&post), None, command)
+    let command = CommentCommand::AddComment {
+        comment_id: UNNUMBERED,
+        content,
+        by: Actor::of(&caller),
+        at: command::now(),
     };
-    // Refused before appending when the post does not take comments.
-    decide(0).map_err(board_error)?;
-    let decide = |comment_id| decide(comment_id).expect("the post takes comments");
-    let respond = |comment, appended: &Appended| respond(comment, appended, true);
-    command::create_numbered(&state.store, COMMENT_IDS, &context, decide, respond).await
+    let events = aggregate::decide_comment(Some(&post), None, command).map_err(board_error)?;
+    command::create_numbered(&state.store, &context, events, respond).await
 }
 
 /// Delete a comment (its author, the post's author or an admin).

@@ -12,7 +12,7 @@ use http_kit::{
     error::{ErrorBody, Unauthorized},
     ok,
 };
-use schemas::board;
+use schemas::board::{self, BoardEvent};
 use serde::Serialize;
 use time::OffsetDateTime;
 use utoipa::ToSchema;
@@ -25,16 +25,24 @@ use super::{
 };
 use crate::{
     AppState,
-    command::{self, Actor, CommandContext, Target},
+    command::{self, Actor, CommandContext, NumberedAggregate, Target, UNNUMBERED},
 };
 
-/// Post ids: the sequence, the stream of post `n` (`post-n`) and the payload field that
-/// carries the id.
-const POST_IDS: Numbered = Numbered {
-    sequence: "post_ids",
-    stream_prefix: board::POST_STREAM_PREFIX,
-    field: "post_id",
-};
+impl NumberedAggregate for Post {
+    /// Post ids: the sequence, the stream of post `n` (`post-n`) and the payload field
+    /// that carries the id.
+    const NUMBERS: Numbered = Numbered {
+        sequence: "post_ids",
+        stream_prefix: board::POST_STREAM_PREFIX,
+        field: "post_id",
+    };
+
+    fn assign_number(event: &mut BoardEvent, number: i64) {
+        if let BoardEvent::PostCreated(created) = event {
+            created.post_id = number;
+        }
+    }
+}
 
 /// A post as the command left it, and the global position that records it.
 #[derive(Debug, Serialize, ToSchema)]
@@ -84,18 +92,18 @@ pub async fn create_post(
         "CreatePost",
         &fields,
     )?;
-    let at = command::now();
-    let decide = |post_id| {
-        let command = PostCommand::CreatePost {
-            post_id,
-            fields: fields.clone(),
-            by,
-            at,
-        };
-        aggregate::decide_post(None, command).expect("a new post can always be written")
-    };
     let respond = |post, appended: &Appended| respond(post, appended, true);
-    command::create_numbered(&state.store, POST_IDS, &context, decide, respond).await
+    if let Some(response) = command::replay(&state.store, &context, respond).await? {
+        return Ok(response);
+    }
+    let command = PostCommand::CreatePost {
+        post_id: UNNUMBERED,
+        fields,
+        by,
+        at: command::now(),
+    };
+    let events = aggregate::decide_post(None, command).expect("a new post can always be written");
+    command::create_numbered(&state.store, &context, events, respond).await
 }
 
 /// Replace a post's title and content (its author or an admin).

@@ -253,6 +253,7 @@ impl crate::command::Aggregate for Room {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::command::{UNNUMBERED, numbered::assert_numbered_as_stored};
 
     const OWNER: Uuid = Uuid::from_u128(1);
     const MEMBER: Uuid = Uuid::from_u128(2);
@@ -268,16 +269,19 @@ mod tests {
         Ok(evolve(room, &events[0], version).unwrap())
     }
 
-    fn group(invitees: Vec<Uuid>) -> Result<Room, ChatError> {
-        let create = RoomCommand::Create {
-            room_id: 1,
+    fn create(room_id: i64, invitees: Vec<Uuid>) -> RoomCommand {
+        RoomCommand::Create {
+            room_id,
             kind: RoomKind::Group,
             name: Some("team".into()),
             members: invitees,
             by: OWNER,
             at: at(),
-        };
-        apply(None, create)
+        }
+    }
+
+    fn group(invitees: Vec<Uuid>) -> Result<Room, ChatError> {
+        apply(None, create(1, invitees))
     }
 
     fn add(room: &Room, user_id: Uuid, by: Uuid) -> Result<Room, ChatError> {
@@ -300,6 +304,12 @@ mod tests {
                 at: at(),
             },
         )
+    }
+
+    #[test]
+    fn a_new_room_is_numbered_where_the_store_numbers_it() {
+        let events = decide(None, create(UNNUMBERED, vec![MEMBER])).unwrap();
+        assert_numbered_as_stored::<Room>(events);
     }
 
     #[test]

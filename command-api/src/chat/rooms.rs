@@ -12,7 +12,10 @@ use http_kit::{
     error::{ErrorBody, Unauthorized},
     ok,
 };
-use schemas::{chat, identity};
+use schemas::{
+    chat::{self, ChatEvent},
+    identity,
+};
 use serde::Serialize;
 use serde_json::json;
 use time::OffsetDateTime;
@@ -26,16 +29,24 @@ use super::{
 };
 use crate::{
     AppState,
-    command::{self, CommandContext, Target},
+    command::{self, CommandContext, NumberedAggregate, Target, UNNUMBERED},
 };
 
-/// Room numbers: the sequence, the stream of room `n` (`room-n`) and the payload field
-/// that carries the number.
-const ROOM_IDS: Numbered = Numbered {
-    sequence: "room_ids",
-    stream_prefix: chat::ROOM_STREAM_PREFIX,
-    field: "room_id",
-};
+impl NumberedAggregate for Room {
+    /// Room numbers: the sequence, the stream of room `n` (`room-n`) and the payload
+    /// field that carries the number.
+    const NUMBERS: Numbered = Numbered {
+        sequence: "room_ids",
+        stream_prefix: chat::ROOM_STREAM_PREFIX,
+        field: "room_id",
+    };
+
+    fn assign_number(event: &mut ChatEvent, number: i64) {
+        if let ChatEvent::RoomCreated(created) = event {
+            created.room_id = number;
+        }
+    }
+}
 
 /// A room as the command left it, and the global position that records it.
 #[derive(Debug, Serialize, ToSchema)]
@@ -108,22 +119,16 @@ pub async fn create_room(
         return Ok(response);
     }
     require_users(&state, &invitees).await?;
-    let at = command::now();
-    let decide = |room_id| {
-        let command = RoomCommand::Create {
-            room_id,
-            kind,
-            name: name.clone(),
-            members: invitees.clone(),
-            by,
-            at,
-        };
-        aggregate::decide(None, command)
+    let command = RoomCommand::Create {
+        room_id: UNNUMBERED,
+        kind,
+        name,
+        members: invitees,
+        by,
+        at: command::now(),
     };
-    // Refused before appending when the room cannot be opened.
-    decide(0).map_err(chat_error)?;
-    let decide = |room_id| decide(room_id).expect("the room can be opened");
-    command::create_numbered(&state.store, ROOM_IDS, &context, decide, respond_created).await
+    let events = aggregate::decide(None, command).map_err(chat_error)?;
+    command::create_numbered(&state.store, &context, events, respond_created).await
 }
 
 /// Add a member to a group room (its owner only).

@@ -1,42 +1,73 @@
 //! Creating a stream numbered from a database sequence: items, orders, posts, comments
 //! and rooms.
+//!
+//! The store draws the number as the append commits, not the handler before it: numbers
+//! then follow commit order, and a retry answered from its idempotency key uses none. So
+//! a creation is decided once, before its number is known, with [`UNNUMBERED`] in its
+//! place. The store writes the drawn number into the stored events; [`create_numbered`]
+//! writes the same number into the decided events, which then equal the stored ones, and
+//! folds them into the state the answer shows.
 
 use axum::response::Response;
 use event_store::{Appended, EventStore, Numbered};
 use http_kit::ApiError;
 
 use super::{
-    aggregate::{Aggregate, fold},
-    append::{Outcome, Target, append, replay},
+    aggregate::Aggregate,
+    append::{Outcome, Target, append},
     context::CommandContext,
     response::append_error,
 };
 
-/// Starts a numbered stream. The store draws the number as the append commits and writes
-/// it into the events, so numbers follow commit order and a retry answered from its
-/// idempotency key uses none. `decide` gives the events for a number; `respond` renders the
-/// state the append left (for a retry, the state the first request left).
-pub async fn create_numbered<A: Aggregate>(
+/// The number a creation is decided with before the store draws its own. It is never
+/// stored: the store writes the drawn number over it.
+pub const UNNUMBERED: i64 = 0;
+
+/// An aggregate whose stream is numbered by the store as it is created.
+pub trait NumberedAggregate: Aggregate {
+    /// The sequence the number is drawn from, the prefix of the stream id it completes and
+    /// the payload field of every event of the creation that receives it.
+    const NUMBERS: Numbered;
+
+    /// Writes `number` into an event of the creation, where the store writes it (the
+    /// payload field [`Self::NUMBERS`] names).
+    fn assign_number(event: &mut Self::Event, number: i64);
+}
+
+/// Appends `events`, a creation decided with [`UNNUMBERED`], as a new numbered stream;
+/// `respond` renders the state they leave once numbered (for a request whose key an
+/// earlier one committed first, the state that one left).
+pub async fn create_numbered<A: NumberedAggregate>(
     store: &EventStore,
-    numbered: Numbered,
     context: &CommandContext,
-    decide: impl Fn(i64) -> Vec<A::Event>,
-    respond: impl Fn(Option<A>, &Appended) -> Response,
+    mut events: Vec<A::Event>,
+    respond: impl FnOnce(Option<A>, &Appended) -> Response,
 ) -> Result<Response, ApiError> {
-    if let Some(response) = replay(store, context, &respond).await? {
-        return Ok(response);
-    }
-    let outcome = append(store, context, Target::Numbered(numbered), &decide(0))
+    let outcome = append(store, context, Target::Numbered(A::NUMBERS), &events)
         .await
         .map_err(append_error)?;
-    match outcome {
-        Outcome::Appended(appended) => {
-            let number = appended
-                .number
-                .ok_or_else(|| ApiError::internal("a numbered append drew no number"))?;
-            let state = fold(None, &decide(number), appended.first_version);
-            Ok(respond(state, &appended))
+    if let Outcome::Appended(appended) = &outcome {
+        let number = appended
+            .number
+            .ok_or_else(|| ApiError::internal("a numbered append drew no number"))?;
+        for event in &mut events {
+            A::assign_number(event, number);
         }
-        Outcome::Replayed(earlier) => earlier.answer(store, &respond).await,
+    }
+    outcome.answer(store, None, &events, respond).await
+}
+
+/// Checks that `assign_number` writes the number where the store does: into the payload
+/// field `NUMBERS.field` of each of `events`, a creation decided with [`UNNUMBERED`].
+#[cfg(test)]
+pub fn assert_numbered_as_stored<A: NumberedAggregate>(events: Vec<A::Event>) {
+    use schemas::DomainEvent;
+
+    const NUMBER: i64 = 42;
+    for mut event in events {
+        let mut stored = event.payload();
+        stored[A::NUMBERS.field] = NUMBER.into();
+        A::assign_number(&mut event, NUMBER);
+        assert_eq!(event.payload(), stored);
     }
 }

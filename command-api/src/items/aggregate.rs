@@ -92,6 +92,7 @@ impl crate::command::Aggregate for Item {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::command::{UNNUMBERED, numbered::assert_numbered_as_stored};
 
     fn fields(name: &str) -> ItemFields {
         ItemFields {
@@ -127,6 +128,15 @@ mod tests {
             },
         );
         assert_eq!(events, Ok(vec![created()]));
+    }
+
+    #[test]
+    fn a_new_item_is_numbered_where_the_store_numbers_it() {
+        let command = ItemCommand::CreateItem {
+            id: UNNUMBERED,
+            fields: fields("lamp"),
+        };
+        assert_numbered_as_stored::<Item>(decide(None, command).unwrap());
     }
 
     #[test]

@@ -7,7 +7,7 @@ use axum::{
 };
 use event_store::{Appended, Numbered};
 use http_kit::{ApiError, Json, Path, error::ErrorBody, ok};
-use schemas::items;
+use schemas::items::{self, ItemEvent};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -17,16 +17,24 @@ use super::{
 };
 use crate::{
     AppState,
-    command::{self, CommandContext, Target},
+    command::{self, CommandContext, NumberedAggregate, Target, UNNUMBERED},
 };
 
-/// Item ids: the sequence, the stream of item `n` (`item-n`) and the payload field that
-/// carries the id.
-const ITEM_NUMBERS: Numbered = Numbered {
-    sequence: "item_ids",
-    stream_prefix: items::STREAM_PREFIX,
-    field: "id",
-};
+impl NumberedAggregate for Item {
+    /// Item ids: the sequence, the stream of item `n` (`item-n`) and the payload field
+    /// that carries the id.
+    const NUMBERS: Numbered = Numbered {
+        sequence: "item_ids",
+        stream_prefix: items::STREAM_PREFIX,
+        field: "id",
+    };
+
+    fn assign_number(event: &mut ItemEvent, number: i64) {
+        if let ItemEvent::Created(created) = event {
+            created.id = number;
+        }
+    }
+}
 
 /// An item as the command left it, and the global position that records it.
 #[derive(Debug, Serialize, ToSchema)]
@@ -60,15 +68,16 @@ pub async fn create_item(
 ) -> Result<Response, ApiError> {
     let fields = input.parse()?;
     let context = CommandContext::new(&headers, None, "CreateItem", &fields)?;
-    let decide = |id| {
-        let command = ItemCommand::CreateItem {
-            id,
-            fields: fields.clone(),
-        };
-        aggregate::decide(None, command).expect("a new item can always be created")
-    };
     let respond = |item, appended: &Appended| respond(item, appended, true);
-    command::create_numbered(&state.store, ITEM_NUMBERS, &context, decide, respond).await
+    if let Some(response) = command::replay(&state.store, &context, respond).await? {
+        return Ok(response);
+    }
+    let command = ItemCommand::CreateItem {
+        id: UNNUMBERED,
+        fields,
+    };
+    let events = aggregate::decide(None, command).expect("a new item can always be created");
+    command::create_numbered(&state.store, &context, events, respond).await
 }
 
 /// Replace an item's name and description.

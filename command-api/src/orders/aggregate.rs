@@ -207,6 +207,7 @@ impl crate::command::Aggregate for Order {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::command::{UNNUMBERED, numbered::assert_numbered_as_stored};
     use OrderStatus::*;
 
     const MEMBER: Uuid = Uuid::from_u128(1);
@@ -238,20 +239,23 @@ mod tests {
         }
     }
 
-    fn placed() -> Order {
+    fn place(number: i64) -> OrderCommand {
         let fields = OrderFields {
             product_name: "Tea".into(),
             quantity: 3,
             unit_price: 250,
             note: String::new(),
         };
-        let command = OrderCommand::PlaceOrder {
-            number: 1,
+        OrderCommand::PlaceOrder {
+            number,
             member_id: MEMBER,
             fields,
             at: at(),
-        };
-        let events = decide(None, command).unwrap();
+        }
+    }
+
+    fn placed() -> Order {
+        let events = decide(None, place(1)).unwrap();
         evolve(None, &events[0], 1).unwrap()
     }
 
@@ -277,6 +281,11 @@ mod tests {
             by,
             at: at(),
         }
+    }
+
+    #[test]
+    fn a_placed_order_is_numbered_where_the_store_numbers_it() {
+        assert_numbered_as_stored::<Order>(decide(None, place(UNNUMBERED)).unwrap());
     }
 
     #[test]

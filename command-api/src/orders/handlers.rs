@@ -12,7 +12,7 @@ use http_kit::{
     error::{ErrorBody, Unauthorized},
     ok,
 };
-use schemas::orders::{self, OrderStatus};
+use schemas::orders::{self, OrderEvent, OrderStatus};
 use serde::Serialize;
 use serde_json::json;
 use time::OffsetDateTime;
@@ -25,16 +25,24 @@ use super::{
 };
 use crate::{
     AppState,
-    command::{self, Actor, CommandContext, Target},
+    command::{self, Actor, CommandContext, NumberedAggregate, Target, UNNUMBERED},
 };
 
-/// Order numbers: the sequence, the stream of order `n` (`order-n`) and the payload field
-/// that carries the number.
-const ORDER_NUMBERS: Numbered = Numbered {
-    sequence: "order_numbers",
-    stream_prefix: orders::STREAM_PREFIX,
-    field: "number",
-};
+impl NumberedAggregate for Order {
+    /// Order numbers: the sequence, the stream of order `n` (`order-n`) and the payload
+    /// field that carries the number.
+    const NUMBERS: Numbered = Numbered {
+        sequence: "order_numbers",
+        stream_prefix: orders::STREAM_PREFIX,
+        field: "number",
+    };
+
+    fn assign_number(event: &mut OrderEvent, number: i64) {
+        if let OrderEvent::Placed(placed) = event {
+            placed.number = number;
+        }
+    }
+}
 
 /// An order as the command left it, and the global position that records it.
 #[derive(Debug, Serialize, ToSchema)]
@@ -84,18 +92,18 @@ pub async fn place_order(
     let fields = input.parse()?;
     let actor = Some(caller.user_id.to_string());
     let context = CommandContext::new(&headers, actor, "PlaceOrder", &fields)?;
-    let at = command::now();
-    let decide = |number| {
-        let command = OrderCommand::PlaceOrder {
-            number,
-            member_id: caller.user_id,
-            fields: fields.clone(),
-            at,
-        };
-        aggregate::decide(None, command).expect("a new order can always be placed")
-    };
     let respond = |order, appended: &Appended| respond(order, appended, true);
-    command::create_numbered(&state.store, ORDER_NUMBERS, &context, decide, respond).await
+    if let Some(response) = command::replay(&state.store, &context, respond).await? {
+        return Ok(response);
+    }
+    let command = OrderCommand::PlaceOrder {
+        number: UNNUMBERED,
+        member_id: caller.user_id,
+        fields,
+        at: command::now(),
+    };
+    let events = aggregate::decide(None, command).expect("a new order can always be placed");
+    command::create_numbered(&state.store, &context, events, respond).await
 }
 
 /// Move an order through its status machine: `pay` (PLACED -> PAID, the member or an
