@@ -5,14 +5,14 @@ use std::{num::NonZeroU32, sync::Arc};
 use axum::extract::FromRef;
 use event_log::{database, kafka::KafkaConfig};
 use event_store::{EventStore, relay::Relay};
-use http_kit::{
+use secrecy::SecretString;
+use service_kit::{
     auth::Tokens,
     config::CommonConfig,
     health,
     rate_limit::RateLimit,
     server::{Server, Service},
 };
-use secrecy::SecretString;
 use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 
@@ -180,7 +180,7 @@ pub async fn start(
 /// Connects, migrates, starts and binds command-api alone.
 pub async fn build(config: Config) -> anyhow::Result<Server> {
     // Before any task starts: samples recorded without a recorder are lost.
-    http_kit::metrics::handle();
+    service_kit::metrics::handle();
     let common = &config.common;
     let pool = database::connect_and_migrate(&common.database_url, common.db_pool_size).await?;
     let shutdown = CancellationToken::new();

@@ -1,6 +1,6 @@
 //! The OpenAPI document of command-api, generated from the handlers.
 
-use http_kit::auth::BearerSecurity;
+use service_kit::auth::BearerSecurity;
 use utoipa::OpenApi;
 
 #[derive(OpenApi)]
@@ -32,7 +32,7 @@ use utoipa::OpenApi;
         crate::chat::messages::send_message,
         crate::chat::messages::mark_read,
     ),
-    components(schemas(http_kit::error::ErrorBody, http_kit::ApiError, http_kit::ErrorCode)),
+    components(schemas(service_kit::error::ErrorBody, service_kit::ApiError, service_kit::ErrorCode)),
     modifiers(&BearerSecurity),
     tags(
         (name = "items", description = "Items with sequential ids"),

@@ -7,7 +7,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let config = command_api::Config::parse();
-    http_kit::telemetry::init(config.common.log_format);
+    service_kit::telemetry::init(config.common.log_format);
     command_api::build(config).await?.serve().await?;
     Ok(())
 }

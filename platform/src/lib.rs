@@ -2,7 +2,7 @@
 //! and (with Kafka) the relay. For local use, and the harness of the end-to-end tests.
 
 use event_log::database;
-use http_kit::{config::CommonConfig, server::Server};
+use service_kit::{config::CommonConfig, server::Server};
 use tokio_util::sync::CancellationToken;
 
 /// All-in-one settings: the three services' own settings, each declared by its service.
@@ -34,7 +34,7 @@ pub struct Config {
 /// Connects, migrates, starts every service and binds one listener.
 pub async fn build(config: Config) -> anyhow::Result<Server> {
     // Before any task starts: samples recorded without a recorder are lost.
-    http_kit::metrics::handle();
+    service_kit::metrics::handle();
     let common = &config.common;
     let pool = database::connect_and_migrate(&common.database_url, common.db_pool_size).await?;
     let shutdown = CancellationToken::new();
@@ -49,7 +49,7 @@ pub async fn build(config: Config) -> anyhow::Result<Server> {
         settings: config.query.clone(),
     };
     let source = projector::app::event_source(common, &pool);
-    let projector = http_kit::server::Service {
+    let projector = service_kit::server::Service {
         tasks: projector::app::spawn_runners(&pool, &source, &config.projector.group_id, &shutdown),
         ..Default::default()
     };

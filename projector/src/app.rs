@@ -2,7 +2,7 @@
 
 use anyhow::Context;
 use event_log::{database, kafka::KafkaConfig, subscription::EventSource};
-use http_kit::{
+use service_kit::{
     config::CommonConfig,
     health,
     server::{Server, Service},
@@ -120,7 +120,7 @@ pub async fn main(config: Config) -> anyhow::Result<()> {
 
 async fn run(config: &Config, pool: PgPool) -> anyhow::Result<()> {
     // Before any task starts: samples recorded without a recorder are lost.
-    http_kit::metrics::handle();
+    service_kit::metrics::handle();
     let shutdown = CancellationToken::new();
     let service = Service {
         tasks: spawn_runners(

@@ -7,6 +7,6 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let config = projector::Config::parse();
-    http_kit::telemetry::init(config.common.log_format);
+    service_kit::telemetry::init(config.common.log_format);
     projector::app::main(config).await
 }

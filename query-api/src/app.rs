@@ -4,13 +4,13 @@ use std::{sync::Arc, time::Duration};
 
 use axum::extract::FromRef;
 use event_log::{database, kafka::KafkaConfig, subscription::EventSource};
-use http_kit::{
+use schemas::{DomainEvent, board::BoardEvent, identity::IdentityEvent, orders::OrderEvent};
+use service_kit::{
     auth::Tokens,
     config::CommonConfig,
     health,
     server::{Server, Service},
 };
-use schemas::{DomainEvent, board::BoardEvent, identity::IdentityEvent, orders::OrderEvent};
 use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 
@@ -197,7 +197,7 @@ pub async fn start(
 /// Connects, migrates, starts and binds query-api alone.
 pub async fn build(config: Config) -> anyhow::Result<Server> {
     // Before any task starts: samples recorded without a recorder are lost.
-    http_kit::metrics::handle();
+    service_kit::metrics::handle();
     let common = &config.common;
     let pool = database::connect_and_migrate(&common.database_url, common.db_pool_size).await?;
     let shutdown = CancellationToken::new();

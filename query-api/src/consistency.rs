@@ -3,8 +3,8 @@
 use std::time::Duration;
 
 use axum::{extract::FromRequestParts, http::request::Parts};
-use http_kit::ApiError;
 use serde_json::json;
+use service_kit::ApiError;
 use sqlx::PgPool;
 
 use crate::read_model::ReadModel;

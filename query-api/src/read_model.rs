@@ -2,8 +2,8 @@
 
 use std::time::Duration;
 
-use http_kit::{ApiError, ErrorCode};
 use serde_json::json;
+use service_kit::{ApiError, ErrorCode};
 use tokio::sync::watch;
 
 /// Progress of one projection as seen by this query-api instance.

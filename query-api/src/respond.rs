@@ -5,7 +5,7 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use bytes::Bytes;
-use http_kit::response::Envelope;
+use service_kit::response::Envelope;
 
 /// The success envelope around `data`, as bytes.
 pub fn render<T: serde::Serialize>(data: T) -> Bytes {

@@ -6,14 +6,14 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use event_store::{Appended, ExpectedVersion, Numbered};
-use http_kit::{
+use schemas::board::{self, BoardEvent};
+use serde::Serialize;
+use service_kit::{
     ApiError, Json, Path,
     auth::Caller,
     error::{ErrorBody, Unauthorized},
     ok,
 };
-use schemas::board::{self, BoardEvent};
-use serde::Serialize;
 use time::OffsetDateTime;
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -69,7 +69,7 @@ pub struct CommentWritten {
         ("Idempotency-Key" = Option<String>, Header, description = "Retries with the same key return the first outcome"),
     ),
     responses(
-        (status = 201, description = "Created", body = inline(http_kit::Envelope<CommentWritten>),
+        (status = 201, description = "Created", body = inline(service_kit::Envelope<CommentWritten>),
          headers(("Location" = String), ("X-Position" = i64))),
         (status = 400, description = "Malformed request", body = ErrorBody),
         Unauthorized,

@@ -1,8 +1,8 @@
 //! Post and comment input, parsed into valid fields at the edge.
 
-use http_kit::ApiError;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
+use service_kit::ApiError;
 use utoipa::ToSchema;
 
 use crate::text;

@@ -10,7 +10,7 @@ use axum::{
     Router,
     routing::{delete, post, put},
 };
-use http_kit::ApiError;
+use service_kit::ApiError;
 
 use self::aggregate::BoardError;
 use crate::AppState;

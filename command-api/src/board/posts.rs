@@ -6,14 +6,14 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use event_store::{Appended, Numbered};
-use http_kit::{
+use schemas::board::{self, BoardEvent};
+use serde::Serialize;
+use service_kit::{
     ApiError, Json, Path,
     auth::Caller,
     error::{ErrorBody, Unauthorized},
     ok,
 };
-use schemas::board::{self, BoardEvent};
-use serde::Serialize;
 use time::OffsetDateTime;
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -70,7 +70,7 @@ pub struct PostWritten {
     request_body = PostInput,
     params(("Idempotency-Key" = Option<String>, Header, description = "Retries with the same key return the first outcome")),
     responses(
-        (status = 201, description = "Created", body = inline(http_kit::Envelope<PostWritten>),
+        (status = 201, description = "Created", body = inline(service_kit::Envelope<PostWritten>),
          headers(("Location" = String), ("X-Position" = i64), ("ETag" = String))),
         (status = 400, description = "Malformed request", body = ErrorBody),
         Unauthorized,
@@ -116,7 +116,7 @@ pub async fn create_post(
         ("Idempotency-Key" = Option<String>, Header, description = "Retries with the same key return the first outcome"),
     ),
     responses(
-        (status = 200, description = "Updated", body = inline(http_kit::Envelope<PostWritten>),
+        (status = 200, description = "Updated", body = inline(service_kit::Envelope<PostWritten>),
          headers(("X-Position" = i64), ("ETag" = String))),
         (status = 400, description = "Malformed request", body = ErrorBody),
         Unauthorized,

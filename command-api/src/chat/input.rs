@@ -1,9 +1,9 @@
 //! Chat input, parsed into valid commands at the edge.
 
-use http_kit::ApiError;
 use schemas::chat::{MAX_GROUP_MEMBERS, MAX_MESSAGE_CHARS, RoomKind};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
+use service_kit::ApiError;
 use utoipa::ToSchema;
 use uuid::Uuid;
 

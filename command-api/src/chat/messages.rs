@@ -6,18 +6,18 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use event_store::{Appended, ExpectedVersion};
-use http_kit::{
-    ApiError, Json, Path,
-    auth::Caller,
-    error::{ErrorBody, Unauthorized},
-    ok,
-};
 use schemas::{
     DomainEvent,
     chat::{self, ChatEvent, MessageSent},
 };
 use serde::Serialize;
 use serde_json::json;
+use service_kit::{
+    ApiError, Json, Path,
+    auth::Caller,
+    error::{ErrorBody, Unauthorized},
+    ok,
+};
 use time::OffsetDateTime;
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -60,7 +60,7 @@ pub struct MessageWritten {
         ("Idempotency-Key" = Option<String>, Header, description = "Used when the body has no message_id"),
     ),
     responses(
-        (status = 201, description = "Sent", body = inline(http_kit::Envelope<MessageWritten>),
+        (status = 201, description = "Sent", body = inline(service_kit::Envelope<MessageWritten>),
          headers(("Location" = String), ("X-Position" = i64))),
         (status = 400, description = "Malformed request", body = ErrorBody),
         Unauthorized,

@@ -9,7 +9,7 @@ use axum::{
     Router,
     routing::{delete, post},
 };
-use http_kit::ApiError;
+use service_kit::ApiError;
 
 use self::aggregate::ChatError;
 use crate::AppState;

@@ -6,18 +6,18 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use event_store::{Appended, Numbered};
-use http_kit::{
-    ApiError, Json, Path,
-    auth::Caller,
-    error::{ErrorBody, Unauthorized},
-    ok,
-};
 use schemas::{
     chat::{self, ChatEvent},
     identity,
 };
 use serde::Serialize;
 use serde_json::json;
+use service_kit::{
+    ApiError, Json, Path,
+    auth::Caller,
+    error::{ErrorBody, Unauthorized},
+    ok,
+};
 use time::OffsetDateTime;
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -77,9 +77,9 @@ pub struct RoomWritten {
     request_body = RoomInput,
     params(("Idempotency-Key" = Option<String>, Header, description = "Retries of a group creation with the same key return the first outcome")),
     responses(
-        (status = 201, description = "Created", body = inline(http_kit::Envelope<RoomWritten>),
+        (status = 201, description = "Created", body = inline(service_kit::Envelope<RoomWritten>),
          headers(("Location" = String), ("X-Position" = i64))),
-        (status = 200, description = "The direct room between the two users exists: here it is", body = inline(http_kit::Envelope<RoomWritten>)),
+        (status = 200, description = "The direct room between the two users exists: here it is", body = inline(service_kit::Envelope<RoomWritten>)),
         (status = 400, description = "Malformed request", body = ErrorBody),
         Unauthorized,
         (status = 422, description = "Invalid fields or unknown users", body = ErrorBody),
@@ -141,7 +141,7 @@ pub async fn create_room(
         ("Idempotency-Key" = Option<String>, Header, description = "Retries with the same key return the first outcome"),
     ),
     responses(
-        (status = 200, description = "Added", body = inline(http_kit::Envelope<RoomWritten>), headers(("X-Position" = i64))),
+        (status = 200, description = "Added", body = inline(service_kit::Envelope<RoomWritten>), headers(("X-Position" = i64))),
         (status = 400, description = "Malformed request", body = ErrorBody),
         Unauthorized,
         (status = 403, description = "Not the room's owner", body = ErrorBody),

@@ -1,8 +1,8 @@
 //! The state a command is decided on: an aggregate folded from its own stream.
 
 use event_store::EventStore;
-use http_kit::ApiError;
 use schemas::DomainEvent;
+use service_kit::ApiError;
 
 /// An aggregate whose state is folded from its stream's events.
 pub trait Aggregate: Sized {

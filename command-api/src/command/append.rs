@@ -9,8 +9,8 @@
 use axum::response::Response;
 use event_log::StoreError;
 use event_store::{AppendError, AppendRequest, Appended, EventStore, ExpectedVersion, Numbered};
-use http_kit::ApiError;
 use schemas::{DomainEvent, EventMetadata, NewEvent};
+use service_kit::ApiError;
 
 use super::{
     aggregate::{Aggregate, fold, load},

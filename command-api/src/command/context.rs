@@ -3,10 +3,10 @@
 
 use axum::http::{HeaderMap, HeaderName, header};
 use event_store::{ExpectedVersion, Idempotency};
-use http_kit::{ApiError, auth::Caller, layers};
 use schemas::EventMetadata;
 use serde::Serialize;
 use serde_json::json;
+use service_kit::{ApiError, auth::Caller, layers};
 use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 use uuid::Uuid;

@@ -10,7 +10,7 @@
 
 use axum::response::Response;
 use event_store::{Appended, EventStore, Numbered};
-use http_kit::ApiError;
+use service_kit::ApiError;
 
 use super::{
     aggregate::Aggregate,

@@ -2,8 +2,8 @@
 
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use event_store::{AppendError, Appended, ExpectedVersion};
-use http_kit::ApiError;
 use serde_json::json;
+use service_kit::ApiError;
 
 pub const X_POSITION: HeaderName = HeaderName::from_static("x-position");
 

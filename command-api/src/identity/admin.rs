@@ -1,8 +1,8 @@
 //! The first admin, created from configuration when its address is not yet taken.
 
-use http_kit::ApiError;
 use schemas::identity::Role;
 use secrecy::{ExposeSecret, SecretString};
+use service_kit::ApiError;
 
 use super::{handlers::create_account, input::RegisterInput};
 use crate::{AppState, command::CommandContext};

@@ -8,9 +8,9 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use event_store::{AppendError, Appended, ExpectedVersion};
-use http_kit::{ApiError, Json, error::ErrorBody, ok};
 use schemas::identity::{self, IdentityEvent, Role, SessionStarted};
 use serde::Serialize;
+use service_kit::{ApiError, Json, error::ErrorBody, ok};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
@@ -78,7 +78,7 @@ pub struct AccountSummary {
     post, path = "/api/v1/auth/register", tag = "auth",
     request_body = RegisterInput,
     responses(
-        (status = 201, description = "Registered", body = inline(http_kit::Envelope<AccountWritten>),
+        (status = 201, description = "Registered", body = inline(service_kit::Envelope<AccountWritten>),
          headers(("Location" = String), ("X-Position" = i64))),
         (status = 400, description = "Malformed request", body = ErrorBody),
         (status = 409, description = "The email address is taken", body = ErrorBody),
@@ -179,7 +179,7 @@ pub async fn create_account(
     post, path = "/api/v1/auth/login", tag = "auth",
     request_body = LoginInput,
     responses(
-        (status = 200, description = "Logged in", body = inline(http_kit::Envelope<Session>)),
+        (status = 200, description = "Logged in", body = inline(service_kit::Envelope<Session>)),
         (status = 400, description = "Malformed request", body = ErrorBody),
         (status = 401, description = "Wrong email or password", body = ErrorBody),
         (status = 403, description = "The account is blocked", body = ErrorBody),

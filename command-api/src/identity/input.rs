@@ -1,8 +1,8 @@
 //! Identity input, parsed at the edge into types that can only hold valid values.
 
-use http_kit::ApiError;
 use serde::Deserialize;
 use serde_json::json;
+use service_kit::ApiError;
 use utoipa::ToSchema;
 
 const MAX_EMAIL: usize = 254;

@@ -7,14 +7,14 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use event_store::{Appended, ExpectedVersion};
-use http_kit::{
+use schemas::identity;
+use serde::Deserialize;
+use serde_json::json;
+use service_kit::{
     ApiError, Json, Path,
     auth::Caller,
     error::{ErrorBody, Unauthorized},
 };
-use schemas::identity;
-use serde::Deserialize;
-use serde_json::json;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
@@ -51,7 +51,7 @@ pub struct PasswordInput {
     patch, path = "/api/v1/users/me", tag = "users",
     request_body = ProfileInput,
     responses(
-        (status = 200, description = "Changed", body = inline(http_kit::Envelope<AccountWritten>), headers(("X-Position" = i64))),
+        (status = 200, description = "Changed", body = inline(service_kit::Envelope<AccountWritten>), headers(("X-Position" = i64))),
         Unauthorized,
         (status = 422, description = "Invalid name", body = ErrorBody),
     ),
@@ -154,7 +154,7 @@ pub async fn delete_member(
     post, path = "/api/v1/members/{id}/block", tag = "members",
     params(("id" = Uuid, Path, description = "Member (user) id")),
     responses(
-        (status = 200, description = "Blocked", body = inline(http_kit::Envelope<AccountWritten>), headers(("X-Position" = i64))),
+        (status = 200, description = "Blocked", body = inline(service_kit::Envelope<AccountWritten>), headers(("X-Position" = i64))),
         Unauthorized,
         (status = 403, description = "Not an admin", body = ErrorBody),
         (status = 404, description = "No such member", body = ErrorBody),
@@ -180,7 +180,7 @@ pub async fn block_member(
     post, path = "/api/v1/members/{id}/unblock", tag = "members",
     params(("id" = Uuid, Path, description = "Member (user) id")),
     responses(
-        (status = 200, description = "Unblocked", body = inline(http_kit::Envelope<AccountWritten>), headers(("X-Position" = i64))),
+        (status = 200, description = "Unblocked", body = inline(service_kit::Envelope<AccountWritten>), headers(("X-Position" = i64))),
         Unauthorized,
         (status = 403, description = "Not an admin", body = ErrorBody),
         (status = 404, description = "No such member", body = ErrorBody),

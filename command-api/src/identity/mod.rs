@@ -14,7 +14,7 @@ use axum::{
     Router, middleware,
     routing::{delete, patch, post, put},
 };
-use http_kit::rate_limit::{self, RateLimit};
+use service_kit::rate_limit::{self, RateLimit};
 
 use crate::AppState;
 

@@ -7,7 +7,7 @@ use argon2::{
     Algorithm, Argon2, Params, PasswordHash, PasswordHasher, PasswordVerifier, Version,
     password_hash::{SaltString, rand_core::OsRng},
 };
-use http_kit::ApiError;
+use service_kit::ApiError;
 
 /// Hashes and verifies passwords.
 #[derive(Clone)]

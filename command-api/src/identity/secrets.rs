@@ -85,7 +85,7 @@ pub async fn revoke_session(pool: &PgPool, session: Uuid) -> sqlx::Result<bool> 
          SELECT count(pg_notify($2, session_id::text)::text) FROM r",
     )
     .bind(session)
-    .bind(http_kit::revocations::CHANNEL)
+    .bind(service_kit::auth::revocations::CHANNEL)
     .fetch_one(pool)
     .await?;
     Ok(revoked > 0)
@@ -159,7 +159,7 @@ pub async fn revoke_user_sessions(
     )
     .bind(user)
     .bind(except)
-    .bind(http_kit::revocations::CHANNEL)
+    .bind(service_kit::auth::revocations::CHANNEL)
     .fetch_all(pool)
     .await?;
     Ok(ended.into_iter().map(|(session, _)| session).collect())

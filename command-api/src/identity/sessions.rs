@@ -8,14 +8,14 @@ use axum::{
 use std::slice;
 
 use event_store::ExpectedVersion;
-use http_kit::{
+use schemas::identity::{self, IdentityEvent, RevocationReason, SessionRevoked};
+use serde::Deserialize;
+use service_kit::{
     ApiError, Json,
     auth::Caller,
     error::{ErrorBody, Unauthorized},
     ok,
 };
-use schemas::identity::{self, IdentityEvent, RevocationReason, SessionRevoked};
-use serde::Deserialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
@@ -41,7 +41,7 @@ pub struct RefreshInput {
     post, path = "/api/v1/auth/refresh", tag = "auth",
     request_body = RefreshInput,
     responses(
-        (status = 200, description = "New tokens of the same session", body = inline(http_kit::Envelope<Session>)),
+        (status = 200, description = "New tokens of the same session", body = inline(service_kit::Envelope<Session>)),
         (status = 400, description = "Malformed request", body = ErrorBody),
         (status = 401, description = "Unknown, spent or ended refresh token", body = ErrorBody),
     )

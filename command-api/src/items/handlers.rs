@@ -6,9 +6,9 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use event_store::{Appended, Numbered};
-use http_kit::{ApiError, Json, Path, error::ErrorBody, ok};
 use schemas::items::{self, ItemEvent};
 use serde::Serialize;
+use service_kit::{ApiError, Json, Path, error::ErrorBody, ok};
 use utoipa::ToSchema;
 
 use super::{
@@ -55,7 +55,7 @@ pub struct ItemWritten {
     request_body = ItemInput,
     params(("Idempotency-Key" = Option<String>, Header, description = "Retries with the same key return the first outcome")),
     responses(
-        (status = 201, description = "Created", body = inline(http_kit::Envelope<ItemWritten>),
+        (status = 201, description = "Created", body = inline(service_kit::Envelope<ItemWritten>),
          headers(("Location" = String), ("X-Position" = i64), ("ETag" = String))),
         (status = 400, description = "Malformed request", body = ErrorBody),
         (status = 422, description = "Invalid fields", body = ErrorBody),
@@ -90,7 +90,7 @@ pub async fn create_item(
         ("Idempotency-Key" = Option<String>, Header, description = "Retries with the same key return the first outcome"),
     ),
     responses(
-        (status = 200, description = "Updated", body = inline(http_kit::Envelope<ItemWritten>),
+        (status = 200, description = "Updated", body = inline(service_kit::Envelope<ItemWritten>),
          headers(("X-Position" = i64), ("ETag" = String))),
         (status = 400, description = "Malformed request", body = ErrorBody),
         (status = 404, description = "No such item", body = ErrorBody),

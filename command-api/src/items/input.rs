@@ -1,8 +1,8 @@
 //! Item input, parsed into valid fields at the edge.
 
-use http_kit::ApiError;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
+use service_kit::ApiError;
 use utoipa::ToSchema;
 
 pub const MAX_NAME_CHARS: usize = 100;

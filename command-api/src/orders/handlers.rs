@@ -6,15 +6,15 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use event_store::{AppendError, Appended, Numbered};
-use http_kit::{
+use schemas::orders::{self, OrderEvent, OrderStatus};
+use serde::Serialize;
+use serde_json::json;
+use service_kit::{
     ApiError, Json, Path,
     auth::Caller,
     error::{ErrorBody, Unauthorized},
     ok,
 };
-use schemas::orders::{self, OrderEvent, OrderStatus};
-use serde::Serialize;
-use serde_json::json;
 use time::OffsetDateTime;
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -75,7 +75,7 @@ pub struct OrderWritten {
     request_body = OrderInput,
     params(("Idempotency-Key" = Option<String>, Header, description = "Retries with the same key return the first outcome")),
     responses(
-        (status = 201, description = "Placed", body = inline(http_kit::Envelope<OrderWritten>),
+        (status = 201, description = "Placed", body = inline(service_kit::Envelope<OrderWritten>),
          headers(("Location" = String), ("X-Position" = i64), ("ETag" = String))),
         (status = 400, description = "Malformed request", body = ErrorBody),
         Unauthorized,
@@ -118,7 +118,7 @@ pub async fn place_order(
         ("Idempotency-Key" = Option<String>, Header, description = "Retries with the same key return the first outcome"),
     ),
     responses(
-        (status = 200, description = "Moved", body = inline(http_kit::Envelope<OrderWritten>),
+        (status = 200, description = "Moved", body = inline(service_kit::Envelope<OrderWritten>),
          headers(("X-Position" = i64), ("ETag" = String))),
         (status = 400, description = "Malformed request", body = ErrorBody),
         Unauthorized,

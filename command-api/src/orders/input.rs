@@ -1,8 +1,8 @@
 //! Order input, parsed into valid fields at the edge.
 
-use http_kit::ApiError;
 use serde::{Deserialize, Serialize};
 use serde_json::Map;
+use service_kit::ApiError;
 use utoipa::ToSchema;
 
 use crate::text;

@@ -279,7 +279,7 @@ async fn a_post_listing_never_reads_post_bodies() {
     let app = TestApp::spawn().await;
     let ada = app.sign_up("ada@example.com").await;
     write(&app, &ada, "Title", "Body").await;
-    let page = http_kit::paging::Page { page: 1, size: 20 };
+    let page = service_kit::paging::Page { page: 1, size: 20 };
     let author = uuid::Uuid::parse_str(&ada.id).unwrap();
     let listings = [
         PostListing {

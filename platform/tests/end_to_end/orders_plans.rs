@@ -2,13 +2,13 @@
 //! listing is planned as an index walk in sort order, never a scan of the whole table.
 
 use event_log::testing::TestDatabase;
-use http_kit::auth::Caller;
 use query_api::orders::{
     listing::{Cursor, OrderSearch, Sort},
     queries::listing_query,
 };
 use schemas::identity::Role;
 use serde_json::Value;
+use service_kit::auth::Caller;
 use time::OffsetDateTime;
 use uuid::Uuid;
 

@@ -2,13 +2,13 @@
 //! first), and single posts. Reading needs no account.
 
 use axum::{extract::State, http::HeaderMap, response::Response};
-use http_kit::{
+use serde::Deserialize;
+use service_kit::{
     ApiError, Path, Query,
     error::ErrorBody,
     paging::{PageParams, Paged},
     response::Envelope,
 };
-use serde::Deserialize;
 use utoipa::IntoParams;
 use uuid::Uuid;
 

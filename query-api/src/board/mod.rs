@@ -6,8 +6,8 @@ pub mod queries;
 
 use axum::{Router, routing::get};
 use bytes::Bytes;
-use http_kit::paging::Page;
 use schemas::{DomainEvent, RecordedEvent, board::BoardEvent};
+use service_kit::paging::Page;
 
 use self::queries::PostListing;
 use crate::{AppState, cache::GuardedCache, follow::Invalidate, read_model::ReadModel};

@@ -2,8 +2,8 @@
 //! the same snapshot (one statement), which tells the cache how current the rows are.
 //! Listings read the posts table only: bodies live apart and only the detail reads one.
 
-use http_kit::paging::Page;
 use serde::Serialize;
+use service_kit::paging::Page;
 use sqlx::{PgPool, Postgres, QueryBuilder, Row};
 use time::OffsetDateTime;
 use utoipa::ToSchema;

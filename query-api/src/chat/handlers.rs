@@ -1,14 +1,14 @@
 //! The chat read endpoints: a user's rooms, a room, its history; users online and search.
 
 use axum::{extract::State, response::Response};
-use http_kit::{
+use serde::{Deserialize, Serialize};
+use service_kit::{
     ApiError, Path, Query,
     auth::Caller,
     error::{ErrorBody, Unauthorized},
     paging::{PageParams, Paged},
     response::Envelope,
 };
-use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 

@@ -70,7 +70,7 @@ impl ChatReadModel {
         &self,
         pool: &PgPool,
         after: i64,
-        revocations: &http_kit::revocations::Revocations,
+        revocations: &service_kit::auth::revocations::Revocations,
     ) -> anyhow::Result<Vec<JoinHandle<()>>> {
         let members: Vec<(i64, Uuid)> = sqlx::query_as(
             "SELECT room_id, user_id FROM chat_members ORDER BY room_id, joined_at, user_id",
@@ -94,7 +94,7 @@ impl ChatReadModel {
 /// Logout and blocking end the session's open streams at once.
 async fn end_revoked_sessions(
     hub: Arc<Hub>,
-    revocations: http_kit::revocations::Revocations,
+    revocations: service_kit::auth::revocations::Revocations,
     shutdown: CancellationToken,
 ) {
     let mut revoked = revocations.subscribe();

@@ -1,7 +1,7 @@
 //! SQL of the chat read model, and of presence.
 
-use http_kit::paging::Page;
 use serde::Serialize;
+use service_kit::paging::Page;
 use sqlx::PgPool;
 use time::OffsetDateTime;
 use utoipa::ToSchema;

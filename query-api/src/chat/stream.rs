@@ -17,7 +17,7 @@ use axum::{
 };
 use bytes::Bytes;
 use futures::StreamExt;
-use http_kit::{
+use service_kit::{
     ApiError, Path,
     auth::{Caller, Tokens, unauthenticated},
     error::{ErrorBody, Unauthorized},
@@ -216,7 +216,7 @@ async fn open(
             RegisterError::NotMember => ApiError::forbidden(err.to_string()),
             RegisterError::TooMany(_) => ApiError::new(
                 axum::http::StatusCode::TOO_MANY_REQUESTS,
-                http_kit::ErrorCode::RateLimited,
+                service_kit::ErrorCode::RateLimited,
                 err.to_string(),
             ),
         })?;

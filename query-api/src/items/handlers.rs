@@ -1,7 +1,7 @@
 //! The item endpoints.
 
 use axum::{extract::State, http::HeaderMap, response::Response};
-use http_kit::{
+use service_kit::{
     ApiError, Path, Query,
     error::ErrorBody,
     paging::{PageParams, Paged},

@@ -5,8 +5,8 @@ pub mod queries;
 
 use axum::{Router, routing::get};
 use bytes::Bytes;
-use http_kit::paging::Page;
 use schemas::{DomainEvent, RecordedEvent, items::ItemEvent};
+use service_kit::paging::Page;
 
 use crate::{AppState, cache::GuardedCache, follow::Invalidate, read_model::ReadModel};
 

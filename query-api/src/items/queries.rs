@@ -1,8 +1,8 @@
 //! SQL of the items read model. Each query also returns the projection's checkpoint
 //! from the same snapshot, which tells the cache how current the rows are.
 
-use http_kit::paging::Page;
 use serde::Serialize;
+use service_kit::paging::Page;
 use sqlx::PgPool;
 use time::OffsetDateTime;
 use utoipa::ToSchema;

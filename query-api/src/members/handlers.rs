@@ -1,14 +1,14 @@
 //! The member endpoints: one's own profile, and members for themselves or an admin.
 
 use axum::{extract::State, response::Response};
-use http_kit::{
+use serde::Deserialize;
+use service_kit::{
     ApiError, Path, Query,
     auth::Caller,
     error::{ErrorBody, Unauthorized},
     paging::{PageParams, Paged},
     response::Envelope,
 };
-use serde::Deserialize;
 use utoipa::IntoParams;
 use uuid::Uuid;
 

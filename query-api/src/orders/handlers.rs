@@ -2,13 +2,13 @@
 //! paged by number or by cursor, and single orders.
 
 use axum::{extract::State, http::HeaderMap, response::Response};
-use http_kit::{
+use serde::Serialize;
+use service_kit::{
     ApiError, Path, Query,
     auth::Caller,
     error::{ErrorBody, Unauthorized},
     response::Envelope,
 };
-use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::{

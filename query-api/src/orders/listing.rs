@@ -2,13 +2,13 @@
 //! and which page (by number or by cursor). Parsed from the query string at the edge.
 
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
-use http_kit::{
+use schemas::orders::OrderStatus;
+use serde::Deserialize;
+use service_kit::{
     ApiError,
     auth::Caller,
     paging::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE},
 };
-use schemas::orders::OrderStatus;
-use serde::Deserialize;
 use time::{
     Date, OffsetDateTime, format_description::well_known::Rfc3339, macros::format_description,
 };

@@ -2,7 +2,9 @@
 //!
 //! A missing, malformed, tampered or expired token is a 401 with `WWW-Authenticate`; an
 //! authenticated caller who may not do something gets a 403 from the handler
-//! ([`Caller::require_admin`], [`Caller::require_self_or_admin`]).
+//! ([`Caller::require_admin`], [`Caller::require_self_or_admin`]). A token of a session
+//! that ended (logout, blocking, deletion, a password change) is refused at once on every
+//! instance: [`revocations`] keeps the sessions that ended.
 
 use std::{
     sync::Arc,
@@ -18,7 +20,10 @@ use schemas::identity::Role;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::{ApiError, revocations::Revocations};
+use self::revocations::Revocations;
+use crate::ApiError;
+
+pub mod revocations;
 
 /// What an access token asserts.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -1,0 +1,45 @@
+//! What every service of the platform is made of: the process (its settings, logs,
+//! metrics, shutdown, the server it runs its APIs and ops routes in), authentication, and
+//! the HTTP conventions every API keeps (envelopes, extractors, paging, limits). The
+//! projector uses the process half with no API of its own; command-api and query-api use
+//! all of it.
+//!
+//! Layout, the process:
+//! - [`config`]: settings every service reads from its environment; secrets never print.
+//! - [`telemetry`]: structured logs.
+//! - [`metrics`]: the Prometheus recorder, per-route request metrics, `/metrics`.
+//! - [`health`]: `/healthz` and `/readyz`.
+//! - [`server`]: services merged into one server with ops routes, served until shutdown.
+//! - [`shutdown`]: SIGTERM / Ctrl-C handling.
+//!
+//! Authentication:
+//! - [`auth`]: access tokens, the [`auth::Caller`] extractor (401 and 403 kept apart) and
+//!   [`auth::revocations`], the sessions that ended, known to every instance at once.
+//!
+//! The HTTP conventions:
+//! - [`error`]: the error envelope and [`ApiError`], the one error type handlers return.
+//! - [`extract`]: JSON, path and query extractors whose rejections use the envelope.
+//! - [`response`]: the success envelope.
+//! - [`paging`]: `page` / `size` parameters and paged results.
+//! - [`rate_limit`]: per-client-address limits with `429` and `RateLimit-*` headers.
+//! - [`layers`]: request ids, tracing, timeouts, body limits, envelopes for bare errors.
+//! - [`docs`]: Swagger UI over the generated OpenAPI documents, served offline.
+
+pub mod auth;
+pub mod config;
+pub mod docs;
+pub mod error;
+pub mod extract;
+pub mod health;
+pub mod layers;
+pub mod metrics;
+pub mod paging;
+pub mod rate_limit;
+pub mod response;
+pub mod server;
+pub mod shutdown;
+pub mod telemetry;
+
+pub use error::{ApiError, ErrorCode};
+pub use extract::{Json, Path, Query};
+pub use response::{Envelope, ok};
