@@ -47,7 +47,7 @@ impl KafkaConfig {
     pub async fn ensure_topics(&self, contexts: &[&str]) -> Result<(), StoreError> {
         let admin: AdminClient<DefaultClientContext> = self.client_config().create()?;
         let names: Vec<String> = contexts.iter().map(|c| self.topic(c)).collect();
-        let topics: Vec<NewTopic> = names
+        let topics: Vec<NewTopic<'_>> = names
             .iter()
             .map(|name| NewTopic::new(name, 1, TopicReplication::Fixed(self.replication_factor)))
             .collect();

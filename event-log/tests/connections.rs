@@ -1,5 +1,8 @@
 //! The settings every connection of the platform is opened with.
 
+// Test support code unwraps too: a panic there is the test failing, with its cause.
+#![allow(clippy::unwrap_used)]
+
 use event_log::{database, testing::TestDatabase};
 use sqlx::PgPool;
 

@@ -15,7 +15,7 @@ pub(crate) struct IdempotencyRow {
 }
 
 impl IdempotencyRow {
-    pub fn appended(&self) -> Appended {
+    pub(crate) fn appended(&self) -> Appended {
         Appended {
             first_version: self.first_version,
             last_version: self.last_version,

@@ -1,6 +1,9 @@
 //! The outbox relay publishes the log to Kafka in order, resumes from its checkpoint and
 //! never loses an event.
 
+// Test support code unwraps too: a panic there is the test failing, with its cause.
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use std::{collections::BTreeSet, time::Duration};

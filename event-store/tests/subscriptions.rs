@@ -1,6 +1,9 @@
 //! One suite, run against both ways of following the log: the PostgreSQL log (embedded
 //! mode) and Kafka fed by the relay. Above all: no reader ever skips an event.
 
+// Test support code unwraps too: a panic there is the test failing, with its cause.
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use std::{collections::HashSet, time::Duration};

@@ -7,7 +7,7 @@ use schemas::{EventMetadata, NewEvent};
 use serde_json::json;
 
 /// An event of the given context with a small payload.
-pub fn event(context: &'static str, n: i64) -> NewEvent {
+pub(crate) fn event(context: &'static str, n: i64) -> NewEvent {
     NewEvent {
         context,
         event_type: "ItemCreated",
@@ -16,7 +16,11 @@ pub fn event(context: &'static str, n: i64) -> NewEvent {
     }
 }
 
-pub fn request(stream: &str, expected: ExpectedVersion, events: Vec<NewEvent>) -> AppendRequest {
+pub(crate) fn request(
+    stream: &str,
+    expected: ExpectedVersion,
+    events: Vec<NewEvent>,
+) -> AppendRequest {
     let metadata = EventMetadata {
         correlation_id: "test".into(),
         actor: Some("tester".into()),
@@ -24,7 +28,7 @@ pub fn request(stream: &str, expected: ExpectedVersion, events: Vec<NewEvent>) -
     AppendRequest::new(stream, expected, events, metadata)
 }
 
-pub fn with_key(mut request: AppendRequest, key: &str, fingerprint: &str) -> AppendRequest {
+pub(crate) fn with_key(mut request: AppendRequest, key: &str, fingerprint: &str) -> AppendRequest {
     request.idempotency = Some(Idempotency {
         key: key.into(),
         fingerprint: fingerprint.into(),
@@ -33,7 +37,7 @@ pub fn with_key(mut request: AppendRequest, key: &str, fingerprint: &str) -> App
 }
 
 /// Appends one event to a new stream.
-pub async fn append_one(
+pub(crate) async fn append_one(
     store: &EventStore,
     stream: &str,
     context: &'static str,

@@ -1,6 +1,9 @@
 //! The whole platform driven through its HTTP API, one module per capability and concern.
 //! One test binary, so the workspace links the platform once for all of them.
 
+// Test support code unwraps too: a panic there is the test failing, with its cause.
+#![allow(clippy::unwrap_used)]
+
 mod support;
 
 mod bad_input;

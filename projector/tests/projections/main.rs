@@ -1,6 +1,9 @@
 //! The projector against a real store: each projection, crash recovery and replay.
 //! One test binary, so the workspace links the projector once for all of them.
 
+// Test support code unwraps too: a panic there is the test failing, with its cause.
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 mod board;

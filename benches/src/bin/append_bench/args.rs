@@ -8,7 +8,7 @@ use clap::{Parser, ValueEnum};
 use reqwest::Url;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, ValueEnum)]
-pub enum Phase {
+pub(crate) enum Phase {
     /// Single-row INSERT transactions straight into PostgreSQL.
     Raw,
     /// POST /api/v1/items from concurrent clients.
@@ -22,7 +22,7 @@ pub enum Phase {
     name = "append-bench",
     about = "Append throughput and latency: raw PostgreSQL inserts, item commands, command-to-readable lag"
 )]
-pub struct Args {
+pub(crate) struct Args {
     /// Base URL of the command API.
     #[arg(long, default_value = "http://127.0.0.1:8080")]
     pub command_url: Url,
@@ -79,15 +79,15 @@ pub struct Args {
 }
 
 impl Args {
-    pub fn query_url(&self) -> &Url {
+    pub(crate) fn query_url(&self) -> &Url {
         self.query_url.as_ref().unwrap_or(&self.command_url)
     }
 
-    pub fn runs(&self, phase: Phase) -> bool {
+    pub(crate) fn runs(&self, phase: Phase) -> bool {
         self.phases.contains(&phase)
     }
 
-    pub fn limits(&self) -> Limits {
+    pub(crate) fn limits(&self) -> Limits {
         Limits::from_seconds(self.warmup_seconds, self.seconds, self.max_requests)
     }
 }

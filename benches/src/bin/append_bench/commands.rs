@@ -11,7 +11,7 @@ use crate::{
 
 /// Phase 2: concurrent clients creating items. Returns the measurement and the item with
 /// the highest position.
-pub async fn commands_phase(
+pub(crate) async fn commands_phase(
     args: &Args,
     client: &Client,
     endpoints: &Endpoints,

@@ -12,20 +12,20 @@ use crate::args::Args;
 
 /// An item the command API created.
 #[derive(Debug, Clone, Copy)]
-pub struct Created {
+pub(crate) struct Created {
     pub id: i64,
     pub position: i64,
 }
 
 /// The URLs of the item endpoints.
 #[derive(Debug, Clone)]
-pub struct Endpoints {
+pub(crate) struct Endpoints {
     pub create: Url,
     pub query_base: String,
 }
 
 impl Endpoints {
-    pub fn new(args: &Args) -> anyhow::Result<Self> {
+    pub(crate) fn new(args: &Args) -> anyhow::Result<Self> {
         let create = format!("{}/api/v1/items", base(&args.command_url));
         Ok(Self {
             create: Url::parse(&create).with_context(|| format!("bad URL {create}"))?,
@@ -33,7 +33,7 @@ impl Endpoints {
         })
     }
 
-    pub fn item(&self, id: i64) -> String {
+    pub(crate) fn item(&self, id: i64) -> String {
         format!("{}/{id}", self.query_base)
     }
 }
@@ -43,7 +43,7 @@ fn base(url: &Url) -> &str {
 }
 
 /// `POST /api/v1/items`; anything but a 201 with matching `X-Position` and body is an error.
-pub async fn create_item(client: &Client, url: &Url, name: &str) -> anyhow::Result<Created> {
+pub(crate) async fn create_item(client: &Client, url: &Url, name: &str) -> anyhow::Result<Created> {
     let response = client
         .post(url.clone())
         .json(&json!({ "name": name, "description": "created by append-bench" }))
@@ -74,7 +74,7 @@ pub async fn create_item(client: &Client, url: &Url, name: &str) -> anyhow::Resu
 
 /// `GET /api/v1/items/{id}` with `X-Min-Position`: 200 with the item, or an error (a 504
 /// means the read model did not reach the position within the server's bound).
-pub async fn read_item(
+pub(crate) async fn read_item(
     client: &Client,
     endpoints: &Endpoints,
     item: Created,
@@ -104,7 +104,7 @@ pub async fn read_item(
 }
 
 /// Reads `item` with `X-Min-Position`, asking again after each 504 until `deadline`.
-pub async fn wait_readable(
+pub(crate) async fn wait_readable(
     client: &Client,
     endpoints: &Endpoints,
     item: Created,

@@ -31,7 +31,7 @@ struct LagSample {
 
 /// What the lag phase measured.
 #[derive(Debug, Serialize)]
-pub struct LagResult {
+pub(crate) struct LagResult {
     pub rate: f64,
     pub ok: u64,
     pub errors: u64,
@@ -47,7 +47,7 @@ pub struct LagResult {
 }
 
 /// Phase 3: lag from a command's response until its item is readable.
-pub async fn lag_phase(
+pub(crate) async fn lag_phase(
     args: &Args,
     client: &Client,
     endpoints: &Endpoints,

@@ -41,7 +41,7 @@ const RAW_INSERT: &str = "INSERT INTO bench_raw_events \
 
 /// What the raw phase measured, and how durable its commits were.
 #[derive(Debug, Serialize)]
-pub struct RawResult {
+pub(crate) struct RawResult {
     pub synchronous_commit: String,
     pub fsync: String,
     #[serde(flatten)]
@@ -49,7 +49,7 @@ pub struct RawResult {
 }
 
 /// Phase 1: single-row INSERT transactions straight into PostgreSQL.
-pub async fn raw_phase(args: &Args) -> anyhow::Result<RawResult> {
+pub(crate) async fn raw_phase(args: &Args) -> anyhow::Result<RawResult> {
     let options = PgConnectOptions::from_str(&args.database_url)?;
     let target = format!(
         "{}:{}/{}",

@@ -7,10 +7,10 @@ use crate::{args::Args, lag::LagResult, raw::RawResult};
 
 /// The goal of the append path: commands at no less than the raw insert rate measured in the
 /// same run, with p99 under this.
-pub const GOAL_P99_US: u64 = 20_000;
+pub(crate) const GOAL_P99_US: u64 = 20_000;
 
 #[derive(Debug, Serialize)]
-pub struct Summary {
+pub(crate) struct Summary {
     pub benchmark: &'static str,
     pub concurrency: u32,
     pub seconds: f64,
@@ -27,7 +27,7 @@ pub struct Summary {
     pub passed: bool,
 }
 
-pub fn print_table(args: &Args, summary: &Summary) {
+pub(crate) fn print_table(args: &Args, summary: &Summary) {
     println!();
     println!(
         "append-bench: concurrency {}, {} s measured per phase after {} s of warm-up (at most {} operations)",

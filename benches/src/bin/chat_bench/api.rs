@@ -10,14 +10,14 @@ use serde_json::json;
 use uuid::Uuid;
 
 use benches::http::expect_status;
-pub use benches::http::{REQUEST_TIMEOUT, User, client, endpoint, register_users, snippet};
+pub(crate) use benches::http::{REQUEST_TIMEOUT, User, client, endpoint, register_users, snippet};
 
 /// The platform's gauge of open chat streams.
 const STREAMS_OPEN: &str = "chat_streams_open";
 
 /// A client for the live streams: one connection each, held for the whole run, so no
 /// overall timeout (the subscribers time out reads that stay silent).
-pub fn stream_client() -> anyhow::Result<Client> {
+pub(crate) fn stream_client() -> anyhow::Result<Client> {
     Client::builder()
         .http1_only()
         .pool_max_idle_per_host(0)
@@ -28,7 +28,7 @@ pub fn stream_client() -> anyhow::Result<Client> {
 }
 
 /// `POST /api/v1/chats`: a group room of `creator` and `others`; its id.
-pub async fn create_room(
+pub(crate) async fn create_room(
     client: &Client,
     base: &Url,
     creator: &User,
@@ -52,7 +52,7 @@ pub async fn create_room(
 }
 
 /// `POST {url}` (a room's `/messages`) with `text`; anything but a 201 is an error.
-pub async fn send_message(
+pub(crate) async fn send_message(
     client: &Client,
     url: &Url,
     auth: &HeaderValue,
@@ -73,7 +73,7 @@ pub async fn send_message(
 }
 
 /// The platform's `chat_streams_open` gauge from `{base}/metrics` (None when absent).
-pub async fn streams_open(client: &Client, base: &Url) -> anyhow::Result<Option<u64>> {
+pub(crate) async fn streams_open(client: &Client, base: &Url) -> anyhow::Result<Option<u64>> {
     let url = endpoint(base, "/metrics")?;
     let response = client.get(url.clone()).send().await?;
     let status = response.status();

@@ -10,15 +10,15 @@ use reqwest::Url;
 use serde::Serialize;
 
 /// Members a group room holds at most, its creator included.
-pub const MAX_ROOM_MEMBERS: u32 = 100;
+pub(crate) const MAX_ROOM_MEMBERS: u32 = 100;
 /// Most messages one run may schedule (rate × (warm-up + duration)): the ledger keeps a
 /// few bytes for each.
-pub const MAX_SCHEDULED: f64 = 10_000_000.0;
+pub(crate) const MAX_SCHEDULED: f64 = 10_000_000.0;
 
 /// Which live stream each subscriber opens.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Serialize)]
 #[serde(rename_all = "lowercase")]
-pub enum StreamKind {
+pub(crate) enum StreamKind {
     /// `GET /api/v1/chats/{id}/stream`: one stream per membership, carrying that room.
     Room,
     /// `GET /api/v1/chats/stream`: the user's all-rooms stream, carrying every room the
@@ -27,14 +27,14 @@ pub enum StreamKind {
 }
 
 impl StreamKind {
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             Self::Room => "room",
             Self::User => "user",
         }
     }
 
-    pub fn path(self) -> &'static str {
+    pub(crate) fn path(self) -> &'static str {
         match self {
             Self::Room => "/api/v1/chats/{id}/stream",
             Self::User => "/api/v1/chats/stream",
@@ -47,7 +47,7 @@ impl StreamKind {
     name = "chat-bench",
     about = "Chat live delivery: concurrent SSE streams, memory per stream, send-to-receive latency"
 )]
-pub struct Args {
+pub(crate) struct Args {
     /// Base URL of the platform (commands and queries in one process).
     #[arg(long, default_value = "http://127.0.0.1:8080")]
     pub url: Url,
@@ -120,30 +120,30 @@ pub struct Args {
 }
 
 impl Args {
-    pub fn limits(&self) -> Limits {
+    pub(crate) fn limits(&self) -> Limits {
         Limits::from_seconds(self.warmup_seconds, self.duration, self.max_messages)
     }
 
     /// Users registered: each holds at most `--streams-per-user` streams.
-    pub fn users(&self) -> u32 {
+    pub(crate) fn users(&self) -> u32 {
         self.subscribers.div_ceil(self.streams_per_user)
     }
 
     /// Members of the largest room.
-    pub fn members_per_room(&self) -> u32 {
+    pub(crate) fn members_per_room(&self) -> u32 {
         self.subscribers.div_ceil(self.rooms)
     }
 
     /// Messages the open loop may schedule: it starts message `n` at `n ÷ rate` seconds
     /// and stops at warm-up + duration.
-    pub fn scheduled(&self) -> usize {
+    pub(crate) fn scheduled(&self) -> usize {
         (self.rate * (self.warmup_seconds + self.duration)).floor() as usize + 2
     }
 }
 
 /// Refuses layouts the platform cannot hold and, unless `--allow-remote`, non-loopback
 /// hosts (the bench opens thousands of connections and loads hard).
-pub fn check_args(args: &Args) -> anyhow::Result<()> {
+pub(crate) fn check_args(args: &Args) -> anyhow::Result<()> {
     ensure!(
         args.rooms <= args.subscribers,
         "--rooms ({}) must be at most --subscribers ({}): every room needs a subscriber",

@@ -11,7 +11,7 @@
 use crate::args::StreamKind;
 
 #[derive(Debug)]
-pub struct Layout {
+pub(crate) struct Layout {
     pub subscribers: usize,
     pub users: usize,
     pub kind: StreamKind,
@@ -24,7 +24,7 @@ pub struct Layout {
 }
 
 impl Layout {
-    pub fn new(subscribers: usize, rooms: usize, users: usize, kind: StreamKind) -> Self {
+    pub(crate) fn new(subscribers: usize, rooms: usize, users: usize, kind: StreamKind) -> Self {
         assert!(rooms >= 1 && rooms <= subscribers && users >= 1);
         let mut members = vec![Vec::new(); rooms];
         let mut user_rooms = vec![Vec::new(); users];
@@ -52,12 +52,12 @@ impl Layout {
 
     /// The user and room of subscriber `k`: its stream is the room's (room streams) or the
     /// user's (user streams).
-    pub fn subscriber(&self, k: usize) -> (usize, usize) {
+    pub(crate) fn subscriber(&self, k: usize) -> (usize, usize) {
         (k % self.users, k * self.members.len() / self.subscribers)
     }
 
     /// The rooms whose messages subscriber `k`'s stream carries.
-    pub fn carried(&self, k: usize) -> Vec<usize> {
+    pub(crate) fn carried(&self, k: usize) -> Vec<usize> {
         let (user, room) = self.subscriber(k);
         match self.kind {
             StreamKind::Room => vec![room],
@@ -67,12 +67,12 @@ impl Layout {
 
     /// The member who sends message `n` of room `room` (its `n`-th turn): the members take
     /// turns.
-    pub fn sender(&self, room: usize, turn: u64) -> usize {
+    pub(crate) fn sender(&self, room: usize, turn: u64) -> usize {
         let members = &self.members[room];
         members[(turn % members.len() as u64) as usize]
     }
 
-    pub fn max_streams_per_user(&self) -> usize {
+    pub(crate) fn max_streams_per_user(&self) -> usize {
         self.user_rooms.iter().map(Vec::len).max().unwrap_or(0)
     }
 }

@@ -15,20 +15,20 @@ const FAILED: u8 = 2;
 /// What a message's text carries: its number, when its send was due (microseconds after
 /// the run's time base) and whether it is measured (sent after the warm-up).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Stamp {
+pub(crate) struct Stamp {
     pub n: u64,
     pub due_us: u64,
     pub measured: bool,
 }
 
 impl Stamp {
-    pub fn text(self) -> String {
+    pub(crate) fn text(self) -> String {
         let phase = if self.measured { 'm' } else { 'w' };
         format!("{TEXT_PREFIX} {} {} {phase}", self.n, self.due_us)
     }
 
     /// The stamp in a text of this benchmark; None for any other text.
-    pub fn parse(text: &str) -> Option<Self> {
+    pub(crate) fn parse(text: &str) -> Option<Self> {
         let mut words = text.strip_prefix(TEXT_PREFIX)?.split_ascii_whitespace();
         let n = words.next()?.parse().ok()?;
         let due_us = words.next()?.parse().ok()?;
@@ -47,7 +47,7 @@ impl Stamp {
 
 /// How a received message was counted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Delivery {
+pub(crate) enum Delivery {
     Counted,
     /// It arrived with another room's id than the one it was sent to.
     WrongRoom,
@@ -56,7 +56,7 @@ pub enum Delivery {
 }
 
 /// Message `n` goes to room `n mod rooms`.
-pub struct Ledger {
+pub(crate) struct Ledger {
     /// The platform's id of each room.
     room_ids: Vec<i64>,
     state: Vec<AtomicU8>,
@@ -65,7 +65,7 @@ pub struct Ledger {
 
 impl Ledger {
     /// Room for `capacity` messages (numbered from 0).
-    pub fn new(room_ids: Vec<i64>, capacity: usize) -> Self {
+    pub(crate) fn new(room_ids: Vec<i64>, capacity: usize) -> Self {
         assert!(!room_ids.is_empty());
         Self {
             room_ids,
@@ -74,29 +74,29 @@ impl Ledger {
         }
     }
 
-    pub fn capacity(&self) -> usize {
+    pub(crate) fn capacity(&self) -> usize {
         self.state.len()
     }
 
     /// The room (index) message `n` goes to, and its turn there.
-    pub fn room_of(&self, n: u64) -> (usize, u64) {
+    pub(crate) fn room_of(&self, n: u64) -> (usize, u64) {
         let rooms = self.room_ids.len() as u64;
         ((n % rooms) as usize, n / rooms)
     }
 
-    pub fn room_id(&self, room: usize) -> i64 {
+    pub(crate) fn room_id(&self, room: usize) -> i64 {
         self.room_ids[room]
     }
 
     /// Records how message `n`'s send ended.
-    pub fn sent(&self, n: u64, ok: bool) {
+    pub(crate) fn sent(&self, n: u64, ok: bool) {
         if let Some(state) = self.state.get(n as usize) {
             state.store(if ok { SENT } else { FAILED }, Ordering::Relaxed);
         }
     }
 
     /// Counts one arrival of message `n` on a stream, in room `room_id`.
-    pub fn deliver(&self, n: u64, room_id: i64) -> Delivery {
+    pub(crate) fn deliver(&self, n: u64, room_id: i64) -> Delivery {
         let Some(delivered) = self.delivered.get(n as usize) else {
             return Delivery::Unknown;
         };
@@ -109,12 +109,12 @@ impl Ledger {
 
     /// Deliveries the messages sent so far still owe, `receivers` being the streams each
     /// room's messages must reach.
-    pub fn outstanding(&self, receivers: &[u32]) -> u64 {
+    pub(crate) fn outstanding(&self, receivers: &[u32]) -> u64 {
         self.tally(receivers).missing
     }
 
     /// Counts messages and deliveries.
-    pub fn tally(&self, receivers: &[u32]) -> Tally {
+    pub(crate) fn tally(&self, receivers: &[u32]) -> Tally {
         let mut tally = Tally::default();
         for (n, (state, delivered)) in self.state.iter().zip(&self.delivered).enumerate() {
             let delivered = u64::from(delivered.load(Ordering::Relaxed));
@@ -141,7 +141,7 @@ impl Ledger {
 
 /// Messages and deliveries of the whole run (warm-up included).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
-pub struct Tally {
+pub(crate) struct Tally {
     /// Sends answered 201.
     pub sent: u64,
     /// Sends that failed (an error status, a timeout, a broken connection).

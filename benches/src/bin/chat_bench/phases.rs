@@ -32,7 +32,7 @@ const STIR_CONCURRENCY: usize = 8;
 const DRAIN_POLL: Duration = Duration::from_millis(50);
 
 /// Creates every room of the layout, each by its first member; their ids, in order.
-pub async fn create_rooms(
+pub(crate) async fn create_rooms(
     client: &Client,
     base: &Url,
     layout: &Layout,
@@ -55,7 +55,7 @@ pub async fn create_rooms(
 /// Requests that wake the platform after the quiet wait: its allocator gives freed pages
 /// back on its threads' next activity, not while they idle, so a baseline read straight
 /// after the wait would count pages the first streams' requests give back.
-pub async fn stir(client: &Client, base: &Url) -> anyhow::Result<()> {
+pub(crate) async fn stir(client: &Client, base: &Url) -> anyhow::Result<()> {
     futures::stream::iter(0..STIR_REQUESTS)
         .map(|_| api::streams_open(client, base))
         .buffer_unordered(STIR_CONCURRENCY)
@@ -67,14 +67,14 @@ pub async fn stir(client: &Client, base: &Url) -> anyhow::Result<()> {
 
 /// What the subscribers share: the ledger they count in, the time base of the due times,
 /// and the signal to stop.
-pub struct Shared {
+pub(crate) struct Shared {
     pub ledger: Arc<Ledger>,
     pub base: Instant,
     pub stop: watch::Receiver<bool>,
 }
 
 /// Where and how the streams are opened.
-pub struct Opener<'a> {
+pub(crate) struct Opener<'a> {
     pub client: &'a Client,
     pub base: &'a Url,
     pub layout: &'a Layout,
@@ -85,7 +85,7 @@ pub struct Opener<'a> {
 /// Opens the streams of `subscribers` (of the layout), `concurrency` at a time, each read
 /// by its own task in `streams` from when it has answered. A stream that cannot be opened
 /// ends the run (dropping the set ends the tasks).
-pub async fn open_streams(
+pub(crate) async fn open_streams(
     opener: &Opener<'_>,
     subscribers: Range<usize>,
     shared: &Shared,
@@ -134,7 +134,7 @@ pub async fn open_streams(
 
 /// The sending side of the load.
 #[derive(Debug, Serialize)]
-pub struct SendResult {
+pub(crate) struct SendResult {
     pub rate: f64,
     /// Measured sends answered 201.
     pub ok: u64,
@@ -154,7 +154,7 @@ pub struct SendResult {
 /// Sends `rate` messages a second, round-robin over the rooms, each by the member whose
 /// turn it is, on a fixed schedule whatever the answers do. A message's text carries its
 /// number and due time; the ledger records how its send ended.
-pub async fn send(
+pub(crate) async fn send(
     args: &Args,
     client: Client,
     layout: Arc<Layout>,
@@ -220,7 +220,7 @@ pub async fn send(
 
 /// Waits, at most `limit`, until every message sent has reached every stream of its
 /// room; how long that took, or None if some never arrived.
-pub async fn drain(ledger: &Ledger, receivers: &[u32], limit: Duration) -> Option<Duration> {
+pub(crate) async fn drain(ledger: &Ledger, receivers: &[u32], limit: Duration) -> Option<Duration> {
     let started = Instant::now();
     loop {
         if ledger.outstanding(receivers) == 0 {

@@ -12,7 +12,7 @@ const TICKS_PER_SECOND: f64 = 100.0;
 
 /// A process: another one by id, or this one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Process {
+pub(crate) enum Process {
     Pid(u32),
     Own,
 }
@@ -27,18 +27,18 @@ impl Process {
     }
 
     /// Resident memory (VmRSS) in KiB.
-    pub fn rss_kib(self) -> anyhow::Result<u64> {
+    pub(crate) fn rss_kib(self) -> anyhow::Result<u64> {
         parse_vm_rss(&self.read("status")?).context("no VmRSS line in /proc/<pid>/status")
     }
 
     /// User and system CPU time so far.
-    pub fn cpu_time(self) -> anyhow::Result<Duration> {
+    pub(crate) fn cpu_time(self) -> anyhow::Result<Duration> {
         let ticks = parse_cpu_ticks(&self.read("stat")?).context("unreadable /proc/<pid>/stat")?;
         Ok(Duration::from_secs_f64(ticks as f64 / TICKS_PER_SECOND))
     }
 
     /// The soft limit on open files (None: unlimited).
-    pub fn open_files_limit(self) -> anyhow::Result<Option<u64>> {
+    pub(crate) fn open_files_limit(self) -> anyhow::Result<Option<u64>> {
         parse_open_files_limit(&self.read("limits")?)
             .context("no \"Max open files\" line in /proc/<pid>/limits")
     }
@@ -46,13 +46,13 @@ impl Process {
 
 /// Resident memory of the platform and of this benchmark at one moment, in KiB.
 #[derive(Debug, Clone, Copy, Default, Serialize)]
-pub struct Rss {
+pub(crate) struct Rss {
     pub platform_kib: Option<u64>,
     pub bench_kib: Option<u64>,
 }
 
 impl Rss {
-    pub fn sample(platform: Option<u32>) -> Self {
+    pub(crate) fn sample(platform: Option<u32>) -> Self {
         Self {
             platform_kib: platform.and_then(|pid| Process::Pid(pid).rss_kib().ok()),
             bench_kib: Process::Own.rss_kib().ok(),
@@ -62,7 +62,7 @@ impl Rss {
 
 /// CPU time of the platform and of this benchmark so far.
 #[derive(Debug, Clone, Copy)]
-pub struct CpuSample {
+pub(crate) struct CpuSample {
     at: tokio::time::Instant,
     platform: Option<Duration>,
     bench: Option<Duration>,
@@ -70,14 +70,14 @@ pub struct CpuSample {
 
 /// Cores used between two samples.
 #[derive(Debug, Clone, Copy, Default, Serialize)]
-pub struct CpuUse {
+pub(crate) struct CpuUse {
     pub seconds: f64,
     pub platform_cores: Option<f64>,
     pub bench_cores: Option<f64>,
 }
 
 impl CpuSample {
-    pub fn now(platform: Option<u32>) -> Self {
+    pub(crate) fn now(platform: Option<u32>) -> Self {
         Self {
             at: tokio::time::Instant::now(),
             platform: platform.and_then(|pid| Process::Pid(pid).cpu_time().ok()),
@@ -85,7 +85,7 @@ impl CpuSample {
         }
     }
 
-    pub fn until(&self, later: &CpuSample) -> CpuUse {
+    pub(crate) fn until(&self, later: &CpuSample) -> CpuUse {
         let seconds = later.at.saturating_duration_since(self.at).as_secs_f64();
         let cores = |a: Option<Duration>, b: Option<Duration>| match (a, b) {
             (Some(a), Some(b)) if seconds > 0.0 => {

@@ -8,7 +8,7 @@ use crate::{args::Args, procfs::Rss, summary::Summary};
 /// pages, growing a cache), seen with no streams at all.
 const NOISE_KIB: u64 = 8 * 1024;
 
-pub fn print_table(args: &Args, summary: &Summary) {
+pub(crate) fn print_table(args: &Args, summary: &Summary) {
     println!();
     println!(
         "chat-bench: {} {} streams ({}) of {} users (up to {} each), {} rooms of up to {} \

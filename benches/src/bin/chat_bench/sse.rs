@@ -11,7 +11,7 @@ const MAX_BLOCK: usize = 1 << 20;
 
 /// One block of the stream.
 #[derive(Debug, PartialEq, Eq)]
-pub struct Block<'a> {
+pub(crate) struct Block<'a> {
     /// The `event` field; None means `message` to a browser.
     pub event: Option<&'a str>,
     /// The `data` lines joined by `\n`; None for a block without data (a heartbeat, the
@@ -21,20 +21,20 @@ pub struct Block<'a> {
 
 impl Block<'_> {
     /// The event type a browser would dispatch.
-    pub fn kind(&self) -> &str {
+    pub(crate) fn kind(&self) -> &str {
         self.event.unwrap_or("message")
     }
 }
 
 /// The bytes read so far that do not make a whole block yet.
 #[derive(Debug, Default)]
-pub struct Blocks {
+pub(crate) struct Blocks {
     pending: Vec<u8>,
 }
 
 impl Blocks {
     /// Adds bytes as they arrived.
-    pub fn push(&mut self, chunk: &[u8]) -> anyhow::Result<()> {
+    pub(crate) fn push(&mut self, chunk: &[u8]) -> anyhow::Result<()> {
         self.pending.extend_from_slice(chunk);
         ensure!(
             self.pending.len() <= MAX_BLOCK,
@@ -44,13 +44,13 @@ impl Blocks {
     }
 
     /// Whether a whole block is waiting.
-    pub fn has_block(&self) -> bool {
+    pub(crate) fn has_block(&self) -> bool {
         find_end(&self.pending, 0).is_some()
     }
 
     /// Hands every whole block to `each` and keeps the rest; fails if a block was not
     /// UTF-8 (after handing over the others).
-    pub fn drain(&mut self, mut each: impl FnMut(Block<'_>)) -> anyhow::Result<()> {
+    pub(crate) fn drain(&mut self, mut each: impl FnMut(Block<'_>)) -> anyhow::Result<()> {
         let (mut start, mut invalid) = (0, 0);
         while let Some(end) = find_end(&self.pending, start) {
             match std::str::from_utf8(&self.pending[start..end]) {
@@ -101,7 +101,7 @@ fn parse_block(text: &str) -> Block<'_> {
 }
 
 /// Fails unless the response is a 200 event stream.
-pub fn check_content_type(response: &reqwest::Response) -> anyhow::Result<()> {
+pub(crate) fn check_content_type(response: &reqwest::Response) -> anyhow::Result<()> {
     let content_type = response
         .headers()
         .get(reqwest::header::CONTENT_TYPE)

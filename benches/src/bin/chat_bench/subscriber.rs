@@ -40,7 +40,7 @@ struct MessageData<'a> {
 
 /// What one subscriber saw.
 #[derive(Debug, Default)]
-pub struct Received {
+pub(crate) struct Received {
     /// Due-to-arrival latency of each measured message, in microseconds.
     pub latencies_us: Vec<u32>,
     /// Messages of this run counted in the ledger.
@@ -60,7 +60,7 @@ pub struct Received {
 }
 
 /// One open stream.
-pub struct Subscriber {
+pub(crate) struct Subscriber {
     /// The rooms the stream carries, with the last sequence seen in each.
     carried: Vec<(i64, i64)>,
     /// The streaming response: its body is read chunk by chunk as it arrives.
@@ -71,7 +71,7 @@ pub struct Subscriber {
 impl Subscriber {
     /// Opens the stream at `url` as `auth` and waits for its first block (the `retry`
     /// preamble the platform writes once the stream is registered).
-    pub async fn open(
+    pub(crate) async fn open(
         client: &Client,
         url: &Url,
         auth: &HeaderValue,
@@ -95,7 +95,7 @@ impl Subscriber {
     }
 
     /// Reads the stream until `stop` turns true or the stream fails.
-    pub async fn run(
+    pub(crate) async fn run(
         mut self,
         ledger: Arc<Ledger>,
         base: Instant,
@@ -143,7 +143,7 @@ impl Subscriber {
             };
             match block.kind() {
                 "message" => {
-                    let Ok(message) = serde_json::from_str::<MessageData>(data) else {
+                    let Ok(message) = serde_json::from_str::<MessageData<'_>>(data) else {
                         received.unexpected += 1;
                         return;
                     };

@@ -15,7 +15,7 @@ use crate::{
 };
 
 #[derive(Debug, Default, Serialize)]
-pub struct Setup {
+pub(crate) struct Setup {
     pub users: usize,
     pub registration_seconds: f64,
     pub rooms_seconds: f64,
@@ -25,7 +25,7 @@ pub struct Setup {
 
 /// Resident memory around the streams, and per stream.
 #[derive(Debug, Default, Serialize)]
-pub struct Memory {
+pub(crate) struct Memory {
     /// Right after the setup (with --settle-seconds), before the wait.
     pub after_setup: Rss,
     pub before_streams: Rss,
@@ -44,7 +44,7 @@ pub struct Memory {
 
 /// The streams held, as the benchmark and the platform count them.
 #[derive(Debug, Default, Serialize)]
-pub struct Streams {
+pub(crate) struct Streams {
     pub opened: usize,
     /// Streams that broke before the run ended them.
     pub ended_early: usize,
@@ -58,7 +58,7 @@ pub struct Streams {
 
 /// The receiving side of the load.
 #[derive(Debug, Default, Serialize)]
-pub struct DeliveryResult {
+pub(crate) struct DeliveryResult {
     /// Due → arrival on a stream, every delivery of every measured message.
     pub latency_us: LatencySummary,
     /// Every message and delivery of the run, warm-up included.
@@ -72,7 +72,7 @@ pub struct DeliveryResult {
 }
 
 #[derive(Debug, Serialize)]
-pub struct Summary {
+pub(crate) struct Summary {
     pub benchmark: &'static str,
     pub stream_kind: StreamKind,
     pub subscribers: u32,
@@ -97,7 +97,7 @@ pub struct Summary {
 }
 
 impl Summary {
-    pub fn new(args: &Args, layout: &Layout) -> Self {
+    pub(crate) fn new(args: &Args, layout: &Layout) -> Self {
         Self {
             benchmark: "chat-bench",
             stream_kind: args.stream_kind,
@@ -124,7 +124,7 @@ impl Summary {
 
 impl DeliveryResult {
     /// Merges what the subscribers saw with the ledger's tally.
-    pub fn new(
+    pub(crate) fn new(
         received: &[Received],
         ledger: &Ledger,
         layout: &Layout,
@@ -151,7 +151,7 @@ impl DeliveryResult {
 
 impl Streams {
     /// Counts the streams that broke before the run ended them, with the first few reasons.
-    pub fn record_ends(&mut self, received: &[Received]) {
+    pub(crate) fn record_ends(&mut self, received: &[Received]) {
         for reason in received.iter().filter_map(|r| r.ended.as_ref()) {
             self.ended_early += 1;
             if self.end_samples.len() < 5 {
@@ -163,7 +163,7 @@ impl Streams {
 
 impl Summary {
     /// Memory per stream, and the verdict.
-    pub fn finish(&mut self) {
+    pub(crate) fn finish(&mut self) {
         let opened = self.streams.opened;
         let memory = &mut self.memory;
         let per_stream =

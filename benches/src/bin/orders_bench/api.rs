@@ -5,7 +5,7 @@ use anyhow::{Context, bail, ensure};
 use reqwest::{Client, StatusCode, Url, header::AUTHORIZATION};
 use serde_json::{Value, json};
 
-pub use benches::http::{User as Member, client, endpoint, snippet};
+pub(crate) use benches::http::{User as Member, client, endpoint, snippet};
 use benches::http::{expect_status, register_users};
 
 /// Registrations and logins in flight at once: each costs ~20 ms of argon2 CPU, so more
@@ -15,7 +15,7 @@ const REGISTER_CONCURRENCY: usize = 4;
 const ORDER_PAGES: &str = "cache=\"order_pages\"";
 
 /// Registers and logs in `count` members, `orders-bench-<tag>-<k>@example.com`, in order.
-pub async fn register_members(
+pub(crate) async fn register_members(
     client: &Client,
     base: &Url,
     tag: &str,
@@ -27,14 +27,14 @@ pub async fn register_members(
 
 /// An order placed through the API.
 #[derive(Debug, Clone, Copy)]
-pub struct Placed {
+pub(crate) struct Placed {
     pub number: i64,
     pub position: i64,
 }
 
 /// `POST /api/v1/orders` as `member`; anything but a 201 with a number and a position is
 /// an error.
-pub async fn place_order(
+pub(crate) async fn place_order(
     client: &Client,
     base: &Url,
     member: &Member,
@@ -61,7 +61,7 @@ pub async fn place_order(
 }
 
 /// `data.total` and the length of `data.items` of `GET /api/v1/orders?<query>`.
-pub async fn listing_total(
+pub(crate) async fn listing_total(
     client: &Client,
     base: &Url,
     member: &Member,
@@ -86,7 +86,7 @@ pub async fn listing_total(
 
 /// Order page cache lookups so far, from `/metrics`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct CacheCounts {
+pub(crate) struct CacheCounts {
     pub hits: u64,
     pub misses: u64,
     /// Whether `/metrics` had any sample of the order page cache.
@@ -94,7 +94,7 @@ pub struct CacheCounts {
 }
 
 /// Reads `cache_requests_total{cache="order_pages",outcome=...}` from `{base}/metrics`.
-pub async fn cache_counts(client: &Client, base: &Url) -> anyhow::Result<CacheCounts> {
+pub(crate) async fn cache_counts(client: &Client, base: &Url) -> anyhow::Result<CacheCounts> {
     let url = endpoint(base, "/metrics")?;
     let response = client.get(url.clone()).send().await?;
     let status = response.status();

@@ -9,7 +9,7 @@ use clap::{Parser, ValueEnum};
 use reqwest::Url;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, ValueEnum)]
-pub enum Phase {
+pub(crate) enum Phase {
     /// Closed loop of --concurrency clients.
     Throughput,
     /// Open loop at a fixed rate.
@@ -21,7 +21,7 @@ pub enum Phase {
     name = "orders-bench",
     about = "GET /api/v1/orders over a million orders: uncached (PostgreSQL) against cached"
 )]
-pub struct Args {
+pub(crate) struct Args {
     /// Base URL of the whole platform with its caches (also registers members and places orders).
     #[arg(long, default_value = "http://127.0.0.1:8080")]
     pub cached_url: Url,
@@ -98,14 +98,14 @@ pub struct Args {
 }
 
 impl Args {
-    pub fn limits(&self) -> Limits {
+    pub(crate) fn limits(&self) -> Limits {
         Limits::from_seconds(self.warmup_seconds, self.seconds, self.max_requests)
     }
 }
 
 /// Refuses non-loopback hosts unless `--allow-remote` (the bench writes a million events
 /// and loads hard), and inconsistent sizes.
-pub fn check_args(args: &Args) -> anyhow::Result<()> {
+pub(crate) fn check_args(args: &Args) -> anyhow::Result<()> {
     ensure!(
         args.order_members >= args.members,
         "--order-members ({}) must be at least --members ({})",

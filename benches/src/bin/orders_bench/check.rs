@@ -11,7 +11,7 @@ use crate::{
 
 /// Places `count` orders as `member`, one after the other. Their numbers must come after
 /// the seeded ones (`after`): the seed moved the number sequence past them.
-pub async fn place_orders(
+pub(crate) async fn place_orders(
     client: &Client,
     base: &Url,
     member: &Member,
@@ -34,7 +34,7 @@ pub async fn place_orders(
 /// What the listings must say, for the first and the last registered member, on every
 /// target. `sanity` orders (placed, not paid) were added to member 0's seeded ones.
 /// Returns one failure per mismatch.
-pub async fn verify_totals(
+pub(crate) async fn verify_totals(
     targets: &[(&str, &Client, &Url)],
     members: &[Member],
     order_members: i64,

@@ -28,7 +28,7 @@ const OK_PREFIX: &[u8] = br#"{"status":"ok""#;
 
 /// One system under test: its client (and connection pool), its listing URLs and the
 /// members' pre-formatted `Authorization` values.
-pub struct Target {
+pub(crate) struct Target {
     pub name: &'static str,
     pub base: Url,
     client: Client,
@@ -37,7 +37,7 @@ pub struct Target {
 }
 
 impl Target {
-    pub fn new(
+    pub(crate) fn new(
         name: &'static str,
         base: &Url,
         client: Client,
@@ -102,7 +102,7 @@ fn splitmix64(n: u64) -> u64 {
 
 /// Order page cache lookups during a phase's measured window.
 #[derive(Debug, Clone, Copy, Serialize)]
-pub struct CacheDelta {
+pub(crate) struct CacheDelta {
     pub hits: u64,
     pub misses: u64,
     /// hits ÷ (hits + misses); None without lookups.
@@ -127,7 +127,7 @@ impl CacheDelta {
 
 /// What one phase measured on one target.
 #[derive(Debug, Serialize)]
-pub struct PhaseResult {
+pub(crate) struct PhaseResult {
     pub target: &'static str,
     /// "closed" (fixed clients) or "open" (fixed rate).
     pub mode: &'static str,
@@ -155,7 +155,7 @@ impl PhaseResult {
 }
 
 /// `concurrency` clients, each sending its next request when the last one answered.
-pub async fn throughput(
+pub(crate) async fn throughput(
     target: &Arc<Target>,
     concurrency: usize,
     limits: Limits,
@@ -183,7 +183,7 @@ pub async fn throughput(
 
 /// Requests started `rate` times a second whatever the answers do, timed from their
 /// intended start.
-pub async fn latency(
+pub(crate) async fn latency(
     target: &Arc<Target>,
     rate: f64,
     max_in_flight: usize,

@@ -4,7 +4,7 @@ use benches::latency::Micros;
 
 use crate::{GOAL_P99_US, GOAL_PER_SECOND, Summary, args::Args, phases::PhaseResult};
 
-pub fn print_table(args: &Args, summary: &Summary) {
+pub(crate) fn print_table(args: &Args, summary: &Summary) {
     let setup = &summary.setup;
     println!();
     println!(

@@ -57,7 +57,7 @@ const POLL: Duration = Duration::from_millis(250);
 const PROGRESS_EVERY: Duration = Duration::from_secs(5);
 
 /// The bench's own connections: seeding, polling the checkpoint, query plans.
-pub async fn connect(database_url: &str) -> anyhow::Result<PgPool> {
+pub(crate) async fn connect(database_url: &str) -> anyhow::Result<PgPool> {
     let options = PgConnectOptions::from_str(database_url)
         .context("--database-url is not a PostgreSQL URL")?;
     let target = format!(
@@ -76,7 +76,7 @@ pub async fn connect(database_url: &str) -> anyhow::Result<PgPool> {
 
 /// What the seed wrote.
 #[derive(Debug, Clone, Copy)]
-pub struct Seeded {
+pub(crate) struct Seeded {
     /// The log head before the seed.
     pub head_before: i64,
     /// The log head after it: the position the projection must reach.
@@ -91,7 +91,7 @@ pub struct Seeded {
 /// Writes `orders` orders of `member_ids` into the log in one transaction, moves the log
 /// head and the order number sequence past them and notifies the log's readers, as an
 /// append would. With `analyze`, the log's statistics count the new rows at commit.
-pub async fn seed(
+pub(crate) async fn seed(
     pool: &PgPool,
     member_ids: &[Uuid],
     orders: i64,
@@ -171,7 +171,7 @@ async fn projected(pool: &PgPool) -> anyhow::Result<i64> {
 
 /// Waits until the orders projection has applied the log up to `position`, printing
 /// progress (counted from `from`) every few seconds. Returns how long it took.
-pub async fn wait_projected(
+pub(crate) async fn wait_projected(
     pool: &PgPool,
     from: i64,
     position: i64,
@@ -205,7 +205,7 @@ pub async fn wait_projected(
 
 /// Fresh planner statistics and visibility map on the bulk-loaded table, so the plans and
 /// the run do not depend on when autovacuum happens to get to it.
-pub async fn vacuum_analyze(pool: &PgPool) -> anyhow::Result<Duration> {
+pub(crate) async fn vacuum_analyze(pool: &PgPool) -> anyhow::Result<Duration> {
     let started = Instant::now();
     // VACUUM cannot run in a transaction block: the simple protocol sends it alone.
     sqlx::raw_sql("VACUUM (ANALYZE) orders")
@@ -217,7 +217,7 @@ pub async fn vacuum_analyze(pool: &PgPool) -> anyhow::Result<Duration> {
 
 /// Orders 1..=`orders` whose index among their member's orders (i / members) is odd: the
 /// ones the seed pays.
-pub fn paid_orders(orders: i64, members: i64) -> i64 {
+pub(crate) fn paid_orders(orders: i64, members: i64) -> i64 {
     // Whole blocks of `members` consecutive i (block b holds b*members ..= b*members+members-1,
     // i = 0 included, which is never paid), odd blocks paid; then the partial block.
     let blocks = (orders + 1) / members;
@@ -226,7 +226,7 @@ pub fn paid_orders(orders: i64, members: i64) -> i64 {
 }
 
 /// Orders of member `k` (of `members`), and how many of them are paid.
-pub fn member_orders(k: i64, members: i64, orders: i64) -> (i64, i64) {
+pub(crate) fn member_orders(k: i64, members: i64, orders: i64) -> (i64, i64) {
     let first = if k == 0 { members } else { k };
     let (mut total, mut paid) = (0, 0);
     let mut i = first;
@@ -280,7 +280,7 @@ fn listings(member: Uuid) -> Vec<(&'static str, String)> {
 
 /// Prints `EXPLAIN (ANALYZE, BUFFERS)` of the listing queries and of a whole-table count.
 /// Returns a failure for each listing whose plan scans the whole table.
-pub async fn print_plans(pool: &PgPool, member: Uuid) -> anyhow::Result<Vec<String>> {
+pub(crate) async fn print_plans(pool: &PgPool, member: Uuid) -> anyhow::Result<Vec<String>> {
     let mut failures = Vec::new();
     let count = (
         "whole-table count (not checked)",

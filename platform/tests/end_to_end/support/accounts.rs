@@ -5,15 +5,15 @@ use serde_json::{Value, json};
 
 use super::{TestApp, json};
 
-pub const PASSWORD: &str = "Analytical1";
-pub const ADMIN_FLAGS: [&str; 2] = [
+pub(crate) const PASSWORD: &str = "Analytical1";
+pub(crate) const ADMIN_FLAGS: [&str; 2] = [
     "--admin-email=root@example.com",
     "--admin-password=Rootpass1",
 ];
 
 /// A logged-in user.
 #[derive(Debug, Clone)]
-pub struct Account {
+pub(crate) struct Account {
     pub id: String,
     pub email: String,
     pub token: String,
@@ -24,12 +24,12 @@ pub struct Account {
 
 impl TestApp {
     /// Registers `email` (password [`PASSWORD`]) and logs in.
-    pub async fn sign_up(&self, email: &str) -> Account {
+    pub(crate) async fn sign_up(&self, email: &str) -> Account {
         self.sign_up_named(email, email).await
     }
 
     /// Registers `email` with a display name and logs in.
-    pub async fn sign_up_named(&self, email: &str, name: &str) -> Account {
+    pub(crate) async fn sign_up_named(&self, email: &str, name: &str) -> Account {
         let body = json!({ "email": email, "password": PASSWORD, "name": name });
         let data = json(
             self.post("/api/v1/auth/register", &body).await,
@@ -43,7 +43,7 @@ impl TestApp {
     }
 
     /// Logs in, asserting success.
-    pub async fn log_in(&self, email: &str, password: &str) -> Account {
+    pub(crate) async fn log_in(&self, email: &str, password: &str) -> Account {
         let response = self.try_log_in(email, password).await;
         let data = json(response, StatusCode::OK).await["data"].clone();
         Account {
@@ -55,18 +55,23 @@ impl TestApp {
         }
     }
 
-    pub async fn try_log_in(&self, email: &str, password: &str) -> Response {
+    pub(crate) async fn try_log_in(&self, email: &str, password: &str) -> Response {
         let body = json!({ "email": email, "password": password });
         self.post("/api/v1/auth/login", &body).await
     }
 
     /// The admin of [`ADMIN_FLAGS`], logged in.
-    pub async fn admin(&self) -> Account {
+    pub(crate) async fn admin(&self) -> Account {
         self.log_in("root@example.com", "Rootpass1").await
     }
 
     /// A request with the account's token (none for `None`).
-    pub fn as_user(&self, account: Option<&Account>, method: Method, path: &str) -> RequestBuilder {
+    pub(crate) fn as_user(
+        &self,
+        account: Option<&Account>,
+        method: Method,
+        path: &str,
+    ) -> RequestBuilder {
         let request = self.request(method, path);
         match account {
             Some(account) => request.bearer_auth(&account.token),
@@ -75,7 +80,12 @@ impl TestApp {
     }
 
     /// `GET` as the account, once the read models reflect `position`.
-    pub async fn get_as(&self, account: Option<&Account>, path: &str, position: i64) -> Response {
+    pub(crate) async fn get_as(
+        &self,
+        account: Option<&Account>,
+        path: &str,
+        position: i64,
+    ) -> Response {
         self.as_user(account, Method::GET, path)
             .header("x-min-position", position.to_string())
             .send()
@@ -84,7 +94,7 @@ impl TestApp {
     }
 
     /// A body-less request as the account.
-    pub async fn send_as(
+    pub(crate) async fn send_as(
         &self,
         account: Option<&Account>,
         method: Method,

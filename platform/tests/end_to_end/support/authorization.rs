@@ -7,14 +7,14 @@ use super::{TestApp, accounts::Account};
 
 /// An endpoint of a table: its route template (with `{...}` for the ids a test fills in)
 /// and the body it is called with.
-pub struct Endpoint {
+pub(crate) struct Endpoint {
     pub method: Method,
     pub path: &'static str,
     pub body: Option<Value>,
 }
 
 impl Endpoint {
-    pub fn new(method: Method, path: &'static str, body: Option<Value>) -> Self {
+    pub(crate) fn new(method: Method, path: &'static str, body: Option<Value>) -> Self {
         Self { method, path, body }
     }
 }
@@ -23,7 +23,7 @@ impl TestApp {
     /// Calls `endpoint` at `path` (its template filled in) as `account` (anonymous for
     /// None), once the read models reflect `at`. Describes the call when the status is not
     /// `want`; `caller` names the kind of caller in that description.
-    pub async fn status_mismatch(
+    pub(crate) async fn status_mismatch(
         &self,
         caller: impl std::fmt::Debug,
         account: Option<&Account>,

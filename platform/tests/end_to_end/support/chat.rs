@@ -18,7 +18,12 @@ use super::{TestApp, accounts::Account, json};
 
 impl TestApp {
     /// Opens a group room owned by `owner` with these other members.
-    pub async fn create_group(&self, owner: &Account, name: &str, members: &[String]) -> Value {
+    pub(crate) async fn create_group(
+        &self,
+        owner: &Account,
+        name: &str,
+        members: &[String],
+    ) -> Value {
         let body = json!({ "type": "group", "name": name, "members": members });
         let response = self
             .send_as(Some(owner), Method::POST, "/api/v1/chats", Some(&body))
@@ -27,19 +32,19 @@ impl TestApp {
     }
 
     /// Asks for the direct room of `from` with `to`.
-    pub async fn open_direct(&self, from: &Account, to: &str) -> Response {
+    pub(crate) async fn open_direct(&self, from: &Account, to: &str) -> Response {
         let body = json!({ "type": "direct", "user_id": to });
         self.send_as(Some(from), Method::POST, "/api/v1/chats", Some(&body))
             .await
     }
 
     /// Sends a message, asserting success.
-    pub async fn say(&self, from: &Account, room: i64, text: &str) -> Value {
+    pub(crate) async fn say(&self, from: &Account, room: i64, text: &str) -> Value {
         let response = self.try_say(from, room, &json!({ "text": text })).await;
         json(response, StatusCode::CREATED).await["data"].clone()
     }
 
-    pub async fn try_say(&self, from: &Account, room: i64, body: &Value) -> Response {
+    pub(crate) async fn try_say(&self, from: &Account, room: i64, body: &Value) -> Response {
         let path = format!("/api/v1/chats/{room}/messages");
         self.send_as(Some(from), Method::POST, &path, Some(body))
             .await
@@ -47,7 +52,7 @@ impl TestApp {
 
     /// Users registered straight into the log (no password: they only need to exist),
     /// for tests that need many; returns their ids.
-    pub async fn seed_users(&self, count: usize) -> Vec<String> {
+    pub(crate) async fn seed_users(&self, count: usize) -> Vec<String> {
         let store = EventStore::new(self.db.pool.clone());
         let mut ids = Vec::with_capacity(count);
         for n in 0..count {
@@ -77,7 +82,7 @@ impl TestApp {
 
     /// Opens a stream (`/api/v1/chats/stream` or a room's) as `account` on `base`,
     /// resuming after `last_event_id` when given.
-    pub async fn stream(
+    pub(crate) async fn stream(
         &self,
         base: &str,
         account: &Account,
@@ -88,7 +93,7 @@ impl TestApp {
     }
 
     /// Opens a stream once the instance reflects `position` (a write of the test's).
-    pub async fn stream_at(
+    pub(crate) async fn stream_at(
         &self,
         base: &str,
         account: &Account,
@@ -110,7 +115,7 @@ impl TestApp {
     }
 
     /// Opens a stream and asserts it is one.
-    pub async fn events(
+    pub(crate) async fn events(
         &self,
         base: &str,
         account: &Account,
@@ -121,7 +126,7 @@ impl TestApp {
     }
 
     /// Opens a stream once the instance reflects `position`, and asserts it is one.
-    pub async fn events_at(
+    pub(crate) async fn events_at(
         &self,
         base: &str,
         account: &Account,
@@ -144,14 +149,14 @@ impl TestApp {
 
 /// One Server-Sent Event.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Event {
+pub(crate) struct Event {
     pub id: Option<String>,
     pub kind: String,
     pub data: Value,
 }
 
 /// Frames from an open stream, parsed as they come.
-pub struct Events {
+pub(crate) struct Events {
     body: std::pin::Pin<Box<dyn Stream<Item = reqwest::Result<Bytes>> + Send>>,
     buffer: String,
     /// Comment lines seen (heartbeats).
@@ -161,7 +166,7 @@ pub struct Events {
 }
 
 /// How long a test waits for an event that should come.
-pub const PATIENCE: Duration = Duration::from_secs(10);
+pub(crate) const PATIENCE: Duration = Duration::from_secs(10);
 
 impl Events {
     fn new(response: Response) -> Self {
@@ -174,7 +179,7 @@ impl Events {
     }
 
     /// The next event within `within`; None when the time passed or the stream ended.
-    pub async fn next_within(&mut self, within: Duration) -> Option<Event> {
+    pub(crate) async fn next_within(&mut self, within: Duration) -> Option<Event> {
         let deadline = tokio::time::Instant::now() + within;
         loop {
             if let Some(event) = self.parse_one() {
@@ -192,14 +197,14 @@ impl Events {
     }
 
     /// The next event, which must come.
-    pub async fn next(&mut self) -> Event {
+    pub(crate) async fn next(&mut self) -> Event {
         self.next_within(PATIENCE)
             .await
             .expect("an event within the patience")
     }
 
     /// The next event of `kind`, skipping others (presence, membership).
-    pub async fn next_of(&mut self, kind: &str) -> Event {
+    pub(crate) async fn next_of(&mut self, kind: &str) -> Event {
         loop {
             let event = self.next().await;
             if event.kind == kind {
@@ -209,7 +214,7 @@ impl Events {
     }
 
     /// The texts of the next `count` messages, skipping other events.
-    pub async fn texts(&mut self, count: usize) -> Vec<String> {
+    pub(crate) async fn texts(&mut self, count: usize) -> Vec<String> {
         let mut texts = Vec::with_capacity(count);
         while texts.len() < count {
             let event = self.next_of("message").await;
@@ -219,7 +224,7 @@ impl Events {
     }
 
     /// Waits for the stream to end (server side), failing after the patience.
-    pub async fn end(&mut self) {
+    pub(crate) async fn end(&mut self) {
         let deadline = tokio::time::Instant::now() + PATIENCE;
         while !self.ended {
             assert!(
@@ -262,6 +267,6 @@ impl Events {
 }
 
 /// The room number in a room body.
-pub fn room_id(data: &Value) -> i64 {
+pub(crate) fn room_id(data: &Value) -> i64 {
     data["id"].as_i64().expect("a room number")
 }

@@ -7,10 +7,10 @@ use tokio::{sync::oneshot, task::JoinHandle};
 use super::{TestApp, stopped};
 
 /// The JWT secret both instances share (give it to the platform with [`SHARED_SECRET`]).
-pub const SHARED_SECRET: &str = "--jwt-secret=a secret every instance shares";
+pub(crate) const SHARED_SECRET: &str = "--jwt-secret=a secret every instance shares";
 
 /// A query-api of its own, serving until stopped.
-pub struct QueryInstance {
+pub(crate) struct QueryInstance {
     pub base: String,
     stop: oneshot::Sender<()>,
     server: JoinHandle<()>,
@@ -18,12 +18,12 @@ pub struct QueryInstance {
 
 impl TestApp {
     /// Starts another query-api on this platform's database and transport.
-    pub async fn second_query_api(&self) -> QueryInstance {
+    pub(crate) async fn second_query_api(&self) -> QueryInstance {
         self.second_query_api_with(&[]).await
     }
 
     /// Starts another query-api with extra settings.
-    pub async fn second_query_api_with(&self, extra: &[&str]) -> QueryInstance {
+    pub(crate) async fn second_query_api_with(&self, extra: &[&str]) -> QueryInstance {
         let mut args = vec![
             "query-api".to_owned(),
             format!("--database-url={}", self.db.url),
@@ -51,7 +51,7 @@ impl TestApp {
 }
 
 impl QueryInstance {
-    pub async fn stop(self) {
+    pub(crate) async fn stop(self) {
         let _ = self.stop.send(());
         stopped(self.server, "the second query-api").await;
     }

@@ -1,11 +1,11 @@
 //! Spawns the whole platform on a random port with a fresh database, in the transport
 //! the test run asks for (`TEST_TRANSPORT=embedded|kafka`).
 
-pub mod accounts;
-pub mod authorization;
-pub mod chat;
-pub mod instances;
-pub mod orders;
+pub(crate) mod accounts;
+pub(crate) mod authorization;
+pub(crate) mod chat;
+pub(crate) mod instances;
+pub(crate) mod orders;
 
 use std::time::Duration;
 
@@ -15,7 +15,7 @@ use reqwest::{Client, Method, RequestBuilder, Response, StatusCode};
 use serde_json::Value;
 use tokio::{sync::oneshot, task::JoinHandle};
 
-pub struct TestApp {
+pub(crate) struct TestApp {
     pub base: String,
     pub client: Client,
     pub db: TestDatabase,
@@ -26,12 +26,12 @@ pub struct TestApp {
 }
 
 impl TestApp {
-    pub async fn spawn() -> Self {
+    pub(crate) async fn spawn() -> Self {
         Self::spawn_with(&[]).await
     }
 
     /// Spawns with extra command-line settings (e.g. `--read-wait-timeout-ms=300`).
-    pub async fn spawn_with(extra: &[&str]) -> Self {
+    pub(crate) async fn spawn_with(extra: &[&str]) -> Self {
         let db = TestDatabase::new().await;
         let mut args = vec![
             "platform".to_owned(),
@@ -79,11 +79,11 @@ impl TestApp {
         }
     }
 
-    pub fn request(&self, method: Method, path: &str) -> RequestBuilder {
+    pub(crate) fn request(&self, method: Method, path: &str) -> RequestBuilder {
         self.client.request(method, format!("{}{path}", self.base))
     }
 
-    pub async fn post(&self, path: &str, body: &Value) -> Response {
+    pub(crate) async fn post(&self, path: &str, body: &Value) -> Response {
         self.request(Method::POST, path)
             .json(body)
             .send()
@@ -91,7 +91,7 @@ impl TestApp {
             .unwrap()
     }
 
-    pub async fn put(&self, path: &str, body: &Value) -> Response {
+    pub(crate) async fn put(&self, path: &str, body: &Value) -> Response {
         self.request(Method::PUT, path)
             .json(body)
             .send()
@@ -99,16 +99,16 @@ impl TestApp {
             .unwrap()
     }
 
-    pub async fn delete(&self, path: &str) -> Response {
+    pub(crate) async fn delete(&self, path: &str) -> Response {
         self.request(Method::DELETE, path).send().await.unwrap()
     }
 
-    pub async fn get(&self, path: &str) -> Response {
+    pub(crate) async fn get(&self, path: &str) -> Response {
         self.request(Method::GET, path).send().await.unwrap()
     }
 
     /// GET that waits until the read models reflect `position`.
-    pub async fn get_at(&self, path: &str, position: i64) -> Response {
+    pub(crate) async fn get_at(&self, path: &str, position: i64) -> Response {
         self.request(Method::GET, path)
             .header("X-Min-Position", position)
             .send()
@@ -117,7 +117,7 @@ impl TestApp {
     }
 
     /// PUT with an `If-Match` header.
-    pub async fn put_if_match(&self, path: &str, body: &Value, if_match: &str) -> Response {
+    pub(crate) async fn put_if_match(&self, path: &str, body: &Value, if_match: &str) -> Response {
         self.request(Method::PUT, path)
             .header("If-Match", if_match)
             .json(body)
@@ -127,7 +127,7 @@ impl TestApp {
     }
 
     /// DELETE with an `If-Match` header.
-    pub async fn delete_if_match(&self, path: &str, if_match: &str) -> Response {
+    pub(crate) async fn delete_if_match(&self, path: &str, if_match: &str) -> Response {
         self.request(Method::DELETE, path)
             .header("If-Match", if_match)
             .send()
@@ -136,7 +136,7 @@ impl TestApp {
     }
 
     /// A command with an `Idempotency-Key` header (a JSON body when given).
-    pub async fn send_with_key(
+    pub(crate) async fn send_with_key(
         &self,
         method: Method,
         path: &str,
@@ -152,7 +152,7 @@ impl TestApp {
     }
 
     /// GET with an `If-None-Match` header.
-    pub async fn get_if_none_match(&self, path: &str, etag: &str) -> Response {
+    pub(crate) async fn get_if_none_match(&self, path: &str, etag: &str) -> Response {
         self.request(Method::GET, path)
             .header("If-None-Match", etag)
             .send()
@@ -161,7 +161,7 @@ impl TestApp {
     }
 
     /// Renames an item and returns the `data` of the response.
-    pub async fn update_item(&self, id: i64, name: &str) -> Value {
+    pub(crate) async fn update_item(&self, id: i64, name: &str) -> Value {
         let response = self
             .put(&item_path(id), &serde_json::json!({ "name": name }))
             .await;
@@ -169,7 +169,7 @@ impl TestApp {
     }
 
     /// Deletes an item and returns the position of the deletion.
-    pub async fn delete_item(&self, id: i64) -> i64 {
+    pub(crate) async fn delete_item(&self, id: i64) -> i64 {
         let response = self.delete(&item_path(id)).await;
         assert_eq!(response.status(), StatusCode::NO_CONTENT);
         position(&response)
@@ -177,7 +177,7 @@ impl TestApp {
 
     /// The `data` of a list page (`query` as in `page=2&size=10`) once it reflects
     /// `position`.
-    pub async fn list_at(&self, query: &str, position: i64) -> Value {
+    pub(crate) async fn list_at(&self, query: &str, position: i64) -> Value {
         let response = self
             .get_at(&format!("/api/v1/items?{query}"), position)
             .await;
@@ -187,7 +187,7 @@ impl TestApp {
     /// Runs `requests` while appends are held back (the event log head is locked for half
     /// a second), so every command reads the state before any of them appends: their
     /// races are decided at the append, deterministically.
-    pub async fn with_appends_held<F: std::future::Future>(&self, requests: F) -> F::Output {
+    pub(crate) async fn with_appends_held<F: std::future::Future>(&self, requests: F) -> F::Output {
         let mut head = self.db.pool.begin().await.unwrap();
         sqlx::query("SELECT last_position FROM event_log_head FOR UPDATE")
             .execute(&mut *head)
@@ -201,7 +201,7 @@ impl TestApp {
     }
 
     /// Creates an item and returns the `data` of the response.
-    pub async fn create_item(&self, name: &str) -> Value {
+    pub(crate) async fn create_item(&self, name: &str) -> Value {
         let response = self
             .post("/api/v1/items", &serde_json::json!({ "name": name }))
             .await;
@@ -210,7 +210,7 @@ impl TestApp {
     }
 
     /// Stops the server (draining connections and background tasks) and drops the database.
-    pub async fn stop(self) {
+    pub(crate) async fn stop(self) {
         let _ = self.stop.send(());
         stopped(self.server, "the platform").await;
         self.db.drop().await;
@@ -222,7 +222,7 @@ const STOP_LIMIT: Duration = Duration::from_secs(30);
 
 /// Waits for a server task that was told to stop. One that does not stop is a bug of its
 /// own, reported here rather than as the test runner's timeout.
-pub async fn stopped(server: JoinHandle<()>, what: &str) {
+pub(crate) async fn stopped(server: JoinHandle<()>, what: &str) {
     tokio::time::timeout(STOP_LIMIT, server)
         .await
         .unwrap_or_else(|_| panic!("{what} did not stop within {STOP_LIMIT:?}"))
@@ -230,7 +230,7 @@ pub async fn stopped(server: JoinHandle<()>, what: &str) {
 }
 
 /// Reads the body as JSON, asserting the status first.
-pub async fn json(response: Response, status: StatusCode) -> Value {
+pub(crate) async fn json(response: Response, status: StatusCode) -> Value {
     let actual = response.status();
     let body = response.text().await.unwrap();
     assert_eq!(actual, status, "unexpected status; body: {body}");
@@ -240,7 +240,12 @@ pub async fn json(response: Response, status: StatusCode) -> Value {
 /// Reads an error response: asserts its status, the error envelope, its code, that its
 /// message contains `message`, and that `trace_id` is the `X-Request-ID` response header.
 /// Returns the `error` object.
-pub async fn error(response: Response, status: StatusCode, code: &str, message: &str) -> Value {
+pub(crate) async fn error(
+    response: Response,
+    status: StatusCode,
+    code: &str,
+    message: &str,
+) -> Value {
     let request_id = header(&response, "x-request-id");
     let body = json(response, status).await;
     assert_eq!(body["status"], "error", "{body}");
@@ -257,12 +262,12 @@ pub async fn error(response: Response, status: StatusCode, code: &str, message: 
 }
 
 /// A 400 `INVALID_INPUT` error whose message contains `message`; returns the `error`.
-pub async fn bad_request(response: Response, message: &str) -> Value {
+pub(crate) async fn bad_request(response: Response, message: &str) -> Value {
     error(response, StatusCode::BAD_REQUEST, "INVALID_INPUT", message).await
 }
 
 /// A 422 `INVALID_INPUT` error whose message contains `message`; returns the `error`.
-pub async fn unprocessable(response: Response, message: &str) -> Value {
+pub(crate) async fn unprocessable(response: Response, message: &str) -> Value {
     error(
         response,
         StatusCode::UNPROCESSABLE_ENTITY,
@@ -273,7 +278,7 @@ pub async fn unprocessable(response: Response, message: &str) -> Value {
 }
 
 /// A response header as text (panics when absent).
-pub fn header(response: &Response, name: &str) -> String {
+pub(crate) fn header(response: &Response, name: &str) -> String {
     response
         .headers()
         .get(name)
@@ -284,24 +289,24 @@ pub fn header(response: &Response, name: &str) -> String {
 }
 
 /// The path of one item.
-pub fn item_path(id: impl std::fmt::Display) -> String {
+pub(crate) fn item_path(id: impl std::fmt::Display) -> String {
     format!("/api/v1/items/{id}")
 }
 
 /// The id of an item from the `data` of a response.
-pub fn id(data: &Value) -> i64 {
+pub(crate) fn id(data: &Value) -> i64 {
     data["id"].as_i64().expect("data has a numeric id")
 }
 
 /// The position from the `data` of a command response.
-pub fn position_of(data: &Value) -> i64 {
+pub(crate) fn position_of(data: &Value) -> i64 {
     data["position"]
         .as_i64()
         .expect("data has a numeric position")
 }
 
 /// The names of the items of a list page's `data`.
-pub fn names(page: &Value) -> Vec<String> {
+pub(crate) fn names(page: &Value) -> Vec<String> {
     page["items"]
         .as_array()
         .expect("data has items")
@@ -311,7 +316,7 @@ pub fn names(page: &Value) -> Vec<String> {
 }
 
 /// The position a command response reports in its `X-Position` header.
-pub fn position(response: &Response) -> i64 {
+pub(crate) fn position(response: &Response) -> i64 {
     response.headers()["x-position"]
         .to_str()
         .unwrap()

@@ -6,13 +6,13 @@ use serde_json::{Value, json};
 use super::{TestApp, accounts::Account, json};
 
 /// A valid order body for `product`.
-pub fn order_body(product: &str) -> Value {
+pub(crate) fn order_body(product: &str) -> Value {
     json!({ "product_name": product, "quantity": 2, "unit_price": 1250, "note": "" })
 }
 
 impl TestApp {
     /// Places an order for `product` as `account`, asserting a 201; returns `data`.
-    pub async fn place_order(&self, account: &Account, product: &str) -> Value {
+    pub(crate) async fn place_order(&self, account: &Account, product: &str) -> Value {
         let response = self
             .send_as(
                 Some(account),
@@ -25,7 +25,7 @@ impl TestApp {
     }
 
     /// `POST /orders/{number}/{action}` as `account` (anonymous for `None`).
-    pub async fn move_order(
+    pub(crate) async fn move_order(
         &self,
         account: Option<&Account>,
         number: i64,
@@ -36,7 +36,7 @@ impl TestApp {
     }
 
     /// The `data` of `GET /orders?{query}` as `account`, once it reflects `position`.
-    pub async fn list_orders(&self, account: &Account, query: &str, position: i64) -> Value {
+    pub(crate) async fn list_orders(&self, account: &Account, query: &str, position: i64) -> Value {
         let path = format!("/api/v1/orders?{query}");
         json(
             self.get_as(Some(account), &path, position).await,
@@ -48,12 +48,12 @@ impl TestApp {
 }
 
 /// The order number from the `data` of a command response.
-pub fn number(data: &Value) -> i64 {
+pub(crate) fn number(data: &Value) -> i64 {
     data["number"].as_i64().expect("data has a numeric number")
 }
 
 /// The order numbers of a listing's `data`, in order.
-pub fn numbers(page: &Value) -> Vec<i64> {
+pub(crate) fn numbers(page: &Value) -> Vec<i64> {
     page["items"]
         .as_array()
         .expect("data has items")

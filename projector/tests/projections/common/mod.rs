@@ -12,11 +12,11 @@ use schemas::{
 use sqlx::PgPool;
 
 /// What the items read model must hold: id -> (name, version).
-pub type Expected = BTreeMap<i64, (String, i64)>;
+pub(crate) type Expected = BTreeMap<i64, (String, i64)>;
 
 /// Appends, for each id, a creation and `updates` renames; every fifth item is then
 /// deleted. Returns the state the read model must reach.
-pub async fn write_histories(
+pub(crate) async fn write_histories(
     store: &EventStore,
     ids: std::ops::Range<i64>,
     updates: i64,
@@ -67,7 +67,7 @@ fn suffix(updates: i64) -> String {
     }
 }
 
-pub async fn read_model(pool: &PgPool) -> Expected {
+pub(crate) async fn read_model(pool: &PgPool) -> Expected {
     let rows: Vec<(i64, String, i64)> =
         sqlx::query_as("SELECT id, name, version FROM items ORDER BY id")
             .fetch_all(pool)
@@ -79,7 +79,7 @@ pub async fn read_model(pool: &PgPool) -> Expected {
 }
 
 /// The lowest checkpoint among the items projection's sources (0 before it ran).
-pub async fn checkpoint(pool: &PgPool) -> i64 {
+pub(crate) async fn checkpoint(pool: &PgPool) -> i64 {
     sqlx::query_scalar(
         "SELECT coalesce(min(position), 0) FROM projection_checkpoints WHERE projection = 'items'",
     )
@@ -88,12 +88,12 @@ pub async fn checkpoint(pool: &PgPool) -> i64 {
     .unwrap()
 }
 
-pub async fn head(pool: &PgPool) -> i64 {
+pub(crate) async fn head(pool: &PgPool) -> i64 {
     event_log::read::head(pool).await.unwrap()
 }
 
 /// Waits, at most a minute, until every source of `projection` has applied the whole log.
-pub async fn caught_up(pool: &PgPool, projection: &str) {
+pub(crate) async fn caught_up(pool: &PgPool, projection: &str) {
     tokio::time::timeout(std::time::Duration::from_secs(60), async {
         loop {
             let checkpoint: i64 = sqlx::query_scalar(
