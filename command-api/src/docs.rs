@@ -49,3 +49,16 @@ struct CommandApiDoc;
 pub fn openapi() -> utoipa::openapi::OpenApi {
     CommandApiDoc::openapi()
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn every_operation_that_needs_a_token_documents_its_401() {
+        let document = super::openapi();
+        assert!(document.paths.paths.len() > 20);
+        assert_eq!(
+            service_kit::docs::missing_unauthorized(&document),
+            Vec::<String>::new()
+        );
+    }
+}

@@ -50,6 +50,14 @@ mod tests {
     use serde_json::json;
 
     #[test]
+    fn every_operation_that_needs_a_token_documents_its_401() {
+        assert_eq!(
+            service_kit::docs::missing_unauthorized(&super::openapi()),
+            Vec::<String>::new()
+        );
+    }
+
+    #[test]
     fn an_order_status_is_documented_as_the_enum_of_its_names() {
         let document = serde_json::to_value(super::openapi()).unwrap();
         let names: Vec<&str> = OrderStatus::ALL.map(OrderStatus::as_str).to_vec();

@@ -24,3 +24,25 @@ pub fn routes(documents: Vec<(&'static str, OpenApi)>) -> Router {
     }
     Router::new().merge(ui)
 }
+
+/// The operations of a document that ask for an access token but do not document the
+/// `401` with the error envelope ([`crate::error::Unauthorized`]), as `METHOD path`.
+pub fn missing_unauthorized(document: &OpenApi) -> Vec<String> {
+    let document = serde_json::to_value(document).expect("a document serializes");
+    let Some(paths) = document["paths"].as_object() else {
+        return Vec::new();
+    };
+    let mut missing = Vec::new();
+    for (path, item) in paths {
+        for (method, operation) in item.as_object().into_iter().flatten() {
+            let needs_token = operation["security"]
+                .as_array()
+                .is_some_and(|schemes| schemes.iter().any(|s| s.get("bearer").is_some()));
+            let schema = &operation["responses"]["401"]["content"]["application/json"]["schema"];
+            if needs_token && schema["$ref"] != "#/components/schemas/ErrorBody" {
+                missing.push(format!("{} {path}", method.to_uppercase()));
+            }
+        }
+    }
+    missing
+}
