@@ -31,6 +31,16 @@ impl Notice {
     }
 }
 
+/// The payload announcing that `projection` has applied the log up to `position`.
+fn announcement(projection: &str, position: i64, reset: bool) -> String {
+    Notice {
+        projection: projection.to_owned(),
+        position,
+        reset,
+    }
+    .payload()
+}
+
 /// A projection's checkpoint for a source (0 before it first ran).
 pub async fn position<'e>(
     executor: impl PgExecutor<'e>,
@@ -80,11 +90,6 @@ pub async fn save(
     source: &str,
     position: i64,
 ) -> Result<(), sqlx::Error> {
-    let notice = Notice {
-        projection: projection.to_owned(),
-        position,
-        reset: false,
-    };
     sqlx::query(
         "WITH c AS (INSERT INTO projection_checkpoints (projection, source, position) \
              VALUES ($1, $2, $3) ON CONFLICT (projection, source) \
@@ -95,7 +100,7 @@ pub async fn save(
     .bind(source)
     .bind(position)
     .bind(CHANNEL)
-    .bind(notice.payload())
+    .bind(announcement(projection, position, false))
     .execute(conn)
     .await?;
     Ok(())
@@ -111,11 +116,6 @@ pub async fn advance<'e>(
     source: &str,
     through: i64,
 ) -> Result<(), sqlx::Error> {
-    let notice = Notice {
-        projection: projection.to_owned(),
-        position: through,
-        reset: false,
-    };
     sqlx::query(
         "WITH s AS (SELECT set_config('synchronous_commit', 'off', true)), \
          c AS (INSERT INTO projection_checkpoints (projection, source, position) \
@@ -128,7 +128,7 @@ pub async fn advance<'e>(
     .bind(source)
     .bind(through)
     .bind(CHANNEL)
-    .bind(notice.payload())
+    .bind(announcement(projection, through, false))
     .execute(executor)
     .await?;
     Ok(())
@@ -140,14 +140,9 @@ pub async fn announce_reset(
     projection: &str,
     position: i64,
 ) -> Result<(), sqlx::Error> {
-    let notice = Notice {
-        projection: projection.to_owned(),
-        position,
-        reset: true,
-    };
     sqlx::query("SELECT pg_notify($1, $2)")
         .bind(CHANNEL)
-        .bind(notice.payload())
+        .bind(announcement(projection, position, true))
         .execute(conn)
         .await?;
     Ok(())
