@@ -50,7 +50,7 @@ pub async fn build(config: Config) -> anyhow::Result<Server> {
     };
     let source = projector::app::event_source(common, &pool);
     let projector = service_kit::server::Service {
-        tasks: projector::app::spawn_runners(&pool, &source, &config.projector.group_id, &shutdown),
+        tasks: projector::app::spawn_runners(&pool, &source, &config.projector, &shutdown)?,
         ..Default::default()
     };
     let services = vec![

@@ -1,12 +1,17 @@
 //! Configuration and commands of the projector binary.
 
+use std::sync::Arc;
+
 use anyhow::Context;
 use event_log::{database, kafka::KafkaConfig, subscription::EventSource};
+use event_store::EventStore;
 use service_kit::{
     config::CommonConfig,
     health,
     server::{Server, Service},
 };
+
+use crate::AnyProjection;
 use sqlx::PgPool;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -31,6 +36,9 @@ pub struct ProjectorSettings {
     /// Kafka consumer group prefix; each projection joins `<group>.<projection>`.
     #[arg(long, env = "PROJECTOR_GROUP_ID", default_value = "projector")]
     pub group_id: String,
+
+    #[command(flatten)]
+    pub mail: crate::mail::MailSettings,
 }
 
 #[derive(Debug, Clone, clap::Subcommand)]
@@ -55,20 +63,50 @@ pub fn event_source(common: &CommonConfig, pool: &PgPool) -> EventSource {
     EventSource::from_config(kafka, pool)
 }
 
-/// Starts a runner per projection and the lag watcher; they stop on `shutdown`.
+/// Starts a runner per projection and per mail reactor, the email worker and the lag
+/// watcher; they stop on `shutdown`.
 pub fn spawn_runners(
+    pool: &PgPool,
+    source: &EventSource,
+    settings: &ProjectorSettings,
+    shutdown: &CancellationToken,
+) -> anyhow::Result<Vec<JoinHandle<()>>> {
+    // The reactors append what they do (mail requested, attempts and their outcomes).
+    let store = EventStore::new(pool.clone());
+    let mut followers = crate::projections();
+    if settings.mail.platform_mail_enabled {
+        followers.extend(crate::mail::notices::all(&store));
+    }
+    let mut tasks = spawn_followers(pool, source, followers, &settings.group_id, shutdown);
+    tasks.extend(crate::mail::spawn_worker(&store, &settings.mail, shutdown)?);
+    Ok(tasks)
+}
+
+/// Starts a runner per projection and the lag watcher; they stop on `shutdown`.
+pub fn spawn_projections(
     pool: &PgPool,
     source: &EventSource,
     group: &str,
     shutdown: &CancellationToken,
 ) -> Vec<JoinHandle<()>> {
-    let mut tasks: Vec<JoinHandle<()>> = crate::projections()
-        .into_iter()
-        .map(|projection| {
+    spawn_followers(pool, source, crate::projections(), group, shutdown)
+}
+
+/// A runner per follower of the log (projection or reactor), and their lag watcher.
+fn spawn_followers(
+    pool: &PgPool,
+    source: &EventSource,
+    followers: Vec<Arc<dyn AnyProjection>>,
+    group: &str,
+    shutdown: &CancellationToken,
+) -> Vec<JoinHandle<()>> {
+    let mut tasks: Vec<JoinHandle<()>> = followers
+        .iter()
+        .map(|follower| {
             tokio::spawn(crate::runner::run(
                 pool.clone(),
                 source.clone(),
-                projection,
+                Arc::clone(follower),
                 group.to_owned(),
                 shutdown.clone(),
             ))
@@ -76,7 +114,7 @@ pub fn spawn_runners(
         .collect();
     tasks.push(tokio::spawn(crate::lag::watch(
         pool.clone(),
-        crate::projections(),
+        followers,
         shutdown.clone(),
     )));
     tasks
@@ -126,9 +164,9 @@ async fn run(config: &Config, pool: PgPool) -> anyhow::Result<()> {
         tasks: spawn_runners(
             &pool,
             &event_source(&config.common, &pool),
-            &config.settings.group_id,
+            &config.settings,
             &shutdown,
-        ),
+        )?,
         checks: vec![("postgres", health::postgres(pool))],
         ..Service::default()
     };

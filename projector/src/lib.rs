@@ -15,12 +15,17 @@
 //! - [`board`]: posts, their bodies and comments.
 //! - [`chat`]: rooms with their last message, members with their read markers, and
 //!   messages by room and sequence.
+//! - [`email`]: emails with their status (the worker's queue) and their attempts.
+//! - [`mail`]: the reactors that send mail: the email worker, and the mail the platform
+//!   sends on its own (welcome, order confirmation and shipping notice).
 
 pub mod app;
 pub mod board;
 pub mod chat;
+pub mod email;
 pub mod items;
 pub mod lag;
+pub mod mail;
 pub mod members;
 pub mod orders;
 pub mod progress;

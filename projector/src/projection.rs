@@ -91,6 +91,7 @@ pub fn all() -> Vec<Arc<dyn AnyProjection>> {
         Arc::new(crate::orders::OrdersProjection),
         Arc::new(crate::board::BoardProjection),
         Arc::new(crate::chat::ChatProjection),
+        Arc::new(crate::email::EmailProjection),
     ]
 }
 

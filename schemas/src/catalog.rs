@@ -2,10 +2,10 @@
 
 use schemars::{JsonSchema, Schema, schema_for};
 
-use crate::{board, chat, envelope::RecordedEvent, identity, items, orders};
+use crate::{board, chat, email, envelope::RecordedEvent, identity, items, orders};
 
 /// The bounded contexts; each has its own Kafka topic.
-pub const CONTEXTS: &[&str] = &["items", "identity", "orders", "board", "chat"];
+pub const CONTEXTS: &[&str] = &["items", "identity", "orders", "board", "chat", "email"];
 
 /// One event type at one schema version.
 pub struct EventSchema {
@@ -53,6 +53,14 @@ pub fn event_schemas() -> Vec<EventSchema> {
         entry::<chat::MemberLeft>("chat", "MemberLeft"),
         entry::<chat::MessageSent>("chat", "MessageSent"),
         entry::<chat::MessagesRead>("chat", "MessagesRead"),
+        entry::<email::EmailRequested>("email", "EmailRequested"),
+        entry::<email::EmailAttemptStarted>("email", "EmailAttemptStarted"),
+        entry::<email::EmailSent>("email", "EmailSent"),
+        entry::<email::EmailDeferred>("email", "EmailDeferred"),
+        entry::<email::EmailFailed>("email", "EmailFailed"),
+        entry::<email::EmailDead>("email", "EmailDead"),
+        entry::<email::EmailRetried>("email", "EmailRetried"),
+        entry::<email::EmailCancelled>("email", "EmailCancelled"),
     ]
 }
 

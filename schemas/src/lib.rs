@@ -8,17 +8,21 @@
 //! - [`envelope`]: the stored form of any event (position, stream, version, metadata).
 //! - [`domain`]: the [`DomainEvent`] trait that ties a context's events to their
 //!   names, schema versions and upcasting.
+//! - [`clock`]: the time events record, to the microsecond.
 //! - [`items`]: the items context.
 //! - [`identity`]: user accounts, email claims and sessions.
 //! - [`orders`]: orders and their status machine.
 //! - [`board`]: posts and comments.
 //! - [`chat`]: rooms, their members, messages and read markers.
+//! - [`email`]: emails requested and every attempt to deliver them.
 //! - [`catalog`]: every event type, for schema generation and the Kafka topics.
 
 pub mod board;
 pub mod catalog;
 pub mod chat;
+pub mod clock;
 pub mod domain;
+pub mod email;
 pub mod envelope;
 pub mod identity;
 pub mod items;

@@ -4,11 +4,11 @@
 use axum::http::{HeaderMap, HeaderName, header};
 use event_store::{ExpectedVersion, Idempotency};
 use schemas::EventMetadata;
+pub use schemas::clock::now;
 use serde::Serialize;
 use serde_json::json;
 use service_kit::{ApiError, auth::Caller, layers};
 use sha2::{Digest, Sha256};
-use time::OffsetDateTime;
 use uuid::Uuid;
 
 pub const IDEMPOTENCY_KEY: HeaderName = HeaderName::from_static("idempotency-key");
@@ -125,12 +125,4 @@ impl Actor {
             admin: caller.is_admin(),
         }
     }
-}
-
-/// Now, to the microsecond: PostgreSQL keeps times to the microsecond, so the event, the
-/// response and the read model all say the same.
-pub fn now() -> OffsetDateTime {
-    let now = OffsetDateTime::now_utc();
-    now.replace_microsecond(now.microsecond())
-        .expect("a microsecond of a valid time is valid")
 }

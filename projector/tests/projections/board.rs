@@ -136,7 +136,8 @@ async fn posts_comments_and_counts_follow_every_history_and_a_replay_rebuilds_th
     let db = TestDatabase::new().await;
     let store = EventStore::new(db.pool.clone());
     let stop = CancellationToken::new();
-    let runners = projector::app::spawn_runners(&db.pool, &EventSource::log(&db.pool), "g", &stop);
+    let runners =
+        projector::app::spawn_projections(&db.pool, &EventSource::log(&db.pool), "g", &stop);
     write_board(&store, 1..61).await;
     caught_up(&db.pool, "board").await;
     let (posts, comments) = read_board(&db.pool).await;

@@ -270,7 +270,8 @@ async fn rooms_members_and_messages_follow_every_history_and_a_replay_rebuilds_t
     let db = TestDatabase::new().await;
     let store = EventStore::new(db.pool.clone());
     let stop = CancellationToken::new();
-    let runners = projector::app::spawn_runners(&db.pool, &EventSource::log(&db.pool), "g", &stop);
+    let runners =
+        projector::app::spawn_projections(&db.pool, &EventSource::log(&db.pool), "g", &stop);
     let positions = write_chat(&store).await;
     caught_up(&db.pool, "chat").await;
     let chat = read_chat(&db.pool).await;

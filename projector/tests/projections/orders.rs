@@ -125,7 +125,8 @@ async fn rows_and_counts_follow_every_history_and_a_replay_rebuilds_them_exactly
     let db = TestDatabase::new().await;
     let store = EventStore::new(db.pool.clone());
     let stop = CancellationToken::new();
-    let runners = projector::app::spawn_runners(&db.pool, &EventSource::log(&db.pool), "g", &stop);
+    let runners =
+        projector::app::spawn_projections(&db.pool, &EventSource::log(&db.pool), "g", &stop);
     let mut expected = write_orders(&store, 1..601).await;
     expected.extend(write_orders(&store, 601..1201).await);
     caught_up(&db.pool, "orders").await;

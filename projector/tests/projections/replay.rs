@@ -22,7 +22,8 @@ async fn a_replay_swaps_in_complete_tables_while_the_old_ones_keep_serving() {
     let store = EventStore::new(db.pool.clone());
     let mut expected = write_histories(&store, 1..2001, 2).await;
     let stop = CancellationToken::new();
-    let runners = projector::app::spawn_runners(&db.pool, &EventSource::log(&db.pool), "g", &stop);
+    let runners =
+        projector::app::spawn_projections(&db.pool, &EventSource::log(&db.pool), "g", &stop);
     caught_up(&db.pool, "items").await;
     let serving = read_model(&db.pool).await.len() as i64;
 
