@@ -2,6 +2,7 @@
 accepts and can defer, refuse or slow down deliveries.
 
     server.py --port 2525 --spool DIR [--defer-first N] [--reject] [--delay-ms N]
+              [--exit-on-eof]
 
 Every accepted message becomes DIR/<n>.eml (the bytes as received) and one line of
 DIR/received.jsonl; every refused one a line of DIR/refused.jsonl. A file is complete
@@ -48,6 +49,11 @@ def parse_args():
     parser.add_argument("--reject", action="store_true", help="answer 550 to every DATA")
     parser.add_argument(
         "--delay-ms", type=int, default=0, metavar="N", help="wait before answering DATA"
+    )
+    parser.add_argument(
+        "--exit-on-eof",
+        action="store_true",
+        help="exit when standard input closes, as it does when the parent dies",
     )
     return parser.parse_args()
 
@@ -139,11 +145,25 @@ async def serve(args):
     stop = asyncio.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
+    watch = asyncio.create_task(stop_at_eof(stop)) if args.exit_on_eof else None
     port = server.sockets[0].getsockname()[1]
     print(f"ready {port}", flush=True)
     await stop.wait()
+    if watch:
+        watch.cancel()
     server.close()
     await server.wait_closed()
+
+
+async def stop_at_eof(stop):
+    """Sets `stop` once standard input closes: a test process that dies without stopping
+    its server (killed at a timeout) takes the server with it."""
+    reader = asyncio.StreamReader()
+    loop = asyncio.get_running_loop()
+    await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
+    while await reader.read(4096):
+        pass
+    stop.set()
 
 
 def main():
