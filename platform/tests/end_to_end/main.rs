@@ -33,3 +33,4 @@ mod orders_plans;
 mod orders_queries;
 mod orders_two_instances;
 mod smoke;
+mod smtp_server;
