@@ -1,7 +1,7 @@
 //! docker-compose.yml and the files it mounts cannot run on a machine without Docker, so
 //! what they name is checked against the code: the binaries and their subcommands, every
-//! variable given to a service, the Kafka topics, nginx's routing by method, and the
-//! services nginx and Prometheus reach.
+//! variable given to a service, the Kafka topics, nginx's routing by method, the
+//! services nginx and Prometheus reach, and the mail server the email worker sends to.
 
 use std::{
     collections::{BTreeMap, BTreeSet},
@@ -320,6 +320,46 @@ fn nginx_and_prometheus_reach_services_of_the_stack() {
         assert!(
             listening.contains(upstream),
             "nginx proxies to {upstream}, which no service of the stack listens on"
+        );
+    }
+}
+
+#[test]
+fn the_email_worker_sends_to_the_mail_server_of_the_stack() {
+    let compose = compose();
+    let all = services(&compose);
+    let running = platform_services(&compose);
+    let senders: Vec<(&String, &Running)> = running
+        .iter()
+        .filter(|(_, service)| service.environment.contains_key("SMTP_URL"))
+        .collect();
+    assert!(
+        senders
+            .iter()
+            .any(|(_, service)| service.command[0] == "projector"),
+        "the projector, which runs the email worker, is given SMTP_URL"
+    );
+    for (name, service) in senders {
+        let url = substituted(&service.environment["SMTP_URL"]);
+        let (host, port) = url
+            .strip_prefix("smtp://")
+            .and_then(|rest| rest.split_once(':'))
+            .unwrap_or_else(|| panic!("service {name}: SMTP_URL {url:?} is not smtp://host:port"));
+        let server = all
+            .get(host)
+            .unwrap_or_else(|| panic!("service {name} mails {host}, which the stack does not run"));
+        let bind = environment(server)
+            .get("MP_SMTP_BIND_ADDR")
+            .cloned()
+            .unwrap_or_else(|| panic!("{host} does not say where it listens for SMTP"));
+        assert_eq!(
+            bind.rsplit(':').next(),
+            Some(port),
+            "service {name} mails port {port}; {host} listens on {bind}"
+        );
+        assert!(
+            all[name.as_str()]["depends_on"][host].is_object(),
+            "service {name} does not wait for {host}"
         );
     }
 }

@@ -9,5 +9,6 @@ mod common;
 mod board;
 mod chat;
 mod crash;
+mod mail_notices;
 mod orders;
 mod replay;

@@ -4,6 +4,7 @@
 pub(crate) mod accounts;
 pub(crate) mod authorization;
 pub(crate) mod chat;
+pub(crate) mod email;
 pub(crate) mod instances;
 pub(crate) mod orders;
 pub(crate) mod smtp;
@@ -22,6 +23,8 @@ pub(crate) struct TestApp {
     pub db: TestDatabase,
     /// The transport flags the platform runs with (`--kafka-...`), for other instances.
     pub transport_args: Vec<String>,
+    /// Where mail goes as `.eml` files when the test sets no SMTP server.
+    pub mail_dir: std::path::PathBuf,
     stop: oneshot::Sender<()>,
     server: JoinHandle<()>,
 }
@@ -34,6 +37,7 @@ impl TestApp {
     /// Spawns with extra command-line settings (e.g. `--read-wait-timeout-ms=300`).
     pub(crate) async fn spawn_with(extra: &[&str]) -> Self {
         let db = TestDatabase::new().await;
+        let mail_dir = std::env::temp_dir().join(format!("platform-mail-{}", db.name));
         let mut args = vec![
             "platform".to_owned(),
             format!("--database-url={}", db.url),
@@ -41,10 +45,18 @@ impl TestApp {
             "--log-format=text".to_owned(),
             "--db-pool-size=8".to_owned(),
             format!("--group-id=projector-{}", uuid::Uuid::new_v4().simple()),
+            format!("--mail-dir={}", mail_dir.display()),
         ];
         // Tests log in often from one address; the limit has its own test.
         if !extra.iter().any(|arg| arg.starts_with("--auth-rate-limit")) {
             args.push("--auth-rate-limit-per-minute=100000".to_owned());
+        }
+        // The platform's own mail (a welcome to every test user) only where a test asks.
+        if !extra
+            .iter()
+            .any(|arg| arg.starts_with("--platform-mail-enabled"))
+        {
+            args.push("--platform-mail-enabled=false".to_owned());
         }
         let mut transport_args = Vec::new();
         if testing::transport() == Transport::Kafka {
@@ -75,6 +87,7 @@ impl TestApp {
             client,
             db,
             transport_args,
+            mail_dir,
             stop,
             server,
         }
@@ -214,6 +227,7 @@ impl TestApp {
     pub(crate) async fn stop(self) {
         let _ = self.stop.send(());
         stopped(self.server, "the platform").await;
+        let _ = std::fs::remove_dir_all(&self.mail_dir);
         self.db.drop().await;
     }
 }

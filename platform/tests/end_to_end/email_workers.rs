@@ -1,0 +1,117 @@
+//! Several workers on one queue: each email is sent by one of them, and a worker killed
+//! mid-batch loses nothing, sending again only what the server may already have taken,
+//! under the same Message-ID.
+
+use std::{collections::HashMap, time::Duration};
+
+use serde_json::Value;
+
+use crate::support::{
+    TestApp,
+    email::{SETTLE, ids, mailing},
+    smtp::{SmtpBehaviour, SmtpServer},
+};
+
+const UNLIMITED: &str = "--email-rate-limit-per-minute=1000000";
+
+/// How many times each Message-ID reached the server.
+fn deliveries(smtp: &SmtpServer) -> HashMap<String, usize> {
+    let mut counts = HashMap::new();
+    for message in smtp.received() {
+        *counts.entry(message.message_id.unwrap()).or_default() += 1;
+    }
+    counts
+}
+
+#[tokio::test]
+async fn two_workers_deliver_two_hundred_emails_each_exactly_once() {
+    let smtp = SmtpServer::start(SmtpBehaviour::default()).await;
+    let app = TestApp::spawn_mailing(&smtp, &[UNLIMITED]).await;
+    let second = app.second_projector(&mailing(&smtp)).await;
+    let ada = app.sign_up("ada@example.com").await;
+
+    let mut emails = Vec::new();
+    for n in 0..200 {
+        emails.push(
+            app.request_email(&ada, "bob@example.com", &format!("Batch {n}"))
+                .await,
+        );
+    }
+    let mut message_ids = Vec::new();
+    let mut workers = std::collections::HashSet::new();
+    for id in ids(&emails) {
+        let email = app.email_in(&ada, &id, "sent").await;
+        message_ids.push(email["message_id"].as_str().unwrap().to_owned());
+        workers.insert(email["attempts"][0]["worker"].as_str().unwrap().to_owned());
+    }
+    smtp.wait_for(200, Duration::from_secs(10)).await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+
+    let counts = deliveries(&smtp);
+    assert_eq!(counts.len(), 200, "every email arrived");
+    assert!(
+        counts.values().all(|&n| n == 1),
+        "an email arrived twice: {:?}",
+        counts.iter().filter(|(_, n)| **n > 1).collect::<Vec<_>>()
+    );
+    assert!(message_ids.iter().all(|id| counts.contains_key(id)));
+    // Both workers, most often; either alone is no error.
+    println!("emails were sent by {} workers: {workers:?}", workers.len());
+    second.stop().await;
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_worker_killed_mid_batch_loses_nothing_and_resends_only_under_the_same_message_id() {
+    // A slow server keeps attempts under way when the worker dies.
+    let smtp = SmtpServer::start(SmtpBehaviour {
+        delay_ms: 100,
+        ..Default::default()
+    })
+    .await;
+    let app = TestApp::spawn_mailing(&smtp, &[UNLIMITED, "--email-worker-enabled=false"]).await;
+    let mut worker_args = mailing(&smtp);
+    // A one-second attempt limit: a dead worker's claims run out after two.
+    worker_args.push("--smtp-timeout-ms=1000".to_owned());
+    worker_args.push("--email-concurrency=8".to_owned());
+    let logs = std::env::temp_dir().join(format!("platform-worker-{}.log", app.db.name));
+    let mut worker = app.platform_process(&worker_args, &logs);
+    let ada = app.sign_up("ada@example.com").await;
+
+    let mut emails = Vec::new();
+    for n in 0..40 {
+        emails.push(
+            app.request_email(&ada, "bob@example.com", &format!("Killed {n}"))
+                .await,
+        );
+    }
+    smtp.wait_for(8, SETTLE).await;
+    worker.kill().unwrap();
+    worker.wait().unwrap();
+    let sent_before = smtp.received().len();
+    assert!(sent_before < 40, "the worker died before it was done");
+
+    let mut worker = app.platform_process(&worker_args, &logs);
+    let mut settled: Vec<Value> = Vec::new();
+    for id in ids(&emails) {
+        settled.push(app.email_in(&ada, &id, "sent").await);
+    }
+    worker.kill().unwrap();
+    worker.wait().unwrap();
+    let _ = std::fs::remove_file(&logs);
+
+    let counts = deliveries(&smtp);
+    assert_eq!(counts.len(), 40, "nothing is lost");
+    for email in &settled {
+        let message_id = email["message_id"].as_str().unwrap();
+        let times = counts[message_id];
+        let attempts = email["attempts"].as_array().unwrap();
+        let abandoned = attempts.iter().filter(|a| a["outcome"].is_null()).count();
+        // A second copy only of a message whose attempt died without an outcome.
+        assert!(
+            times == 1 || (times == 2 && abandoned >= 1),
+            "{message_id} arrived {times} times: {email}"
+        );
+    }
+    app.stop().await;
+}
