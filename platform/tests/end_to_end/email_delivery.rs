@@ -198,7 +198,10 @@ async fn an_email_out_of_attempts_is_dead_until_an_admin_retries_it() {
         .await
         .unwrap();
     let listed = json(listed, StatusCode::OK).await["data"].clone();
-    assert_eq!(ids(listed["items"].as_array().unwrap()), std::slice::from_ref(&id));
+    assert_eq!(
+        ids(listed["items"].as_array().unwrap()),
+        std::slice::from_ref(&id)
+    );
 
     let path = format!("/api/v1/emails/{id}/retry");
     let refused = app
