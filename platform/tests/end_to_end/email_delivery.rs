@@ -128,7 +128,8 @@ async fn a_permanent_refusal_fails_the_email_without_a_second_attempt() {
 async fn mail_queued_while_the_server_is_down_arrives_once_when_it_is_back() {
     let mut smtp = SmtpServer::start(SmtpBehaviour::default()).await;
     smtp.stop().await;
-    let app = TestApp::spawn_mailing(&smtp, &[]).await;
+    // Enough attempts to outlast the outage however the test is scheduled.
+    let app = TestApp::spawn_mailing(&smtp, &["--email-max-attempts=30"]).await;
     let ada = app.sign_up("ada@example.com").await;
 
     let mut emails = Vec::new();
