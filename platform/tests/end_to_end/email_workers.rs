@@ -47,10 +47,12 @@ async fn two_workers_deliver_two_hundred_emails_each_exactly_once() {
 
     let counts = deliveries(&smtp);
     assert_eq!(counts.len(), 200, "every email arrived");
+    let twice: Vec<_> = counts.iter().filter(|(_, n)| **n > 1).collect();
     assert!(
-        counts.values().all(|&n| n == 1),
-        "an email arrived twice: {:?}",
-        counts.iter().filter(|(_, n)| **n > 1).collect::<Vec<_>>()
+        twice.is_empty(),
+        "{} emails arrived more than once, e.g. {:?}",
+        twice.len(),
+        &twice[..twice.len().min(3)]
     );
     assert!(message_ids.iter().all(|id| counts.contains_key(id)));
     // Both workers, most often; either alone is no error.
