@@ -44,10 +44,13 @@ pub(crate) fn set(args: &mut Vec<String>, setting: &str) {
 }
 
 impl TestApp {
-    /// Spawns a platform that sends through `smtp`, with `extra` settings.
+    /// Spawns a platform that sends through `smtp`, with `extra` settings (which replace
+    /// the fast retries' where they name the same).
     pub(crate) async fn spawn_mailing(smtp: &SmtpServer, extra: &[&str]) -> Self {
         let mut args = mailing(smtp);
-        args.extend(extra.iter().map(|arg| arg.to_string()));
+        for setting in extra {
+            set(&mut args, setting);
+        }
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         Self::spawn_with(&args).await
     }
