@@ -2,7 +2,7 @@
 accepts and can defer, refuse or slow down deliveries.
 
     server.py --port 2525 --spool DIR [--defer-first N] [--reject] [--delay-ms N]
-              [--exit-on-eof]
+              [--reply-delay-ms N] [--exit-on-eof]
 
 Every accepted message becomes DIR/<n>.eml (the bytes as received) and one line of
 DIR/received.jsonl; every refused one a line of DIR/refused.jsonl. A file is complete
@@ -51,6 +51,14 @@ def parse_args():
         "--delay-ms", type=int, default=0, metavar="N", help="wait before answering DATA"
     )
     parser.add_argument(
+        "--reply-delay-ms",
+        type=int,
+        default=0,
+        metavar="N",
+        help="wait between keeping an accepted message and answering 250, as a server "
+        "whose reply is slow to arrive: a client that dies meanwhile never learns of it",
+    )
+    parser.add_argument(
         "--exit-on-eof",
         action="store_true",
         help="exit when standard input closes, as it does when the parent dies",
@@ -64,14 +72,15 @@ def last_number(spool):
 
 
 class Spool:
-    """The handler. Past the optional delay it never awaits, so numbering and writing a
-    message happen in one step of the event loop and need no lock."""
+    """The handler. Between the optional delays it never awaits, so numbering and writing
+    a message happen in one step of the event loop and need no lock."""
 
-    def __init__(self, spool, defer_first, reject, delay_ms):
+    def __init__(self, spool, defer_first, reject, delay_ms, reply_delay_ms):
         self.spool = spool
         self.defers_left = defer_first
         self.reject = reject
         self.delay = delay_ms / 1000
+        self.reply_delay = reply_delay_ms / 1000
         self.n = last_number(spool)
         # Opened once: a line per message is one write and a flush.
         self.received = open(os.path.join(spool, "received.jsonl"), "a", encoding="utf-8")
@@ -88,8 +97,11 @@ class Spool:
         if self.reject:
             return self.refuse(envelope, REJECTED)
         self.n += 1
+        n = self.n
         self.store(envelope)
-        return f"{ACCEPTED} {self.n}"
+        if self.reply_delay:
+            await asyncio.sleep(self.reply_delay)
+        return f"{ACCEPTED} {n}"
 
     def store(self, envelope):
         path = os.path.join(self.spool, f"{self.n}.eml")
@@ -134,7 +146,7 @@ def header(headers, name):
 
 async def serve(args):
     os.makedirs(args.spool, exist_ok=True)
-    handler = Spool(args.spool, args.defer_first, args.reject, args.delay_ms)
+    handler = Spool(args.spool, args.defer_first, args.reject, args.delay_ms, args.reply_delay_ms)
     loop = asyncio.get_running_loop()
     # A fixed hostname: the default resolves the machine's FQDN on every connection.
     server = await loop.create_server(
@@ -168,8 +180,8 @@ async def stop_at_eof(stop):
 
 def main():
     args = parse_args()
-    if args.defer_first < 0 or args.delay_ms < 0:
-        sys.exit("--defer-first and --delay-ms take numbers >= 0")
+    if min(args.defer_first, args.delay_ms, args.reply_delay_ms) < 0:
+        sys.exit("--defer-first, --delay-ms and --reply-delay-ms take numbers >= 0")
     asyncio.run(serve(args))
 
 

@@ -27,6 +27,9 @@ pub(crate) struct SmtpBehaviour {
     pub(crate) reject: bool,
     /// Wait this long before answering, as a slow server does.
     pub(crate) delay_ms: u64,
+    /// Keep an accepted message, then wait this long before answering `250`: a client
+    /// that dies meanwhile has delivered it without knowing.
+    pub(crate) reply_delay_ms: u64,
 }
 
 /// A message the server accepted (a line of `received.jsonl`); its bytes are `<n>.eml`.
@@ -178,6 +181,7 @@ impl SmtpServer {
             .arg(format!("--spool={}", self.spool().display()))
             .arg(format!("--defer-first={}", behaviour.defer_first))
             .arg(format!("--delay-ms={}", behaviour.delay_ms))
+            .arg(format!("--reply-delay-ms={}", behaviour.reply_delay_ms))
             // Its stdin is a pipe this process holds: if the test dies, so does the server.
             .arg("--exit-on-eof")
             .stdin(Stdio::piped())
