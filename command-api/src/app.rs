@@ -10,11 +10,12 @@ use service_kit::{
     auth::Tokens,
     config::CommonConfig,
     health,
-    rate_limit::RateLimit,
+    rate_limit::{KeyedRateLimit, RateLimit},
     server::{Server, Service},
 };
 use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
 
 use crate::identity::{admin::AdminAccount, passwords::Passwords};
 
@@ -41,6 +42,9 @@ pub struct CommandSettings {
 
     #[command(flatten)]
     pub identity: IdentityConfig,
+
+    #[command(flatten)]
+    pub email: EmailConfig,
 }
 
 /// Settings of the identity endpoints.
@@ -60,6 +64,14 @@ pub struct IdentityConfig {
 
     #[command(flatten)]
     pub admin: AdminConfig,
+}
+
+/// Settings of the email endpoints.
+#[derive(Debug, Clone, clap::Args)]
+pub struct EmailConfig {
+    /// Emails one user may request per minute.
+    #[arg(long, env = "EMAIL_RATE_LIMIT_PER_MINUTE", default_value_t = NonZeroU32::new(20).expect("non-zero"))]
+    pub email_rate_limit_per_minute: NonZeroU32,
 }
 
 /// The first admin account, created on start unless its address is taken.
@@ -105,6 +117,8 @@ pub struct Shared {
     pub passwords: Passwords,
     /// How long a login session lasts.
     pub refresh_ttl: time::Duration,
+    /// Emails each user may request a minute.
+    pub email_limit: KeyedRateLimit<Uuid>,
 }
 
 impl std::ops::Deref for AppState {
@@ -144,6 +158,10 @@ pub async fn start(
         tokens,
         passwords: Passwords::new(),
         refresh_ttl: time::Duration::hours(settings.identity.refresh_token_ttl_hours.into()),
+        email_limit: KeyedRateLimit::per_minute(
+            settings.email.email_rate_limit_per_minute,
+            "emails requested by this account",
+        ),
     }));
     if let Some(admin) = settings.identity.admin.account() {
         crate::identity::admin::ensure(&state, &admin).await?;
@@ -153,6 +171,7 @@ pub async fn start(
             .merge(crate::orders::router())
             .merge(crate::board::router())
             .merge(crate::chat::router())
+            .merge(crate::email::router())
             .merge(crate::identity::router(RateLimit::per_minute(
                 settings.identity.auth_rate_limit_per_minute,
                 settings.identity.trust_proxy_headers,

@@ -31,6 +31,9 @@ use utoipa::OpenApi;
         crate::chat::rooms::remove_member,
         crate::chat::messages::send_message,
         crate::chat::messages::mark_read,
+        crate::email::handlers::request_email,
+        crate::email::handlers::cancel_email,
+        crate::email::handlers::retry_email,
     ),
     components(schemas(service_kit::error::ErrorBody, service_kit::ApiError, service_kit::ErrorCode)),
     modifiers(&BearerSecurity),
@@ -42,6 +45,7 @@ use utoipa::OpenApi;
         (name = "orders", description = "Orders and their status machine"),
         (name = "board", description = "Posts and comments"),
         (name = "chat", description = "Rooms, members and messages"),
+        (name = "emails", description = "Emails sent on request by a worker"),
     )
 )]
 struct CommandApiDoc;

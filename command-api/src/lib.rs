@@ -13,6 +13,8 @@
 //! - [`orders`]: the order aggregate (its status machine) and its endpoints.
 //! - [`board`]: the post and comment aggregates and their endpoints.
 //! - [`chat`]: the room aggregate (membership) and the room and message endpoints.
+//! - [`email`]: requesting an email (rate limited per user), cancelling and retrying it,
+//!   by the rules of the `email_job` crate.
 //! - [`text`]: the rules of free-text fields.
 //! - [`docs`]: the OpenAPI document.
 
@@ -21,6 +23,7 @@ pub mod board;
 pub mod chat;
 pub mod command;
 pub mod docs;
+pub mod email;
 pub mod identity;
 pub mod items;
 pub mod orders;

@@ -21,7 +21,8 @@
 //! - [`extract`]: JSON, path and query extractors whose rejections use the envelope.
 //! - [`response`]: the success envelope.
 //! - [`paging`]: `page` / `size` parameters and paged results.
-//! - [`rate_limit`]: per-client-address limits with `429` and `RateLimit-*` headers.
+//! - [`rate_limit`]: limits per client address or per user, with `429` and `RateLimit-*`
+//!   headers.
 //! - [`layers`]: request ids, tracing, timeouts, body limits, envelopes for bare errors.
 //! - [`docs`]: Swagger UI over the generated OpenAPI documents, served offline.
 

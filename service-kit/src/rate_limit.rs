@@ -1,7 +1,12 @@
-//! Per-client-address rate limits (GCRA, by `governor`), answered with `429`,
-//! `Retry-After` and the `RateLimit-*` headers.
+//! Rate limits (GCRA, by `governor`) keyed by whatever a limit counts per: a client
+//! address for endpoints anyone may call ([`RateLimit`] and its [`enforce`] middleware),
+//! a user for endpoints that need a login ([`KeyedRateLimit`], checked in the handler
+//! once it knows what must not count, such as a retried request). Over the limit, the
+//! answer is `429` with `Retry-After` and the `RateLimit-*` headers; under it, the
+//! `RateLimit-*` headers tell what is left.
 
 use std::{
+    hash::Hash,
     net::{IpAddr, SocketAddr},
     num::NonZeroU32,
     sync::Arc,
@@ -28,25 +33,112 @@ const REMAINING: HeaderName = HeaderName::from_static("ratelimit-remaining");
 const RESET: HeaderName = HeaderName::from_static("ratelimit-reset");
 const POLICY: HeaderName = HeaderName::from_static("ratelimit-policy");
 
-type Limiter = DefaultKeyedRateLimiter<IpAddr, StateInformationMiddleware>;
+/// Keys tracked before those whose budget has refilled are forgotten.
+const TRACKED_KEYS: usize = 10_000;
 
-/// At most `per_minute` requests a minute from one client address, in bursts of at most
-/// that many.
+/// At most `per_minute` requests a minute for one key, in bursts of at most that many.
+#[derive(Clone)]
+pub struct KeyedRateLimit<K: Hash + Eq + Clone> {
+    limiter: Arc<DefaultKeyedRateLimiter<K, StateInformationMiddleware>>,
+    per_minute: u32,
+    /// What the limit counts, for the refusal's message (e.g. "requests from this
+    /// address").
+    counted: &'static str,
+}
+
+impl<K: Hash + Eq + Clone> KeyedRateLimit<K> {
+    pub fn per_minute(per_minute: NonZeroU32, counted: &'static str) -> Self {
+        let limiter = RateLimiter::keyed(Quota::per_minute(per_minute))
+            .with_middleware::<StateInformationMiddleware>();
+        Self {
+            limiter: Arc::new(limiter),
+            per_minute: per_minute.get(),
+            counted,
+        }
+    }
+
+    /// Counts one request against `key`: the `RateLimit-*` headers its answer carries, or
+    /// the refusal when `key` has no budget left.
+    pub fn check(&self, key: &K) -> Result<HeaderMap, OverLimit> {
+        // Now and then, so memory stays bounded.
+        if self.limiter.len() > TRACKED_KEYS {
+            self.limiter.retain_recent();
+        }
+        match self.limiter.check_key(key) {
+            Ok(state) => {
+                let remaining = state.remaining_burst_capacity();
+                let per_request = Duration::from_secs(60) / self.per_minute;
+                let reset = per_request * (self.per_minute - remaining);
+                Ok(quota_headers(self.per_minute, remaining, reset))
+            }
+            Err(not_until) => {
+                let wait = not_until.wait_time_from(DefaultClock::default().now());
+                Err(OverLimit {
+                    retry_after_seconds: wait.as_secs_f64().ceil().max(1.0) as u64,
+                    per_minute: self.per_minute,
+                    counted: self.counted,
+                })
+            }
+        }
+    }
+}
+
+/// A request over its limit, answered `429` with `Retry-After` and the `RateLimit-*`
+/// headers (which an [`ApiError`] alone cannot carry).
+#[derive(Debug, Clone, Copy)]
+pub struct OverLimit {
+    pub retry_after_seconds: u64,
+    per_minute: u32,
+    counted: &'static str,
+}
+
+impl IntoResponse for OverLimit {
+    fn into_response(self) -> Response {
+        let seconds = self.retry_after_seconds;
+        let error = ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            ErrorCode::RateLimited,
+            format!("too many {}; retry in {seconds} s", self.counted),
+        )
+        .with_details(json!({
+            "retry_after_seconds": seconds,
+            "limit_per_minute": self.per_minute,
+        }));
+        let mut response = error.into_response();
+        let headers = response.headers_mut();
+        headers.extend(quota_headers(
+            self.per_minute,
+            0,
+            Duration::from_secs(seconds),
+        ));
+        headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        response
+    }
+}
+
+/// The `RateLimit-*` headers: the limit, what is left of it, and when it is whole again.
+fn quota_headers(per_minute: u32, remaining: u32, reset: Duration) -> HeaderMap {
+    let mut headers = HeaderMap::new();
+    headers.insert(LIMIT, HeaderValue::from(per_minute));
+    headers.insert(REMAINING, HeaderValue::from(remaining));
+    headers.insert(RESET, HeaderValue::from(reset.as_secs_f64().ceil() as u64));
+    let policy = format!("{per_minute};w=60");
+    headers.insert(POLICY, HeaderValue::from_str(&policy).expect("ascii"));
+    headers
+}
+
+/// At most `per_minute` requests a minute from one client address.
 #[derive(Clone)]
 pub struct RateLimit {
-    limiter: Arc<Limiter>,
-    per_minute: u32,
+    limit: KeyedRateLimit<IpAddr>,
     /// Whether to take the client address from `X-Real-IP` (set by the reverse proxy).
     trust_proxy: bool,
 }
 
 impl RateLimit {
     pub fn per_minute(per_minute: NonZeroU32, trust_proxy: bool) -> Self {
-        let limiter = RateLimiter::keyed(Quota::per_minute(per_minute))
-            .with_middleware::<StateInformationMiddleware>();
         Self {
-            limiter: Arc::new(limiter),
-            per_minute: per_minute.get(),
+            limit: KeyedRateLimit::per_minute(per_minute, "requests from this address"),
             trust_proxy,
         }
     }
@@ -65,16 +157,6 @@ impl RateLimit {
                 .map(|ConnectInfo(addr)| addr.ip())
         })
     }
-
-    fn headers(&self, remaining: u32, reset: Duration) -> HeaderMap {
-        let mut headers = HeaderMap::new();
-        headers.insert(LIMIT, HeaderValue::from(self.per_minute));
-        headers.insert(REMAINING, HeaderValue::from(remaining));
-        headers.insert(RESET, HeaderValue::from(reset.as_secs_f64().ceil() as u64));
-        let policy = format!("{};w=60", self.per_minute);
-        headers.insert(POLICY, HeaderValue::from_str(&policy).expect("ascii"));
-        headers
-    }
 }
 
 /// Middleware: counts the request against its client address; over the limit, answers
@@ -83,37 +165,54 @@ pub async fn enforce(State(limit): State<RateLimit>, request: Request, next: Nex
     let Some(client) = limit.client(&request) else {
         return next.run(request).await;
     };
-    // Forget addresses whose budget has refilled, now and then, so memory stays bounded.
-    if limit.limiter.len() > 10_000 {
-        limit.limiter.retain_recent();
-    }
-    let per_request = Duration::from_secs(60) / limit.per_minute;
-    match limit.limiter.check_key(&client) {
-        Ok(state) => {
-            let remaining = state.remaining_burst_capacity();
-            let reset = per_request * (limit.per_minute - remaining);
+    match limit.limit.check(&client) {
+        Ok(headers) => {
             let mut response = next.run(request).await;
-            response
-                .headers_mut()
-                .extend(limit.headers(remaining, reset));
+            response.headers_mut().extend(headers);
             response
         }
-        Err(not_until) => {
-            let wait = not_until.wait_time_from(DefaultClock::default().now());
-            let seconds = wait.as_secs_f64().ceil().max(1.0) as u64;
-            let error = ApiError::new(
-                StatusCode::TOO_MANY_REQUESTS,
-                ErrorCode::RateLimited,
-                format!("too many requests from this address; retry in {seconds} s"),
-            )
-            .with_details(
-                json!({ "retry_after_seconds": seconds, "limit_per_minute": limit.per_minute }),
-            );
-            let mut response = error.into_response();
-            let headers = response.headers_mut();
-            headers.extend(limit.headers(0, Duration::from_secs(seconds)));
-            headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds));
-            response
+        Err(over) => over.into_response(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn three_a_minute() -> KeyedRateLimit<u32> {
+        KeyedRateLimit::per_minute(NonZeroU32::new(3).unwrap(), "tries")
+    }
+
+    #[test]
+    fn each_key_spends_a_budget_of_its_own() {
+        let limit = three_a_minute();
+        for remaining in ["2", "1", "0"] {
+            let headers = limit.check(&1).unwrap();
+            assert_eq!(headers[REMAINING], remaining);
+            assert_eq!(headers[POLICY], "3;w=60");
         }
+        assert!(limit.check(&1).is_err());
+        assert_eq!(limit.check(&2).unwrap()[REMAINING], "2");
+    }
+
+    #[test]
+    fn a_refusal_says_when_to_come_back() {
+        let limit = three_a_minute();
+        for _ in 0..3 {
+            limit.check(&1).unwrap();
+        }
+        let over = limit.check(&1).unwrap_err();
+        assert!((1..=20).contains(&over.retry_after_seconds), "{over:?}");
+        let response = over.into_response();
+        assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+        let headers = response.headers();
+        assert_eq!(
+            headers[header::RETRY_AFTER],
+            over.retry_after_seconds.to_string()
+        );
+        assert_eq!(headers[REMAINING], "0");
+        let error = response.extensions().get::<ApiError>().unwrap();
+        assert_eq!(error.code, ErrorCode::RateLimited);
+        assert!(error.message.starts_with("too many tries; retry in"));
     }
 }

@@ -128,7 +128,8 @@ async fn a_permanent_refusal_fails_the_email_without_a_second_attempt() {
 async fn mail_queued_while_the_server_is_down_arrives_once_when_it_is_back() {
     let mut smtp = SmtpServer::start(SmtpBehaviour::default()).await;
     smtp.stop().await;
-    let app = TestApp::spawn_mailing(&smtp, &[]).await;
+    // Enough attempts to outlast the outage however the test is scheduled.
+    let app = TestApp::spawn_mailing(&smtp, &["--email-max-attempts=30"]).await;
     let ada = app.sign_up("ada@example.com").await;
 
     let mut emails = Vec::new();
@@ -198,7 +199,10 @@ async fn an_email_out_of_attempts_is_dead_until_an_admin_retries_it() {
         .await
         .unwrap();
     let listed = json(listed, StatusCode::OK).await["data"].clone();
-    assert_eq!(ids(listed["items"].as_array().unwrap()), std::slice::from_ref(&id));
+    assert_eq!(
+        ids(listed["items"].as_array().unwrap()),
+        std::slice::from_ref(&id)
+    );
 
     let path = format!("/api/v1/emails/{id}/retry");
     let refused = app

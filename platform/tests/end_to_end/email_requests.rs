@@ -42,13 +42,7 @@ async fn bad_input_is_refused_naming_the_field_and_nothing_is_appended() {
         (json!({ "to": [], "subject": "Hi", "text": "x" }), "to"),
     ];
     for (body, field) in cases {
-        let response = app
-            .as_user(Some(&ada), Method::POST, "/api/v1/emails")
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
-        let error = unprocessable(response, "").await;
+        let error = unprocessable(app.post_email(&ada, &body, None).await, "").await;
         assert!(
             error["details"]["fields"][field].is_string(),
             "{field} is not named: {error}"
@@ -122,12 +116,7 @@ async fn a_user_over_the_email_limit_is_told_when_to_come_back() {
             .await;
     }
     let body = json!({ "to": ["bob@example.com"], "subject": "Over", "text": "x" });
-    let response = app
-        .as_user(Some(&ada), Method::POST, "/api/v1/emails")
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
+    let response = app.post_email(&ada, &body, None).await;
     let retry_after: u64 = header(&response, "retry-after").parse().unwrap();
     assert!((1..=60).contains(&retry_after), "{retry_after}");
     error(response, StatusCode::TOO_MANY_REQUESTS, "RATE_LIMITED", "").await;
@@ -145,13 +134,7 @@ async fn a_request_sent_again_with_its_key_is_answered_with_the_same_email() {
     let body = json!({ "to": ["bob@example.com"], "subject": "Once", "text": "x" });
     let mut answers = Vec::new();
     for _ in 0..2 {
-        let response = app
-            .as_user(Some(&ada), Method::POST, "/api/v1/emails")
-            .header("Idempotency-Key", "mail-1")
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
+        let response = app.post_email(&ada, &body, Some("mail-1")).await;
         let location = header(&response, "location");
         let data = json(response, StatusCode::ACCEPTED).await["data"].clone();
         assert_eq!(

@@ -12,8 +12,6 @@ use crate::support::{
     smtp::{SmtpBehaviour, SmtpServer},
 };
 
-const UNLIMITED: &str = "--email-rate-limit-per-minute=1000000";
-
 /// How many times each Message-ID reached the server.
 fn deliveries(smtp: &SmtpServer) -> HashMap<String, usize> {
     let mut counts = HashMap::new();
@@ -26,7 +24,7 @@ fn deliveries(smtp: &SmtpServer) -> HashMap<String, usize> {
 #[tokio::test]
 async fn two_workers_deliver_two_hundred_emails_each_exactly_once() {
     let smtp = SmtpServer::start(SmtpBehaviour::default()).await;
-    let app = TestApp::spawn_mailing(&smtp, &[UNLIMITED]).await;
+    let app = TestApp::spawn_mailing(&smtp, &[]).await;
     let second = app.second_projector(&mailing(&smtp)).await;
     let ada = app.sign_up("ada@example.com").await;
 
@@ -69,7 +67,7 @@ async fn a_worker_killed_mid_batch_loses_nothing_and_resends_only_under_the_same
         ..Default::default()
     })
     .await;
-    let app = TestApp::spawn_mailing(&smtp, &[UNLIMITED, "--email-worker-enabled=false"]).await;
+    let app = TestApp::spawn_mailing(&smtp, &["--email-worker-enabled=false"]).await;
     let mut worker_args = mailing(&smtp);
     // A one-second attempt limit: a dead worker's claims run out after two.
     worker_args.push("--smtp-timeout-ms=1000".to_owned());

@@ -86,15 +86,37 @@ pub async fn run(sender: &Sender, id: Uuid) -> anyhow::Result<bool> {
         rand::random::<f64>(),
     );
     observe(&outcome);
-    match append(&sender.store, &email, &outcome, &metadata).await {
-        Ok(_) => Ok(true),
-        // Only a takeover after the lease ran out appends here first: this attempt
-        // outlived its lease, and the later attempt's outcome stands.
-        Err(AppendError::Conflict { .. }) => {
-            tracing::warn!(email_id = %id, "an attempt outlived its lease; its outcome is dropped");
-            Ok(true)
+    record(sender, &email, &outcome, &metadata).await?;
+    Ok(true)
+}
+
+/// Appends an attempt's outcome. The message may be with the server already, so a
+/// passing failure of the store is retried while the claim still holds (the send took at
+/// most half of it): a lost outcome would let the next attempt send the message again.
+async fn record(
+    sender: &Sender,
+    email: &Email,
+    outcome: &EmailEvent,
+    metadata: &EventMetadata,
+) -> anyhow::Result<()> {
+    let deadline = Instant::now() + sender.lease / 2;
+    let mut pause = Duration::from_millis(50);
+    loop {
+        match append(&sender.store, email, outcome, metadata).await {
+            Ok(_) => return Ok(()),
+            // Only a takeover after the lease ran out appends here first: this attempt
+            // outlived its claim, and the later attempt's outcome stands.
+            Err(AppendError::Conflict { .. }) => {
+                tracing::warn!(email_id = %email.id, "an attempt outlived its claim; its outcome is dropped");
+                return Ok(());
+            }
+            Err(err) if Instant::now() + pause < deadline => {
+                tracing::warn!(email_id = %email.id, error = %err, "cannot record an attempt's outcome yet; retrying");
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(Duration::from_secs(2));
+            }
+            Err(err) => return Err(err.into()),
         }
-        Err(err) => Err(err.into()),
     }
 }
 

@@ -6,7 +6,7 @@
 //! A request carries the source event's id as its idempotency key, so a redelivery, a
 //! resumed batch or a rewound checkpoint never requests the same mail twice.
 
-use std::sync::Arc;
+use std::{marker::PhantomData, sync::Arc};
 
 use async_trait::async_trait;
 use event_store::{AppendRequest, EventStore, ExpectedVersion, Idempotency};
@@ -24,24 +24,41 @@ use crate::{AnyProjection, Projection, Tables};
 /// The process managers, each run like a projection.
 pub fn all(store: &EventStore) -> Vec<Arc<dyn AnyProjection>> {
     vec![
-        Arc::new(WelcomeMail {
-            store: store.clone(),
-        }),
-        Arc::new(OrderMail {
-            store: store.clone(),
-        }),
+        Arc::new(Notices::<Welcome>::new(store)),
+        Arc::new(Notices::<OrderNotices>::new(store)),
     ]
 }
 
-/// A welcome email to every new member.
-pub struct WelcomeMail {
+/// Which events of one context call for mail, and what mail.
+#[async_trait]
+pub trait Notice: Send + Sync + 'static {
+    /// The reactor's name, in its checkpoint.
+    const NAME: &'static str;
+    type Event: DomainEvent + Send;
+
+    /// The user the mail belongs to and the mail `event` calls for, if any.
+    async fn mail(store: &EventStore, event: Self::Event) -> anyhow::Result<Option<(Uuid, Mail)>>;
+}
+
+/// A reactor requesting the mail `N` asks for, once per source event.
+pub struct Notices<N> {
     store: EventStore,
+    notice: PhantomData<N>,
+}
+
+impl<N> Notices<N> {
+    fn new(store: &EventStore) -> Self {
+        Self {
+            store: store.clone(),
+            notice: PhantomData,
+        }
+    }
 }
 
 #[async_trait]
-impl Projection for WelcomeMail {
-    const NAME: &str = "mail.welcome";
-    const CONTEXT: &str = IdentityEvent::CONTEXT;
+impl<N: Notice> Projection for Notices<N> {
+    const NAME: &str = N::NAME;
+    const CONTEXT: &str = N::Event::CONTEXT;
     const TABLES: &[&str] = &[];
 
     async fn apply(
@@ -51,71 +68,80 @@ impl Projection for WelcomeMail {
         events: &[RecordedEvent],
     ) -> anyhow::Result<()> {
         for recorded in events {
-            if let IdentityEvent::UserRegistered(user) = recorded.decode()? {
-                let mail = Mail {
-                    to: user.email.clone(),
-                    subject: format!("Welcome, {}", user.name),
-                    text: format!(
-                        "Hello {},\n\nyour account {} is ready. Sign in any time.\n",
-                        user.name, user.email
-                    ),
-                };
-                request(&self.store, recorded, user.user_id, mail).await?;
+            if let Some((user, mail)) = N::mail(&self.store, recorded.decode()?).await? {
+                request(&self.store, recorded, user, mail).await?;
             }
         }
         Ok(())
     }
 }
 
-/// A confirmation when an order is placed, and a notice when it ships, to its member.
-pub struct OrderMail {
-    store: EventStore,
-}
+/// A welcome email to every new member.
+pub struct Welcome;
 
 #[async_trait]
-impl Projection for OrderMail {
-    const NAME: &str = "mail.orders";
-    const CONTEXT: &str = OrderEvent::CONTEXT;
-    const TABLES: &[&str] = &[];
+impl Notice for Welcome {
+    const NAME: &str = "mail.welcome";
+    type Event = IdentityEvent;
 
-    async fn apply(
-        &self,
-        _conn: &mut PgConnection,
-        _tables: Tables,
-        events: &[RecordedEvent],
-    ) -> anyhow::Result<()> {
-        for recorded in events {
-            let (member, subject, text) = match recorded.decode()? {
-                OrderEvent::Placed(order) => (
-                    order.member_id,
-                    format!("Order #{} placed", order.number),
-                    format!(
-                        "We received your order #{}: {} x {} at {} each, {} in all.\n",
-                        order.number,
-                        order.quantity,
-                        order.product_name,
-                        order.unit_price,
-                        i64::from(order.quantity) * order.unit_price
-                    ),
-                ),
-                OrderEvent::StatusChanged(moved) if moved.to == OrderStatus::Shipped => (
-                    moved.member_id,
-                    format!("Order #{} shipped", moved.number),
-                    format!("Your order #{} is on its way.\n", moved.number),
-                ),
-                _ => continue,
-            };
-            let Some(to) = address_of(&self.store, member).await? else {
-                tracing::warn!(member = %member, "no address for an order's member; no mail sent");
-                continue;
-            };
-            request(&self.store, recorded, member, Mail { to, subject, text }).await?;
-        }
-        Ok(())
+    async fn mail(
+        _store: &EventStore,
+        event: IdentityEvent,
+    ) -> anyhow::Result<Option<(Uuid, Mail)>> {
+        let IdentityEvent::UserRegistered(user) = event else {
+            return Ok(None);
+        };
+        let mail = Mail {
+            text: format!(
+                "Hello {},\n\nyour account {} is ready. Sign in any time.\n",
+                user.name, user.email
+            ),
+            subject: format!("Welcome, {}", user.name),
+            to: user.email,
+        };
+        Ok(Some((user.user_id, mail)))
     }
 }
 
-struct Mail {
+/// A confirmation when an order is placed, and a notice when it ships, to its member.
+pub struct OrderNotices;
+
+#[async_trait]
+impl Notice for OrderNotices {
+    const NAME: &str = "mail.orders";
+    type Event = OrderEvent;
+
+    async fn mail(store: &EventStore, event: OrderEvent) -> anyhow::Result<Option<(Uuid, Mail)>> {
+        let (member, subject, text) = match event {
+            OrderEvent::Placed(order) => (
+                order.member_id,
+                format!("Order #{} placed", order.number),
+                format!(
+                    "We received your order #{}: {} x {} at {} each, {} in all.\n",
+                    order.number,
+                    order.quantity,
+                    order.product_name,
+                    order.unit_price,
+                    i64::from(order.quantity) * order.unit_price
+                ),
+            ),
+            OrderEvent::StatusChanged(moved) if moved.to == OrderStatus::Shipped => (
+                moved.member_id,
+                format!("Order #{} shipped", moved.number),
+                format!("Your order #{} is on its way.\n", moved.number),
+            ),
+            _ => return Ok(None),
+        };
+        let Some(to) = address_of(store, member).await? else {
+            tracing::warn!(member = %member, "no address for an order's member; no mail sent");
+            return Ok(None);
+        };
+        Ok(Some((member, Mail { to, subject, text })))
+    }
+}
+
+/// An email the platform writes.
+pub struct Mail {
     to: String,
     subject: String,
     text: String,

@@ -93,32 +93,35 @@ async fn work(sender: &Arc<Sender>, shutdown: &CancellationToken) -> anyhow::Res
             let taken = in_flight.iter().chain(resting.keys()).copied().collect();
             until_next_due(&pool, taken).await?
         };
-        tokio::select! {
-            notice = listener.recv() => {
-                let notice = notice?;
-                let ours = checkpoint::Notice::parse(notice.payload())
-                    .is_some_and(|n| n.projection == EmailProjection::NAME);
-                if !ours {
-                    // Another projection moved: nothing new for the queue. Wait again
-                    // without polling (the loop's poll is cheap, but notices are many).
-                    continue;
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            tokio::select! {
+                notice = listener.recv() => {
+                    let notice = notice?;
+                    // Other projections' notices are many and say nothing of the queue.
+                    if checkpoint::Notice::parse(notice.payload())
+                        .is_some_and(|n| n.projection == EmailProjection::NAME)
+                    {
+                        break;
+                    }
                 }
-            }
-            Some(done) = attempts.join_next(), if !attempts.is_empty() => {
-                let (id, attempted) = done?;
-                in_flight.remove(&id);
-                if !attempted {
-                    resting.insert(id, tokio::time::Instant::now());
+                Some(done) = attempts.join_next(), if !attempts.is_empty() => {
+                    let (id, attempted) = done?;
+                    in_flight.remove(&id);
+                    if !attempted {
+                        resting.insert(id, tokio::time::Instant::now());
+                    }
+                    break;
                 }
-            }
-            _ = tokio::time::sleep(wait) => {}
-            _ = shutdown.cancelled() => {
-                // Let attempts under way record their outcome; each is bounded by the
-                // SMTP timeout.
-                while let Some(done) = attempts.join_next().await {
-                    done?;
+                _ = tokio::time::sleep_until(deadline) => break,
+                _ = shutdown.cancelled() => {
+                    // Let attempts under way record their outcome; each is bounded by
+                    // the SMTP timeout.
+                    while let Some(done) = attempts.join_next().await {
+                        done?;
+                    }
+                    return Ok(());
                 }
-                return Ok(());
             }
         }
     }

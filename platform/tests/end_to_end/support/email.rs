@@ -8,7 +8,7 @@ use std::{
 };
 
 use clap::Parser;
-use reqwest::{Method, StatusCode};
+use reqwest::{Method, Response, StatusCode};
 use serde_json::{Value, json};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -47,13 +47,25 @@ impl TestApp {
     /// Requests an email to `to` as `account`, asserting `202`; returns the response data.
     pub(crate) async fn request_email(&self, account: &Account, to: &str, subject: &str) -> Value {
         let body = json!({ "to": [to], "subject": subject, "text": format!("{subject}\n") });
-        let response = self
-            .as_user(Some(account), Method::POST, "/api/v1/emails")
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
+        let response = self.post_email(account, &body, None).await;
         json(response, StatusCode::ACCEPTED).await["data"].clone()
+    }
+
+    /// `POST /api/v1/emails` with `body` as `account`, under an idempotency key if given.
+    pub(crate) async fn post_email(
+        &self,
+        account: &Account,
+        body: &Value,
+        key: Option<&str>,
+    ) -> Response {
+        let request = self
+            .as_user(Some(account), Method::POST, "/api/v1/emails")
+            .json(body);
+        let request = match key {
+            Some(key) => request.header("Idempotency-Key", key),
+            None => request,
+        };
+        request.send().await.unwrap()
     }
 
     /// The email `id` as `account` sees it.

@@ -51,6 +51,13 @@ impl TestApp {
         if !extra.iter().any(|arg| arg.starts_with("--auth-rate-limit")) {
             args.push("--auth-rate-limit-per-minute=100000".to_owned());
         }
+        // Tests request many emails as one user; the limit has its own test.
+        if !extra
+            .iter()
+            .any(|arg| arg.starts_with("--email-rate-limit"))
+        {
+            args.push("--email-rate-limit-per-minute=100000".to_owned());
+        }
         // The platform's own mail (a welcome to every test user) only where a test asks.
         if !extra
             .iter()
