@@ -6,11 +6,12 @@ say() {
     echo "$bench: $*" >&2
 }
 
-# The machine, the date and the commit, for the record of a run.
+# The machine, its load, the date and the commit, for the record of a run.
 describe_machine() {
-    local model
+    local model load
     model=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')
-    say "$(nproc) cores ($model), $(date -u '+%Y-%m-%d %H:%M UTC'), commit $(git rev-parse --short HEAD 2>/dev/null || echo '?')"
+    load=$(cut -d' ' -f1-3 /proc/loadavg)
+    say "$(nproc) cores ($model), load average $load, $(date -u '+%Y-%m-%d %H:%M UTC'), commit $(git rev-parse --short HEAD 2>/dev/null || echo '?')"
 }
 
 # The path of release binary $1 (in CARGO_TARGET_DIR when that is set).
