@@ -21,7 +21,11 @@ CREATE TABLE emails (
     source_event_id uuid,
     requested_at    timestamptz NOT NULL,
     updated_at      timestamptz NOT NULL,
-    version         bigint NOT NULL
+    version         bigint NOT NULL,
+    -- The global position of the last event applied to the row. A user's live stream
+    -- resumes from a position: the emails whose last change lies after it are what the
+    -- client missed, each sent once with its current status.
+    position        bigint NOT NULL
 );
 
 -- Listings are newest first with the id as tie-breaker: a sender's own, or (admins) all,
@@ -29,6 +33,8 @@ CREATE TABLE emails (
 CREATE INDEX emails_by_sender ON emails (requested_by, requested_at, email_id);
 CREATE INDEX emails_by_status ON emails (status, requested_at, email_id);
 CREATE INDEX emails_by_date ON emails (requested_at, email_id);
+-- What changed for one user after a position: a resuming stream's catch-up.
+CREATE INDEX emails_changes ON emails (requested_by, position);
 -- The worker's queue: only emails that still want an attempt, in the order they are due.
 CREATE INDEX emails_due ON emails (next_attempt_at) WHERE next_attempt_at IS NOT NULL;
 

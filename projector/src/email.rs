@@ -1,5 +1,6 @@
-//! The emails read model: one row per email with its status and when a worker should
-//! next look at it (the worker's queue), and one row per attempt with how it ended.
+//! The emails read model: one row per email with its status, when a worker should next
+//! look at it (the worker's queue) and the position of its last change (where a user's
+//! live stream catches up from), and one row per attempt with how it ended.
 
 use async_trait::async_trait;
 use schemas::{
@@ -30,14 +31,13 @@ impl Projection for EmailProjection {
         let attempts = tables.name("email_attempts");
         for recorded in events {
             let event = recorded.decode::<EmailEvent>()?;
-            let version = recorded.stream_version;
             match &event {
                 EmailEvent::Requested(e) => {
                     sqlx::query(&format!(
                         "INSERT INTO {emails} (email_id, requested_by, recipients, subject, \
                          status, attempts, next_attempt_at, source_event_id, requested_at, \
-                         updated_at, version) \
-                         VALUES ($1, $2, $3, $4, $5, 0, $6, $7, $6, $6, $8)"
+                         updated_at, version, position) \
+                         VALUES ($1, $2, $3, $4, $5, 0, $6, $7, $6, $6, $8, $9)"
                     ))
                     .bind(e.email_id)
                     .bind(e.requested_by)
@@ -46,12 +46,13 @@ impl Projection for EmailProjection {
                     .bind(EmailStatus::Queued.as_str())
                     .bind(e.requested_at)
                     .bind(e.source_event_id)
-                    .bind(version)
+                    .bind(recorded.stream_version)
+                    .bind(recorded.position)
                     .execute(&mut *conn)
                     .await?;
                 }
                 EmailEvent::AttemptStarted(e) => {
-                    let row = Row::new(&event, version, e.started_at);
+                    let row = Row::new(&event, recorded, e.started_at);
                     row.update(conn, &emails, Some(e.lease_until), None).await?;
                     sqlx::query(&format!(
                         "UPDATE {emails} SET attempts = $2, \
@@ -75,7 +76,7 @@ impl Projection for EmailProjection {
                 }
                 EmailEvent::Sent(e) => {
                     let ended = Ended::new(e.email_id, e.attempt, "sent", &e.reply, e.sent_at);
-                    Row::new(&event, version, e.sent_at)
+                    Row::new(&event, recorded, e.sent_at)
                         .update(conn, &emails, None, Some(&e.reply))
                         .await?;
                     ended.record(conn, &attempts, None).await?;
@@ -83,32 +84,32 @@ impl Projection for EmailProjection {
                 EmailEvent::Deferred(e) => {
                     let ended =
                         Ended::new(e.email_id, e.attempt, "deferred", &e.reply, e.failed_at);
-                    Row::new(&event, version, e.failed_at)
+                    Row::new(&event, recorded, e.failed_at)
                         .update(conn, &emails, Some(e.retry_at), Some(&e.reply))
                         .await?;
                     ended.record(conn, &attempts, Some(e.retry_at)).await?;
                 }
                 EmailEvent::Failed(e) => {
                     let ended = Ended::new(e.email_id, e.attempt, "failed", &e.reply, e.failed_at);
-                    Row::new(&event, version, e.failed_at)
+                    Row::new(&event, recorded, e.failed_at)
                         .update(conn, &emails, None, Some(&e.reply))
                         .await?;
                     ended.record(conn, &attempts, None).await?;
                 }
                 EmailEvent::Dead(e) => {
                     let ended = Ended::new(e.email_id, e.attempt, "dead", &e.reply, e.died_at);
-                    Row::new(&event, version, e.died_at)
+                    Row::new(&event, recorded, e.died_at)
                         .update(conn, &emails, None, Some(&e.reply))
                         .await?;
                     ended.record(conn, &attempts, None).await?;
                 }
                 EmailEvent::Retried(e) => {
-                    Row::new(&event, version, e.retried_at)
+                    Row::new(&event, recorded, e.retried_at)
                         .update(conn, &emails, Some(e.retried_at), None)
                         .await?;
                 }
                 EmailEvent::Cancelled(e) => {
-                    Row::new(&event, version, e.cancelled_at)
+                    Row::new(&event, recorded, e.cancelled_at)
                         .update(conn, &emails, None, None)
                         .await?;
                 }
@@ -123,15 +124,17 @@ struct Row {
     email_id: Uuid,
     status: EmailStatus,
     version: i64,
+    position: i64,
     at: OffsetDateTime,
 }
 
 impl Row {
-    fn new(event: &EmailEvent, version: i64, at: OffsetDateTime) -> Self {
+    fn new(event: &EmailEvent, recorded: &RecordedEvent, at: OffsetDateTime) -> Self {
         Self {
             email_id: event.email_id(),
             status: event.status(),
-            version,
+            version: recorded.stream_version,
+            position: recorded.position,
             at,
         }
     }
@@ -147,8 +150,8 @@ impl Row {
     ) -> anyhow::Result<()> {
         sqlx::query(&format!(
             "UPDATE {emails} SET status = $2, next_attempt_at = $3, \
-             last_reply = coalesce($4, last_reply), updated_at = $5, version = $6 \
-             WHERE email_id = $1"
+             last_reply = coalesce($4, last_reply), updated_at = $5, version = $6, \
+             position = $7 WHERE email_id = $1"
         ))
         .bind(self.email_id)
         .bind(self.status.as_str())
@@ -156,6 +159,7 @@ impl Row {
         .bind(reply)
         .bind(self.at)
         .bind(self.version)
+        .bind(self.position)
         .execute(conn)
         .await?;
         Ok(())

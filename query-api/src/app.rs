@@ -4,7 +4,9 @@ use std::{sync::Arc, time::Duration};
 
 use axum::extract::FromRef;
 use event_log::{database, kafka::KafkaConfig, subscription::EventSource};
-use schemas::{DomainEvent, board::BoardEvent, identity::IdentityEvent, orders::OrderEvent};
+use schemas::{
+    DomainEvent, board::BoardEvent, email::EmailEvent, identity::IdentityEvent, orders::OrderEvent,
+};
 use service_kit::{
     auth::Tokens,
     config::CommonConfig,
@@ -17,6 +19,7 @@ use tokio_util::sync::CancellationToken;
 use crate::{
     board::BoardReadModel,
     chat::{ChatConfig, ChatReadModel},
+    email::EmailsReadModel,
     follow::{self, Invalidate},
     items::ItemsReadModel,
     members::MembersReadModel,
@@ -65,6 +68,7 @@ pub struct Shared {
     pub orders: Arc<OrdersReadModel>,
     pub board: Arc<BoardReadModel>,
     pub chat: Arc<ChatReadModel>,
+    pub emails: Arc<EmailsReadModel>,
     pub tokens: Arc<Tokens>,
 }
 
@@ -126,12 +130,19 @@ pub async fn start(
         pool.clone(),
         streams_end.clone(),
     ));
+    let emails = Arc::new(EmailsReadModel::new(
+        settings.cache_capacity,
+        source.source_name(EmailEvent::CONTEXT),
+        chat.hub.clone(),
+    ));
+    // Chat before emails: the email follower starts where the hub does, or earlier.
     let models: Vec<Arc<dyn Invalidate>> = vec![
         items.clone(),
         members.clone(),
         orders.clone(),
         board.clone(),
         chat.clone(),
+        emails.clone(),
     ];
     let mut tasks: Vec<_> = tokens
         .revocations
@@ -151,14 +162,23 @@ pub async fn start(
             event_log::checkpoint::position(&pool, progress.projection, &source_name).await?;
         progress.set_applied(after);
         progress.set_seen(after);
+        let mut follow_from = after;
         if progress.projection == chat.progress.projection {
-            tasks.extend(chat.start(&pool, after, &tokens.revocations).await?);
+            tasks.extend(
+                chat.start(&pool, after, &source, &tokens.revocations)
+                    .await?,
+            );
+        }
+        if progress.projection == emails.progress.projection {
+            // The hub takes email events from this follower too, from where it started:
+            // earlier ones are history to it, later ones must all reach it.
+            follow_from = after.min(chat.hub.position());
         }
         tasks.push(tokio::spawn(follow::stream(
             source.clone(),
             model.clone(),
             group.clone(),
-            after,
+            follow_from,
             shutdown.clone(),
         )));
     }
@@ -178,6 +198,7 @@ pub async fn start(
         orders,
         board,
         chat,
+        emails,
         tokens,
     }));
     Ok(Service {
@@ -186,6 +207,7 @@ pub async fn start(
             .merge(crate::orders::router())
             .merge(crate::board::router())
             .merge(crate::chat::router())
+            .merge(crate::email::router())
             .with_state(state),
         checks,
         tasks,

@@ -2,12 +2,15 @@
 
 use std::time::Duration;
 
-use axum::{extract::FromRequestParts, http::request::Parts};
+use axum::{
+    extract::FromRequestParts,
+    http::{StatusCode, request::Parts},
+};
 use serde_json::json;
-use service_kit::ApiError;
+use service_kit::{ApiError, ErrorCode};
 use sqlx::PgPool;
 
-use crate::read_model::ReadModel;
+use crate::{chat::hub::Hub, read_model::ReadModel};
 
 pub const X_MIN_POSITION: &str = "x-min-position";
 
@@ -44,18 +47,18 @@ impl MinPosition {
             .filter(|position| *position >= 0)
     }
 
-    /// Waits, bounded, until the read model reflects the position. A position the log has
-    /// not reached yet is refused at once instead of waiting for nothing.
+    /// Waits, bounded, until `view` reflects the position. A position the log has not
+    /// reached yet is refused at once instead of waiting for nothing.
     pub async fn wait(
         self,
-        read_model: &ReadModel,
+        view: &impl Reflects,
         pool: &PgPool,
         timeout: Duration,
     ) -> Result<(), ApiError> {
         let Some(position) = self.0 else {
             return Ok(());
         };
-        if read_model.position() >= position {
+        if view.reflected() >= position {
             return Ok(());
         }
         let head = event_log::read::head(pool)
@@ -67,6 +70,59 @@ impl MinPosition {
             ))
             .with_details(json!({ "min_position": position, "log_position": head })));
         }
-        read_model.wait_for(position, timeout).await
+        view.reach(position, timeout).await
+    }
+}
+
+/// What a query can be asked to wait on: a read model, or the live streams' hub.
+pub trait Reflects: Sync {
+    /// The position up to which it reflects the log.
+    fn reflected(&self) -> i64;
+
+    /// Waits, at most `timeout`, until it reflects `position`.
+    fn reach(
+        &self,
+        position: i64,
+        timeout: Duration,
+    ) -> impl Future<Output = Result<(), ApiError>> + Send;
+}
+
+impl Reflects for ReadModel {
+    fn reflected(&self) -> i64 {
+        self.position()
+    }
+
+    fn reach(
+        &self,
+        position: i64,
+        timeout: Duration,
+    ) -> impl Future<Output = Result<(), ApiError>> + Send {
+        self.wait_for(position, timeout)
+    }
+}
+
+/// The hub covers chat and email at once: a stream opened after it reached a position
+/// carries everything after that position live, whichever context wrote it.
+impl Reflects for Hub {
+    fn reflected(&self) -> i64 {
+        self.position()
+    }
+
+    async fn reach(&self, position: i64, timeout: Duration) -> Result<(), ApiError> {
+        if self.wait_for(position, timeout).await {
+            return Ok(());
+        }
+        Err(ApiError::new(
+            StatusCode::GATEWAY_TIMEOUT,
+            ErrorCode::Timeout,
+            format!(
+                "the live streams have not reached position {position} within {} ms",
+                timeout.as_millis()
+            ),
+        )
+        .with_details(json!({
+            "min_position": position,
+            "stream_position": self.position(),
+        })))
     }
 }

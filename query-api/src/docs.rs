@@ -26,8 +26,15 @@ use utoipa::OpenApi;
         crate::chat::handlers::search_users,
         crate::chat::stream::user_stream,
         crate::chat::stream::room_stream,
+        crate::email::handlers::list_emails,
+        crate::email::handlers::get_email,
     ),
-    components(schemas(service_kit::error::ErrorBody, service_kit::ApiError, service_kit::ErrorCode)),
+    components(schemas(
+        service_kit::error::ErrorBody,
+        service_kit::ApiError,
+        service_kit::ErrorCode,
+        crate::email::change::EmailChange,
+    )),
     modifiers(&BearerSecurity),
     tags(
         (name = "items", description = "Items with sequential ids"),
@@ -36,6 +43,7 @@ use utoipa::OpenApi;
         (name = "orders", description = "Orders: a member's own, or everyone's for admins"),
         (name = "board", description = "Posts and comments; reading needs no account"),
         (name = "chat", description = "Rooms, history, live streams (Server-Sent Events) and presence"),
+        (name = "emails", description = "Emails and their attempts: a user's own, or everyone's for admins. Status changes are pushed on the user's stream, `GET /api/v1/chats/stream`, as `email` events"),
     )
 )]
 struct QueryApiDoc;

@@ -18,6 +18,9 @@ pub trait Invalidate: Send + Sync + 'static {
     fn progress(&self) -> &ReadModel;
     /// An event of the read model's context arrived.
     fn on_event(&self, event: &RecordedEvent);
+    /// Every event of the context up to `position` has been passed to `on_event` (a
+    /// position past the last event when the log moved on in other contexts).
+    fn on_through(&self, _position: i64) {}
     /// The projection has applied the log up to `position`.
     fn on_applied(&self, position: i64);
     /// The projection's tables were replaced (a replay swapped them in).
@@ -67,6 +70,7 @@ async fn follow_from(
             model.on_event(event);
         }
         progress.set_seen(batch.through);
+        model.on_through(batch.through);
         *after = batch.through;
         if let Err(err) = subscription.commit().await {
             return err;

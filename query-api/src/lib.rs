@@ -14,7 +14,9 @@
 //! - [`members`]: one's own profile and the member list.
 //! - [`orders`]: order listings (filtered, by page or cursor) and single orders.
 //! - [`board`]: post listings, posts and their comments.
-//! - [`chat`]: rooms, history, live streams (SSE) and presence.
+//! - [`chat`]: rooms, history, live streams (SSE) and presence; a user's stream also
+//!   carries their emails' status changes.
+//! - [`email`]: emails with their attempts, and listings (operators: by status).
 //! - [`respond`]: responses rendered once, so cached bodies are sent as they are.
 //! - [`docs`]: the OpenAPI document.
 
@@ -24,6 +26,7 @@ pub mod cache;
 pub mod chat;
 pub mod consistency;
 pub mod docs;
+pub mod email;
 pub mod follow;
 pub mod items;
 pub mod members;

@@ -140,8 +140,7 @@ pub async fn get_room(
     Path(room): Path<i64>,
     min: MinPosition,
 ) -> Result<Response, ApiError> {
-    min.wait(&state.chat.progress, &state.pool, state.read_timeout)
-        .await?;
+    wait_with_membership(&state, min).await?;
     if !caller.is_admin() {
         member_of(&state, room, caller.user_id)?;
     }
@@ -212,8 +211,7 @@ pub async fn history(
             "limit must be between 1 and {MAX_HISTORY_PAGE}"
         )));
     }
-    min.wait(&state.chat.progress, &state.pool, state.read_timeout)
-        .await?;
+    wait_with_membership(&state, min).await?;
     member_of(&state, room, caller.user_id)?;
     let (items, more) = queries::history(&state.pool, room, window, limit)
         .await
@@ -243,8 +241,7 @@ pub async fn get_message(
     Path((room, seq)): Path<(i64, i64)>,
     min: MinPosition,
 ) -> Result<Response, ApiError> {
-    min.wait(&state.chat.progress, &state.pool, state.read_timeout)
-        .await?;
+    wait_with_membership(&state, min).await?;
     member_of(&state, room, caller.user_id)?;
     let message = queries::message(&state.pool, room, seq)
         .await
@@ -347,6 +344,16 @@ pub async fn search_users(
         .await
         .map_err(ApiError::internal)?;
     Ok(json(render(page.of(users, total)), None))
+}
+
+/// Waits until both the read model and the hub, whose membership decides who may read a
+/// room, reflect the position. The hub can trail the read model a little: it releases chat
+/// events only once the email follower has passed them too (see `feed`).
+async fn wait_with_membership(state: &AppState, min: MinPosition) -> Result<(), ApiError> {
+    min.wait(&state.chat.progress, &state.pool, state.read_timeout)
+        .await?;
+    min.wait(state.chat.hub.as_ref(), &state.pool, state.read_timeout)
+        .await
 }
 
 /// 404 for no such room, 403 unless `user` is a member, as of the stream this instance

@@ -1,10 +1,12 @@
 //! The live fan-out: who is in which room, which streams are open, and the delivery of
-//! each chat event to the streams of the room's members.
+//! each chat event to the streams of the room's members and of each email change to the
+//! streams of the email's owner.
 //!
-//! The hub is fed in log order by this instance's stream follower, so its membership is
-//! the membership as of the last event it applied (its `position`). A stream registers
-//! under the same lock that delivery takes: every event after the position it registered
-//! at reaches it, and everything up to that position is history, read from the read model.
+//! The hub is fed by this instance's followers of the chat and the email context, merged
+//! back into log order ([`super::feed`]), so its membership is the membership as of the
+//! position it has released (its `position`). A stream registers under the same lock that
+//! delivery takes: every event after the position it registered at reaches it, and
+//! everything up to that position is history, read from the read models.
 //!
 //! Each stream has a bounded buffer. A stream that does not keep up is dropped rather than
 //! allowed to grow memory or slow the others; its client reconnects with `Last-Event-ID`
@@ -17,43 +19,49 @@ use std::{
 };
 
 use bytes::Bytes;
-use schemas::{RecordedEvent, chat::ChatEvent};
-use tokio::sync::{mpsc, watch};
+use schemas::RecordedEvent;
+use tokio::sync::{Notify, mpsc, watch};
 use uuid::Uuid;
 
-use super::frames::{self, MessageView};
+use super::{
+    fanout::{self, deliver},
+    feed::{Lag, Lane, Merge},
+};
 
 /// Frames a stream may have waiting before it counts as too slow.
 pub const STREAM_BUFFER: usize = 512;
 
 pub struct Hub {
     state: Mutex<State>,
-    /// The position of the last chat event applied.
+    /// Every event at or below this position has been delivered.
     position: watch::Sender<i64>,
+    /// Told when a lane of the feed holds events back, for [`super::align`].
+    stalled: Notify,
     max_streams_per_user: usize,
 }
 
-#[derive(Default)]
-struct State {
+pub(super) struct State {
     /// Members of every room, in joining order.
-    rooms: HashMap<i64, Room>,
+    pub(super) rooms: HashMap<i64, Room>,
     /// Every user's rooms.
-    user_rooms: HashMap<Uuid, HashSet<i64>>,
+    pub(super) user_rooms: HashMap<Uuid, HashSet<i64>>,
     /// Open streams by user.
-    streams: HashMap<Uuid, Vec<Stream>>,
+    pub(super) streams: HashMap<Uuid, Vec<Stream>>,
     next_id: u64,
+    /// Events arrived from the followers, until every lane has passed them.
+    feed: Merge,
 }
 
-struct Room {
-    members: Vec<Uuid>,
+pub(super) struct Room {
+    pub(super) members: Vec<Uuid>,
 }
 
 /// One open stream: all of a user's rooms, or one room.
-struct Stream {
+pub(super) struct Stream {
     id: u64,
     session: Uuid,
-    room: Option<i64>,
-    tx: mpsc::Sender<Bytes>,
+    pub(super) room: Option<i64>,
+    pub(super) tx: mpsc::Sender<Bytes>,
 }
 
 /// A stream just registered.
@@ -62,6 +70,10 @@ pub struct Registration {
     pub frames: mpsc::Receiver<Bytes>,
     /// Events after this position will arrive as frames; the rest is history.
     pub position: i64,
+    /// The last chat event and the last email event at or below `position`: once the read
+    /// models have applied these, they hold all of the history.
+    pub chat_at: i64,
+    pub email_at: i64,
     /// The rooms whose history the stream covers.
     pub rooms: Vec<i64>,
     /// Whether this is the user's first open stream here.
@@ -81,17 +93,31 @@ pub enum RegisterError {
 impl Hub {
     pub fn new(max_streams_per_user: usize) -> Self {
         Self {
-            state: Mutex::new(State::default()),
+            state: Mutex::new(State {
+                rooms: HashMap::new(),
+                user_rooms: HashMap::new(),
+                streams: HashMap::new(),
+                next_id: 0,
+                feed: Merge::new(0, [0, 0]),
+            }),
             position: watch::Sender::new(0),
+            stalled: Notify::new(),
             max_streams_per_user,
         }
     }
 
     /// Loads membership as the read model has it, as of `position` or later: events
     /// applied afterwards from `position` on bring it to the same state (each event sets
-    /// the membership it describes).
-    pub fn load(&self, members: impl IntoIterator<Item = (i64, Uuid)>, position: i64) {
+    /// the membership it describes). The feed starts there; `last_email` is the last
+    /// email event at or below it.
+    pub fn load(
+        &self,
+        members: impl IntoIterator<Item = (i64, Uuid)>,
+        position: i64,
+        last_email: i64,
+    ) {
         let mut state = self.state.lock().expect("hub lock");
+        state.feed = Merge::new(position, [position, last_email]);
         for (room, user) in members {
             state
                 .rooms
@@ -162,7 +188,9 @@ impl Hub {
         Ok(Registration {
             id,
             frames,
-            position: self.position(),
+            position: state.feed.released(),
+            chat_at: state.feed.last(Lane::Chat),
+            email_at: state.feed.last(Lane::Email),
             rooms,
             first: open == 0,
         })
@@ -221,124 +249,52 @@ impl Hub {
         }
     }
 
-    /// Applies one chat event (in log order) and delivers its frame.
-    pub fn apply(&self, event: &RecordedEvent) {
-        let Ok(decoded) = event.decode::<ChatEvent>() else {
-            tracing::warn!(position = event.position, event_type = %event.event_type, "chat event this version cannot read");
-            let _state = self.state.lock().expect("hub lock");
-            self.position.send_replace(event.position);
-            return;
-        };
-        let position = event.position;
+    /// An event of `lane` arrived, in the lane's order. It is delivered once every lane has
+    /// passed its position.
+    pub fn push(&self, lane: Lane, event: &RecordedEvent) {
         let mut state = self.state.lock().expect("hub lock");
-        match decoded {
-            ChatEvent::RoomCreated(e) => {
-                for member in &e.members {
-                    state
-                        .user_rooms
-                        .entry(*member)
-                        .or_default()
-                        .insert(e.room_id);
-                }
-                state.rooms.insert(
-                    e.room_id,
-                    Room {
-                        members: e.members.clone(),
-                    },
-                );
-                let frame = frames::logged(position, "room_created", &e);
-                for member in &e.members {
-                    deliver(&mut state, *member, None, &frame);
-                }
-            }
-            ChatEvent::MemberJoined(e) => {
-                if let Some(room) = state.rooms.get_mut(&e.room_id)
-                    && !room.members.contains(&e.user_id)
-                {
-                    room.members.push(e.user_id);
-                }
-                state
-                    .user_rooms
-                    .entry(e.user_id)
-                    .or_default()
-                    .insert(e.room_id);
-                let frame = frames::logged(position, "member_joined", &e);
-                to_room(&mut state, e.room_id, &frame);
-            }
-            ChatEvent::MemberLeft(e) => {
-                // The member hears of it, then hears nothing more of the room.
-                let frame = frames::logged(position, "member_left", &e);
-                to_room(&mut state, e.room_id, &frame);
-                if let Some(room) = state.rooms.get_mut(&e.room_id) {
-                    room.members.retain(|m| *m != e.user_id);
-                }
-                if let Some(rooms) = state.user_rooms.get_mut(&e.user_id) {
-                    rooms.remove(&e.room_id);
-                }
-                if let Some(streams) = state.streams.get_mut(&e.user_id) {
-                    streams.retain(|s| s.room != Some(e.room_id));
-                }
-            }
-            ChatEvent::MessageSent(e) => {
-                let view = MessageView {
-                    room_id: e.room_id,
-                    seq: event.stream_version,
-                    message_id: e.message_id,
-                    sender_id: e.sender_id,
-                    text: e.text,
-                    sent_at: e.sent_at,
-                    position,
-                };
-                to_room(&mut state, e.room_id, &frames::message(&view));
-            }
-            ChatEvent::MessagesRead(e) => {
-                let frame = frames::logged(position, "read", &e);
-                deliver(&mut state, e.user_id, Some(e.room_id), &frame);
+        state.feed.push(lane, event.clone());
+    }
+
+    /// `lane` has delivered every event of its context up to `through`: applies and
+    /// delivers, in log order, what that releases.
+    pub fn advance(&self, lane: Lane, through: i64) {
+        let mut state = self.state.lock().expect("hub lock");
+        for (lane, event) in state.feed.advance(lane, through) {
+            match lane {
+                Lane::Chat => fanout::chat_event(&mut state, &event),
+                Lane::Email => fanout::email_event(&mut state, &event),
             }
         }
         // Moved under the lock: a stream registering next must see this position.
-        self.position.send_replace(position);
-    }
-}
-
-/// Delivers a frame to every member's streams of the room (their all-rooms streams and
-/// their streams of this room).
-fn to_room(state: &mut State, room: i64, frame: &Bytes) {
-    let Some(members) = state.rooms.get(&room).map(|r| r.members.clone()) else {
-        return;
-    };
-    for member in members {
-        deliver(state, member, Some(room), frame);
-    }
-}
-
-/// Delivers a frame to the streams of `user` that carry `room` (all-rooms streams carry
-/// every room; None reaches all-rooms streams only). A stream whose buffer is full is
-/// dropped: it ends, and its client resumes from history.
-fn deliver(state: &mut State, user: Uuid, room: Option<i64>, frame: &Bytes) {
-    let Some(streams) = state.streams.get_mut(&user) else {
-        return;
-    };
-    streams.retain(|stream| {
-        if stream.room.is_some() && stream.room != room {
-            return true;
+        let released = state.feed.released();
+        self.position.send_if_modified(|position| {
+            let moved = *position != released;
+            *position = released;
+            moved
+        });
+        if state.feed.lagging().is_some() {
+            self.stalled.notify_one();
         }
-        match stream.tx.try_send(frame.clone()) {
-            Ok(()) => true,
-            Err(mpsc::error::TrySendError::Full(_)) => {
-                metrics::counter!("chat_streams_dropped_total", "reason" => "slow").increment(1);
-                false
-            }
-            Err(mpsc::error::TrySendError::Closed(_)) => false,
-        }
-    });
+    }
+
+    /// The lane that holds arrived events back, if one does.
+    pub fn lagging(&self) -> Option<Lag> {
+        self.state.lock().expect("hub lock").feed.lagging()
+    }
+
+    /// Resolves when a lane has held events back since the last call.
+    pub async fn stalled(&self) {
+        self.stalled.notified().await;
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use schemas::{
         DomainEvent,
-        chat::{MessageSent, RoomCreated, RoomKind},
+        chat::{ChatEvent, MessageSent, RoomCreated, RoomKind},
+        email::{EmailCancelled, EmailEvent},
     };
     use time::OffsetDateTime;
 
@@ -348,13 +304,13 @@ mod tests {
     const BOB: Uuid = Uuid::from_u128(2);
     const SESSION: Uuid = Uuid::from_u128(9);
 
-    fn recorded(event: ChatEvent, position: i64, version: i64) -> RecordedEvent {
+    fn recorded<E: DomainEvent>(event: E, position: i64, version: i64) -> RecordedEvent {
         RecordedEvent {
             event_id: Uuid::now_v7(),
             stream_id: "room-1".into(),
             stream_version: version,
             position,
-            context: ChatEvent::CONTEXT.into(),
+            context: E::CONTEXT.into(),
             event_type: event.event_type().into(),
             schema_version: 1,
             occurred_at: OffsetDateTime::UNIX_EPOCH,
@@ -362,6 +318,25 @@ mod tests {
             actor: None,
             data: event.payload(),
         }
+    }
+
+    /// Feeds an event as the followers do when both lanes keep pace.
+    fn feed(hub: &Hub, lane: Lane, event: RecordedEvent) {
+        let position = event.position;
+        hub.push(lane, &event);
+        hub.advance(lane, position);
+        for other in Lane::ALL {
+            hub.advance(other, position);
+        }
+    }
+
+    fn cancelled(owner: Uuid) -> EmailEvent {
+        EmailEvent::Cancelled(EmailCancelled {
+            email_id: Uuid::from_u128(77),
+            requested_by: owner,
+            by: owner,
+            cancelled_at: OffsetDateTime::UNIX_EPOCH,
+        })
     }
 
     fn room(hub: &Hub) {
@@ -374,7 +349,7 @@ mod tests {
             created_by: ADA,
             created_at: OffsetDateTime::UNIX_EPOCH,
         });
-        hub.apply(&recorded(created, 1, 1));
+        feed(hub, Lane::Chat, recorded(created, 1, 1));
     }
 
     fn message(hub: &Hub, n: i64) {
@@ -385,7 +360,7 @@ mod tests {
             text: format!("m{n}"),
             sent_at: OffsetDateTime::UNIX_EPOCH,
         });
-        hub.apply(&recorded(sent, 1 + n, n));
+        feed(hub, Lane::Chat, recorded(sent, 1 + n, n));
     }
 
     #[test]
@@ -437,5 +412,43 @@ mod tests {
             hub.register(BOB, SESSION, Some(5)).err(),
             Some(RegisterError::NoRoom)
         );
+    }
+
+    #[test]
+    fn an_email_change_reaches_its_owners_streams_of_all_rooms_only() {
+        let hub = Hub::new(8);
+        room(&hub);
+        let mut all = hub.register(ADA, SESSION, None).unwrap();
+        let mut team = hub.register(ADA, SESSION, Some(1)).unwrap();
+        let mut bobs = hub.register(BOB, SESSION, None).unwrap();
+        feed(&hub, Lane::Email, recorded(cancelled(ADA), 2, 2));
+        let frame = all.frames.try_recv().unwrap();
+        assert!(frame.starts_with(b"id: 2\nevent: email\n"), "{frame:?}");
+        assert!(team.frames.try_recv().is_err(), "not a room's event");
+        assert!(bobs.frames.try_recv().is_err(), "not Bob's email");
+        assert_eq!(hub.position(), 2);
+    }
+
+    #[test]
+    fn frames_leave_in_log_order_whichever_lane_arrives_first() {
+        let hub = Hub::new(8);
+        room(&hub);
+        let mut stream = hub.register(ADA, SESSION, None).unwrap();
+        // The email follower is ahead: its event waits for the chat lane to pass it.
+        hub.push(Lane::Email, &recorded(cancelled(ADA), 3, 2));
+        hub.advance(Lane::Email, 3);
+        assert!(stream.frames.try_recv().is_err());
+        assert_eq!(hub.lagging().map(|lag| lag.lane), Some(Lane::Chat));
+        let registered = hub.register(BOB, SESSION, None).unwrap();
+        assert_eq!(registered.position, 1, "what waits is not history yet");
+        message(&hub, 1);
+        let frame = stream.frames.try_recv().unwrap();
+        assert!(frame.starts_with(b"id: 2\nevent: message\n"), "{frame:?}");
+        assert!(stream.frames.try_recv().is_err(), "the chat lane is at 2");
+        hub.advance(Lane::Chat, 3);
+        let frame = stream.frames.try_recv().unwrap();
+        assert!(frame.starts_with(b"id: 3\nevent: email\n"), "{frame:?}");
+        let later = hub.register(BOB, SESSION, None).unwrap();
+        assert_eq!((later.position, later.chat_at, later.email_at), (3, 2, 3));
     }
 }

@@ -1,15 +1,26 @@
 //! Chat: rooms and history from the read model, live delivery over Server-Sent Events,
 //! presence, and the user directory chat needs.
 //!
+//! A user's stream also carries the status changes of the user's emails: one stream per
+//! user for everything live, resumed from one `Last-Event-ID`.
+//!
 //! - [`hub`]: membership and open streams, fed in log order; delivers each event.
+//! - [`feed`]: the chat and email followers' events, merged back into log order.
+//! - [`align`]: moves a quiet lane of that merge along by asking the log.
+//! - [`fanout`]: what each event changes in the hub and which streams it reaches.
 //! - [`stream`]: the SSE endpoints (history since `Last-Event-ID`, then live frames).
+//! - [`history`]: what a resuming stream missed, from the read models, in log order.
 //! - [`frames`]: SSE frames, rendered once per event.
 //! - [`presence`]: who is online across instances, pushed to contacts.
 //! - [`handlers`] and [`queries`]: the read endpoints and their SQL.
 //! - [`page`]: a minimal chat page.
 
+pub mod align;
+pub mod fanout;
+pub mod feed;
 pub mod frames;
 pub mod handlers;
+pub mod history;
 pub mod hub;
 pub mod page;
 pub mod presence;
@@ -19,13 +30,14 @@ pub mod stream;
 use std::{sync::Arc, time::Duration};
 
 use axum::{Router, routing::get};
+use event_log::subscription::EventSource;
 use schemas::{DomainEvent, RecordedEvent, chat::ChatEvent};
 use sqlx::PgPool;
 use tokio::{sync::broadcast::error::RecvError, task::JoinHandle};
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-use self::{hub::Hub, presence::Presence};
+use self::{feed::Lane, hub::Hub, presence::Presence};
 use crate::{AppState, follow::Invalidate, read_model::ReadModel};
 
 /// Settings of the live streams.
@@ -64,12 +76,13 @@ impl ChatReadModel {
         }
     }
 
-    /// Loads membership as of `after` (the position the stream follower starts from) and
-    /// starts presence and the session watch.
+    /// Loads membership as of `after` (the position the stream followers start from) and
+    /// starts presence, the session watch and the aligner of the hub's feed.
     pub async fn start(
         &self,
         pool: &PgPool,
         after: i64,
+        source: &EventSource,
         revocations: &service_kit::auth::revocations::Revocations,
     ) -> anyhow::Result<Vec<JoinHandle<()>>> {
         let members: Vec<(i64, Uuid)> = sqlx::query_as(
@@ -77,11 +90,18 @@ impl ChatReadModel {
         )
         .fetch_all(pool)
         .await?;
-        self.hub.load(members, after);
+        let last_email = align::last_at(pool, Lane::Email, after).await?;
+        self.hub.load(members, after, last_email);
         let mut tasks = self
             .presence
             .spawn(self.hub.clone(), self.shutdown.clone())
             .await?;
+        tasks.push(tokio::spawn(align::run(
+            self.hub.clone(),
+            pool.clone(),
+            align::grace(source),
+            self.shutdown.clone(),
+        )));
         tasks.push(tokio::spawn(end_revoked_sessions(
             self.hub.clone(),
             revocations.clone(),
@@ -117,7 +137,11 @@ impl Invalidate for ChatReadModel {
     }
 
     fn on_event(&self, event: &RecordedEvent) {
-        self.hub.apply(event);
+        self.hub.push(Lane::Chat, event);
+    }
+
+    fn on_through(&self, position: i64) {
+        self.hub.advance(Lane::Chat, position);
     }
 
     fn on_applied(&self, position: i64) {

@@ -1,11 +1,15 @@
-//! The live streams (Server-Sent Events): one per user carrying all of their rooms, and
-//! one per room.
+//! The live streams (Server-Sent Events): one per user carrying all of their rooms and
+//! the status changes of their emails, and one per room.
 //!
 //! A stream registers with the hub first, at some position S: every event after S will
-//! arrive live. A client that sends `Last-Event-ID: P` then gets the messages of its rooms
-//! in (P, S] from the read model (once the projection has applied S), then the live
-//! frames: no gap, no duplicate, however long it was away. An id that cannot be resumed
-//! from (not a position, or one this log never reached) gets an explicit `reset`.
+//! arrive live. A client that sends `Last-Event-ID: P` then gets what it missed in (P, S]
+//! from the read models (once the projections have applied S): the messages of its rooms
+//! and, on a user's stream, the latest change of each email that changed in (P, S]; then
+//! the live frames. Every frame's id is the position of its event and the frames leave in
+//! position order (the hub merges chat and email back into log order), so whatever the
+//! last id a client saw, no message is missed or repeated, and every email it missed
+//! arrives once with its latest status. An id that cannot be resumed from (not a
+//! position, or one this log never reached) gets an explicit `reset`.
 
 use std::{convert::Infallible, sync::Arc, time::Duration};
 
@@ -28,18 +32,16 @@ use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use super::{
-    ChatReadModel,
-    frames::{self, MessageView},
+    ChatReadModel, frames,
+    history::{self, Scope},
     hub::{RegisterError, Registration},
-    queries,
 };
 use crate::{
     AppState,
     consistency::{MinPosition, X_MIN_POSITION},
+    email::EmailsReadModel,
 };
 
-/// Messages read from history per query.
-const HISTORY_CHUNK: i64 = 500;
 /// What the client is told to wait before reconnecting.
 const RETRY_MS: u64 = 1000;
 
@@ -107,16 +109,17 @@ impl Resume {
     }
 }
 
-/// Stream every message and membership change of all of the caller's rooms.
+/// Stream every message and membership change of all of the caller's rooms, and the
+/// status changes of the caller's emails.
 #[utoipa::path(
     get, path = "/api/v1/chats/stream", tag = "chat",
     params(
-        ("Last-Event-ID" = Option<String>, Header, description = "The last event id seen: the stream resumes after it"),
+        ("Last-Event-ID" = Option<String>, Header, description = "The last event id seen: the stream resumes after it (missed emails come once each, with their latest status)"),
         ("access_token" = Option<String>, Query, description = "The access token, for clients that cannot send Authorization"),
         ("X-Min-Position" = Option<i64>, Header, description = "Start once this instance reflects this position (or `min_position` in the query)"),
     ),
     responses(
-        (status = 200, description = "text/event-stream: `message`, `room_created`, `member_joined`, `member_left`, `read` (with ids), `presence` and `reset`", content_type = "text/event-stream", body = String),
+        (status = 200, description = "text/event-stream: `message`, `room_created`, `member_joined`, `member_left`, `read`, `email` (an EmailChange; all with ids), `presence` and `reset`", content_type = "text/event-stream", body = String),
         (status = 400, description = "A bad position", body = ErrorBody),
         Unauthorized,
         (status = 429, description = "Too many open streams", body = ErrorBody),
@@ -193,8 +196,9 @@ async fn open(
     min: MinPosition,
 ) -> Result<Response, ApiError> {
     let chat = state.chat.clone();
-    // A client that just wrote (created the room, joined it) follows from its write.
-    min.wait(&chat.progress, &state.pool, state.read_timeout)
+    // A client that just wrote (created the room, joined it, asked for an email) follows
+    // from its write: the hub has then applied it, whichever context it is of.
+    min.wait(chat.hub.as_ref(), &state.pool, state.read_timeout)
         .await?;
     if let Resume::After(position) = resume
         && position > chat.hub.position()
@@ -226,7 +230,9 @@ async fn open(
     let (body, frames) = mpsc::channel::<Bytes>(16);
     let open = OpenStream {
         chat,
+        emails: state.emails.clone(),
         user: caller.user_id,
+        room,
         id: registration.id,
         pool: state.pool.clone(),
         read_timeout: state.read_timeout,
@@ -249,7 +255,10 @@ async fn open(
 /// goes, the hub drops the stream, or the server shuts down.
 struct OpenStream {
     chat: Arc<ChatReadModel>,
+    emails: Arc<EmailsReadModel>,
     user: Uuid,
+    /// The room of a room's stream; None for a user's.
+    room: Option<i64>,
     id: u64,
     pool: sqlx::PgPool,
     read_timeout: Duration,
@@ -285,10 +294,7 @@ impl OpenStream {
                 send(body, frames::reset("event id not reached", live_from)).await?
             }
             Resume::After(position) => {
-                if !self
-                    .history(&registration.rooms, position, live_from, body)
-                    .await?
-                {
+                if !self.history(registration, position, body).await? {
                     return Ok(());
                 }
             }
@@ -309,47 +315,68 @@ impl OpenStream {
         }
     }
 
-    /// Sends the messages of `rooms` in (after, through]; false when the read model did not
-    /// catch up in time (the stream then ends and the client resumes later).
+    /// Sends what the stream missed in (after, registration position]; false when the read
+    /// models did not catch up in time (the stream then ends and the client resumes later).
     async fn history(
         &self,
-        rooms: &[i64],
+        registration: &Registration,
         after: i64,
-        through: i64,
         body: &mpsc::Sender<Bytes>,
     ) -> Result<bool, Gone> {
-        if rooms.is_empty() || after >= through {
+        let through = registration.position;
+        let scope = Scope {
+            rooms: &registration.rooms,
+            emails_of: self.room.is_none().then_some(self.user),
+        };
+        if after >= through || (scope.rooms.is_empty() && scope.emails_of.is_none()) {
             return Ok(true);
         }
-        if self
-            .chat
-            .progress
-            .wait_for(through, self.read_timeout)
-            .await
-            .is_err()
-        {
+        if !self.caught_up(registration, &scope).await {
             return Ok(false);
         }
         let mut after = after;
         loop {
-            let chunk: Vec<MessageView> =
-                match queries::messages_between(&self.pool, rooms, after, through, HISTORY_CHUNK)
-                    .await
-                {
+            let (chunk, covered) =
+                match history::next_chunk(&self.pool, &scope, after, through).await {
                     Ok(chunk) => chunk,
                     Err(err) => {
-                        tracing::error!(error = %err, "could not read chat history");
+                        tracing::error!(error = %err, "could not read what a stream missed");
                         return Ok(false);
                     }
                 };
-            for message in &chunk {
-                send(body, frames::message(message)).await?;
+            for missed in &chunk {
+                send(body, missed.frame()).await?;
             }
-            match chunk.last() {
-                Some(last) if chunk.len() as i64 == HISTORY_CHUNK => after = last.position,
-                _ => return Ok(true),
+            if covered >= through {
+                return Ok(true);
             }
+            after = covered;
         }
+    }
+
+    /// Waits until the read models the history comes from hold everything up to the
+    /// registration's position: each has then applied the last event of its context there.
+    async fn caught_up(&self, registration: &Registration, scope: &Scope<'_>) -> bool {
+        let chat = async {
+            scope.rooms.is_empty()
+                || self
+                    .chat
+                    .progress
+                    .wait_for(registration.chat_at, self.read_timeout)
+                    .await
+                    .is_ok()
+        };
+        let emails = async {
+            scope.emails_of.is_none()
+                || self
+                    .emails
+                    .progress
+                    .wait_for(registration.email_at, self.read_timeout)
+                    .await
+                    .is_ok()
+        };
+        let (chat, emails) = tokio::join!(chat, emails);
+        chat && emails
     }
 }
 
