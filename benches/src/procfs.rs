@@ -43,6 +43,15 @@ impl Process {
     }
 }
 
+/// CPU time every core of the machine has spent working so far, whatever the process:
+/// user, nice, system, irq and softirq time of `/proc/stat` (idle, iowait and the time a
+/// hypervisor stole are left out).
+pub fn machine_busy_time() -> anyhow::Result<Duration> {
+    let stat = std::fs::read_to_string("/proc/stat").context("reading /proc/stat")?;
+    let ticks = parse_busy_ticks(&stat).context("no cpu line in /proc/stat")?;
+    Ok(Duration::from_secs_f64(ticks as f64 / TICKS_PER_SECOND))
+}
+
 /// The ids of the processes whose command name (`/proc/<pid>/comm`) is `name`, such as
 /// every process of a PostgreSQL server (`postgres`).
 pub fn pids_named(name: &str) -> Vec<u32> {
@@ -76,6 +85,18 @@ fn parse_cpu_ticks(stat: &str) -> Option<u64> {
     Some(utime + stime)
 }
 
+/// user + nice + system + irq + softirq of the `cpu` line (all cores together).
+fn parse_busy_ticks(stat: &str) -> Option<u64> {
+    let line = stat.lines().find(|l| l.starts_with("cpu "))?;
+    let fields: Vec<u64> = line
+        .split_whitespace()
+        .skip(1)
+        .map(|f| f.parse().ok())
+        .collect::<Option<_>>()?;
+    let field = |k: usize| fields.get(k).copied();
+    Some(field(0)? + field(1)? + field(2)? + field(5)? + field(6)?)
+}
+
 fn parse_open_files_limit(limits: &str) -> Option<Option<u64>> {
     let line = limits.lines().find(|l| l.starts_with("Max open files"))?;
     let soft = line["Max open files".len()..].split_whitespace().next()?;
@@ -103,6 +124,17 @@ mod tests {
             "4201 (a (b) c) R 4156 4156 16738 0 -1 4194304 97 0 0 0 70 30 0 0 20 0 1 0 236619";
         assert_eq!(parse_cpu_ticks(stat), Some(100));
         assert!(Process::Own.cpu_time().is_ok());
+    }
+
+    #[test]
+    fn reads_the_machine_busy_time() {
+        let stat = "cpu  482484 7 90695 109660 2910 11 3968 4065 0 0\ncpu0 1 2 3 4 5 6 7 8 9 10\n";
+        assert_eq!(
+            parse_busy_ticks(stat),
+            Some(482_484 + 7 + 90_695 + 11 + 3_968)
+        );
+        assert_eq!(parse_busy_ticks("intr 1 2\n"), None);
+        assert!(machine_busy_time().is_ok());
     }
 
     #[test]

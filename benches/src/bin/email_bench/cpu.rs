@@ -1,9 +1,10 @@
-//! Where a round's CPU went: the platform, the sink, PostgreSQL and this benchmark, in
-//! cores (CPU seconds per second), from /proc.
+//! Where a round's CPU went: the platform, the sink, PostgreSQL, this benchmark and the
+//! whole machine, in cores (CPU seconds per second), from /proc. The machine's figure
+//! shows what else was running: anything above the sum of the others is not this run's.
 
 use std::{collections::HashMap, time::Duration};
 
-use benches::procfs::{Process, pids_named};
+use benches::procfs::{Process, machine_busy_time, pids_named};
 use serde::Serialize;
 use tokio::time::Instant;
 
@@ -23,6 +24,7 @@ pub(crate) struct CpuSample {
     /// Every process named `postgres` (the server's, whatever database they serve).
     postgres: HashMap<u32, Duration>,
     bench: Option<Duration>,
+    machine: Option<Duration>,
 }
 
 /// Cores used between two samples.
@@ -35,6 +37,8 @@ pub(crate) struct CpuUse {
     /// the two is not counted; one that started counts from 0).
     pub postgres_cores: Option<f64>,
     pub bench_cores: Option<f64>,
+    /// Every process of the machine.
+    pub machine_cores: Option<f64>,
 }
 
 impl CpuSample {
@@ -49,6 +53,7 @@ impl CpuSample {
                 .filter_map(|pid| Some((pid, Process::Pid(pid).cpu_time().ok()?)))
                 .collect(),
             bench: Process::Own.cpu_time().ok(),
+            machine: machine_busy_time().ok(),
         }
     }
 
@@ -75,6 +80,7 @@ impl CpuSample {
             sink_cores: cores(self.sink, later.sink),
             postgres_cores: cores(postgres.map(|_| Duration::ZERO), postgres),
             bench_cores: cores(self.bench, later.bench),
+            machine_cores: cores(self.machine, later.machine),
         }
     }
 }

@@ -180,26 +180,104 @@ fn print_rounds(rounds: &[(&str, &str, &Round)]) {
     );
     println!();
     println!(
-        "{:<10} {:>8} {:>10} {:>8} {:>12} {:>12}",
-        "CPU", "seconds", "platform", "sink", "PostgreSQL", "email-bench"
+        "{:<10} {:>8} {:>10} {:>8} {:>12} {:>12} {:>10}",
+        "CPU", "seconds", "platform", "sink", "PostgreSQL", "email-bench", "machine"
     );
     let cores = |c: Option<f64>| c.map_or("-".to_owned(), |c| format!("{c:.2}"));
     for (name, _, round) in rounds {
         let c = round.cpu;
         println!(
-            "{:<10} {:>8.2} {:>10} {:>8} {:>12} {:>12}",
+            "{:<10} {:>8.2} {:>10} {:>8} {:>12} {:>12} {:>10}",
             name,
             c.seconds,
             cores(c.platform_cores),
             cores(c.sink_cores),
             cores(c.postgres_cores),
-            cores(c.bench_cores)
+            cores(c.bench_cores),
+            cores(c.machine_cores)
         );
     }
-    println!("  (cores, from the first hand-over until the last arrival was seen)");
+    println!("  (cores, from the first hand-over until the last arrival was seen; machine: every");
+    println!("   process, so what it has above the others' sum ran beside this benchmark)");
     for (name, _, round) in rounds {
         for error in &round.sends.error_samples {
             println!("  {name} error: {error}");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use benches::{latency::LatencySummary, load::Measured};
+    use clap::Parser;
+
+    use super::*;
+    use crate::{cpu::CpuUse, ledger::Deliveries};
+
+    /// A phase whose messages arrived at `per_second`, handed over with p99 `p99_us`.
+    fn phase(per_second: f64, p99_us: u64) -> Option<PhaseResult> {
+        let latency_us = LatencySummary {
+            p99_us,
+            ..LatencySummary::default()
+        };
+        let round = Round {
+            sends: Measured {
+                ok: 500,
+                errors: 0,
+                seconds: 0.5,
+                per_second: 1000.0,
+                latency_us,
+                warmup_ops: 0,
+                warmup_errors: 0,
+                error_samples: Vec::new(),
+            },
+            deliveries: Deliveries {
+                sent: 500,
+                delivered: 500,
+                missing: 0,
+                duplicates: 0,
+                foreign: 0,
+                from_first_sent_seconds: Some(500.0 / per_second),
+                per_second: Some(per_second),
+                between_arrivals_seconds: Some(499.0 / per_second),
+                per_second_between_arrivals: Some(per_second),
+                latency_us: LatencySummary::default(),
+            },
+            cpu: CpuUse::default(),
+            last: None,
+        };
+        Some(PhaseResult {
+            warmup: None,
+            measured: Some(round),
+            problems: Vec::new(),
+        })
+    }
+
+    fn compared(ceiling: f64, platform: f64, p99_us: u64) -> Summary {
+        let args = Args::try_parse_from(["email-bench", "--spool", "/tmp/spool"]).unwrap();
+        let mut summary = Summary::new(&args);
+        summary.ceiling = phase(ceiling, 60_000);
+        summary.platform = phase(platform, p99_us);
+        summary.compare();
+        summary
+    }
+
+    #[test]
+    fn the_goal_is_four_fifths_of_the_ceiling_with_a_quick_answer() {
+        let met = compared(400.0, 320.0, 19_999);
+        assert_eq!(met.delivered_per_ceiling, Some(0.8));
+        assert_eq!(met.goal_met, Some(true));
+        assert_eq!(compared(400.0, 319.0, 5_000).goal_met, Some(false));
+        assert_eq!(compared(400.0, 400.0, 20_000).goal_met, Some(false));
+    }
+
+    #[test]
+    fn without_both_rates_there_is_no_verdict() {
+        let mut summary = compared(400.0, 400.0, 5_000);
+        summary.platform.as_mut().unwrap().measured = None;
+        summary.delivered_per_ceiling = None;
+        summary.goal_met = None;
+        summary.compare();
+        assert_eq!(summary.goal_met, None);
     }
 }
