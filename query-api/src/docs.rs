@@ -54,7 +54,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 
 #[cfg(test)]
 mod tests {
-    use schemas::orders::OrderStatus;
+    use schemas::{email::EmailStatus, orders::OrderStatus};
     use serde_json::json;
 
     #[test]
@@ -74,6 +74,29 @@ mod tests {
         let view = &document["components"]["schemas"]["OrderView"]["properties"]["status"];
         assert_eq!(view["$ref"], "#/components/schemas/OrderStatus", "{view}");
         let listing = &document["paths"]["/api/v1/orders"]["get"]["parameters"];
+        let filter = listing
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["name"] == "status")
+            .unwrap();
+        assert_eq!(filter["schema"]["enum"], json!(names), "{filter}");
+    }
+
+    #[test]
+    fn an_email_status_is_documented_as_the_enum_of_its_names_wherever_it_appears() {
+        let document = serde_json::to_value(super::openapi()).unwrap();
+        let names: Vec<&str> = EmailStatus::ALL.map(EmailStatus::as_str).to_vec();
+        let schemas = &document["components"]["schemas"];
+        assert_eq!(schemas["EmailStatus"]["enum"], json!(names));
+        for holder in ["EmailFields", "EmailChange"] {
+            let status = &schemas[holder]["properties"]["status"];
+            assert_eq!(
+                status["$ref"], "#/components/schemas/EmailStatus",
+                "{holder}"
+            );
+        }
+        let listing = &document["paths"]["/api/v1/emails"]["get"]["parameters"];
         let filter = listing
             .as_array()
             .unwrap()

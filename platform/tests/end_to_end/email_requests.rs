@@ -54,10 +54,11 @@ async fn bad_input_is_refused_naming_the_field_and_nothing_is_appended() {
 
 #[tokio::test]
 async fn another_user_can_neither_see_nor_cancel_someone_s_email() {
-    // A server that is down keeps the email waiting, so it can still be cancelled.
+    // A server that is down keeps the email waiting, and a long pause after the first
+    // failure keeps it retrying (not sending) while it is cancelled.
     let mut smtp = SmtpServer::start(SmtpBehaviour::default()).await;
     smtp.stop().await;
-    let app = TestApp::spawn_mailing(&smtp, &[]).await;
+    let app = TestApp::spawn_mailing(&smtp, &["--email-retry-base-ms=60000"]).await;
     let ada = app.sign_up("ada@example.com").await;
     let eve = app.sign_up("eve@example.com").await;
     let id = app.request_email(&ada, "bob@example.com", "Private").await["id"]
@@ -65,7 +66,7 @@ async fn another_user_can_neither_see_nor_cancel_someone_s_email() {
         .unwrap()
         .to_owned();
     let path = format!("/api/v1/emails/{id}");
-    app.email(&ada, &id).await;
+    app.email_in(&ada, &id, "retrying").await;
 
     let seen = app
         .as_user(Some(&eve), Method::GET, &path)

@@ -8,7 +8,7 @@ use serde_json::Value;
 
 use crate::support::{
     TestApp,
-    email::{SETTLE, ids, mailing},
+    email::{SETTLE, ids, mailing, set},
     smtp::{SmtpBehaviour, SmtpServer},
 };
 
@@ -47,10 +47,12 @@ async fn two_workers_deliver_two_hundred_emails_each_exactly_once() {
 
     let counts = deliveries(&smtp);
     assert_eq!(counts.len(), 200, "every email arrived");
+    let twice: Vec<_> = counts.iter().filter(|(_, n)| **n > 1).collect();
     assert!(
-        counts.values().all(|&n| n == 1),
-        "an email arrived twice: {:?}",
-        counts.iter().filter(|(_, n)| **n > 1).collect::<Vec<_>>()
+        twice.is_empty(),
+        "{} emails arrived more than once, e.g. {:?}",
+        twice.len(),
+        &twice[..twice.len().min(3)]
     );
     assert!(message_ids.iter().all(|id| counts.contains_key(id)));
     // Both workers, most often; either alone is no error.
@@ -70,8 +72,8 @@ async fn a_worker_killed_mid_batch_loses_nothing_and_resends_only_under_the_same
     let app = TestApp::spawn_mailing(&smtp, &["--email-worker-enabled=false"]).await;
     let mut worker_args = mailing(&smtp);
     // A one-second attempt limit: a dead worker's claims run out after two.
-    worker_args.push("--smtp-timeout-ms=1000".to_owned());
-    worker_args.push("--email-concurrency=8".to_owned());
+    set(&mut worker_args, "--smtp-timeout-ms=1000");
+    set(&mut worker_args, "--email-concurrency=8");
     let logs = std::env::temp_dir().join(format!("platform-worker-{}.log", app.db.name));
     let mut worker = app.platform_process(&worker_args, &logs);
     let ada = app.sign_up("ada@example.com").await;

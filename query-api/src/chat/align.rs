@@ -60,6 +60,8 @@ pub async fn run(hub: Arc<Hub>, pool: PgPool, grace: Duration, shutdown: Cancell
             tokio::time::sleep(grace).await;
         }
         while let Some(lag) = hub.lagging() {
+            metrics::counter!("chat_feed_log_probes_total", "lane" => lag.lane.context())
+                .increment(1);
             match lane_through(&pool, lag).await {
                 Ok(through) => {
                     if through > lag.through {

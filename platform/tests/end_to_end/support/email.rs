@@ -35,20 +35,41 @@ pub(crate) fn mailing(smtp: &SmtpServer) -> Vec<String> {
     args
 }
 
+/// Sets `setting` (`--name=value`) in `args`, in place of any value given before: a
+/// setting may appear only once.
+pub(crate) fn set(args: &mut Vec<String>, setting: &str) {
+    let name = setting.split('=').next().unwrap_or(setting);
+    args.retain(|arg| arg.split('=').next() != Some(name));
+    args.push(setting.to_owned());
+}
+
 impl TestApp {
-    /// Spawns a platform that sends through `smtp`, with `extra` settings.
+    /// Spawns a platform that sends through `smtp`, with `extra` settings (which replace
+    /// the fast retries' where they name the same).
     pub(crate) async fn spawn_mailing(smtp: &SmtpServer, extra: &[&str]) -> Self {
         let mut args = mailing(smtp);
-        args.extend(extra.iter().map(|arg| arg.to_string()));
+        for setting in extra {
+            set(&mut args, setting);
+        }
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         Self::spawn_with(&args).await
     }
 
-    /// Requests an email to `to` as `account`, asserting `202`; returns the response data.
+    /// Requests an email to `to` as `account`, asserting `202`; returns the response data
+    /// once the email can be read.
     pub(crate) async fn request_email(&self, account: &Account, to: &str, subject: &str) -> Value {
         let body = json!({ "to": [to], "subject": subject, "text": format!("{subject}\n") });
         let response = self.post_email(account, &body, None).await;
-        json(response, StatusCode::ACCEPTED).await["data"].clone()
+        let data = json(response, StatusCode::ACCEPTED).await["data"].clone();
+        let path = format!("/api/v1/emails/{}", data["id"].as_str().unwrap());
+        let readable = self
+            .as_user(Some(account), Method::GET, &path)
+            .header("X-Min-Position", data["position"].as_i64().unwrap())
+            .send()
+            .await
+            .unwrap();
+        json(readable, StatusCode::OK).await;
+        data
     }
 
     /// `POST /api/v1/emails` with `body` as `account`, under an idempotency key if given.
