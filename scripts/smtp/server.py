@@ -90,10 +90,11 @@ class Spool:
         if self.reject:
             return self.refuse(envelope, REJECTED)
         self.n += 1
-        self.store(envelope, time.time())
+        self.store(envelope)
         return f"{ACCEPTED} {self.n}"
 
-    def store(self, envelope, received_at):
+    def store(self, envelope):
+        received_at = time.time()
         path = os.path.join(self.spool, f"{self.n}.eml")
         with open(path + ".tmp", "wb") as out:
             out.write(envelope.original_content)
