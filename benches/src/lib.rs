@@ -5,8 +5,10 @@
 //! - [`http`]: the HTTP client, URLs, users and their tokens, status checks.
 //! - [`latency`]: a latency recorder (HdrHistogram, microsecond resolution) and its summary.
 //! - [`load`]: closed and open load loops, warmed up and bounded in time and count.
+//! - [`procfs`]: a process's memory and CPU time from Linux's /proc.
 
 pub mod cli;
 pub mod http;
 pub mod latency;
 pub mod load;
+pub mod procfs;

@@ -5,7 +5,8 @@ accepts and can defer, refuse or slow down deliveries.
               [--reply-delay-ms N] [--exit-on-eof]
 
 Every accepted message becomes DIR/<n>.eml (the bytes as received) and one line of
-DIR/received.jsonl; every refused one a line of DIR/refused.jsonl. A file is complete
+DIR/received.jsonl (with `received_at`, the time its DATA was accepted in seconds since
+the Unix epoch); every refused one a line of DIR/refused.jsonl. A file is complete
 once its line is there: the .eml is written under a temporary name and renamed first.
 Numbering goes on from the .eml files already in DIR, so a restarted server on the same
 spool never reuses a number. Prints `ready <port>` once listening.
@@ -20,6 +21,7 @@ import os
 import re
 import signal
 import sys
+import time
 from email.errors import HeaderParseError
 from email.header import decode_header, make_header
 from email.parser import BytesHeaderParser
@@ -104,11 +106,13 @@ class Spool:
         return f"{ACCEPTED} {n}"
 
     def store(self, envelope):
+        received_at = time.time()
         path = os.path.join(self.spool, f"{self.n}.eml")
         with open(path + ".tmp", "wb") as out:
             out.write(envelope.original_content)
         os.replace(path + ".tmp", path)
-        self.append(self.received, {"n": self.n, **self.describe(envelope)})
+        record = {"n": self.n, "received_at": received_at, **self.describe(envelope)}
+        self.append(self.received, record)
 
     def refuse(self, envelope, reply):
         code = int(reply[:3])

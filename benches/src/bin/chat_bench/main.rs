@@ -54,6 +54,7 @@ mod summary;
 use std::{process::ExitCode, sync::Arc, time::Duration};
 
 use anyhow::{Context, ensure};
+use benches::procfs::Process;
 use clap::Parser;
 use tokio::{
     sync::watch,
@@ -67,7 +68,7 @@ use crate::{
     layout::Layout,
     ledger::Ledger,
     phases::{Opener, Shared},
-    procfs::{Process, Rss},
+    procfs::Rss,
     summary::{DeliveryResult, Summary},
 };
 
