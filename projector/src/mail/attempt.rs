@@ -20,6 +20,7 @@ use schemas::{
     DomainEvent, EventMetadata, NewEvent,
     email::{self, EmailEvent},
 };
+use tokio::sync::Semaphore;
 use uuid::Uuid;
 
 use super::transport::{self, Mailer};
@@ -34,7 +35,11 @@ pub struct Sender {
     pub policy: RetryPolicy,
     pub lease: Duration,
     pub timeout: Duration,
-    pub concurrency: usize,
+    /// One permit per SMTP exchange allowed at once (and pooled connection).
+    pub exchanges: Semaphore,
+    /// Attempts under way at once: twice the exchanges, so that one attempt's reads and
+    /// appends overlap another's exchange and no connection waits on the database.
+    pub attempts: usize,
 }
 
 /// Makes an attempt on the email if it is due one. Returns whether it made one; an email
@@ -131,7 +136,17 @@ async fn deliver(sender: &Sender, email: &Email) -> Delivery {
         Err(err) => return Delivery::Permanent(format!("cannot build the message: {err}")),
     };
     let started = Instant::now();
-    let delivery = tokio::time::timeout(sender.timeout, sender.mailer.send(message))
+    // The wait for a free exchange counts against the attempt's time, so an attempt never
+    // outlives half its claim.
+    let exchange = async {
+        let _exchange = sender
+            .exchanges
+            .acquire()
+            .await
+            .expect("the exchanges are never closed");
+        sender.mailer.send(message).await
+    };
+    let delivery = tokio::time::timeout(sender.timeout, exchange)
         .await
         .unwrap_or_else(|_| {
             Delivery::Transient(format!(

@@ -20,7 +20,7 @@ use anyhow::Context;
 use event_store::EventStore;
 use lettre::message::Mailbox;
 pub use settings::MailSettings;
-use tokio::task::JoinHandle;
+use tokio::{sync::Semaphore, task::JoinHandle};
 use tokio_util::sync::CancellationToken;
 
 use self::{attempt::Sender, transport::Mailer};
@@ -54,7 +54,8 @@ pub fn spawn_worker(
         policy: settings.retry_policy(),
         lease: settings.lease(),
         timeout: settings.smtp_timeout(),
-        concurrency: settings.concurrency(),
+        exchanges: Semaphore::new(settings.concurrency()),
+        attempts: 2 * settings.concurrency(),
     };
     Ok(Some(tokio::spawn(worker::run(
         Arc::new(sender),

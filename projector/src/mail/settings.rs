@@ -47,7 +47,8 @@ pub struct MailSettings {
     #[arg(long, env = "SMTP_TIMEOUT_MS", default_value_t = 30_000)]
     pub smtp_timeout_ms: u64,
 
-    /// Attempts under way at once in this process (and SMTP connections kept open).
+    /// SMTP exchanges at once in this process (and pooled connections); up to twice as
+    /// many attempts are under way, their database work overlapping the exchanges.
     #[arg(long, env = "EMAIL_CONCURRENCY", default_value_t = 8)]
     pub email_concurrency: u32,
 

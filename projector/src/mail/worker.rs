@@ -60,11 +60,11 @@ async fn work(sender: &Arc<Sender>, shutdown: &CancellationToken) -> anyhow::Res
     let mut depth_measured = tokio::time::Instant::now() - DEPTH_INTERVAL;
     loop {
         resting.retain(|_, since| since.elapsed() < REST);
-        let free = sender.concurrency.saturating_sub(attempts.len());
+        let free = sender.attempts.saturating_sub(attempts.len());
         if free > 0 {
             let skip = in_flight.len() + resting.len();
             for id in due(&pool, free + skip).await? {
-                if in_flight.len() >= sender.concurrency
+                if in_flight.len() >= sender.attempts
                     || resting.contains_key(&id)
                     || !in_flight.insert(id)
                 {
@@ -86,7 +86,7 @@ async fn work(sender: &Arc<Sender>, shutdown: &CancellationToken) -> anyhow::Res
             metrics::gauge!("emails_queue_depth").set(depth(&pool).await? as f64);
             depth_measured = tokio::time::Instant::now();
         }
-        let wait = if attempts.len() >= sender.concurrency {
+        let wait = if attempts.len() >= sender.attempts {
             // Every slot is busy: the next free one wakes the loop.
             IDLE_POLL
         } else {
