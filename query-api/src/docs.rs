@@ -52,6 +52,34 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     QueryApiDoc::openapi()
 }
 
+/// Declares the OpenAPI schema of a status type from `schemas`, whose crate knows nothing
+/// of OpenAPI: an enum of the status names, taken from the type itself (its `ALL` and
+/// `as_str`) so that the two cannot drift apart.
+macro_rules! status_schema {
+    ($(#[$meta:meta])* $schema:ident for $status:ty, $name:literal, $description:literal) => {
+        $(#[$meta])*
+        pub struct $schema;
+
+        impl utoipa::PartialSchema for $schema {
+            fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::Schema> {
+                utoipa::openapi::ObjectBuilder::new()
+                    .schema_type(utoipa::openapi::Type::String)
+                    .enum_values(Some(<$status>::ALL.map(<$status>::as_str)))
+                    .description(Some($description))
+                    .build()
+                    .into()
+            }
+        }
+
+        impl utoipa::ToSchema for $schema {
+            fn name() -> std::borrow::Cow<'static, str> {
+                std::borrow::Cow::Borrowed($name)
+            }
+        }
+    };
+}
+pub(crate) use status_schema;
+
 #[cfg(test)]
 mod tests {
     use schemas::{email::EmailStatus, orders::OrderStatus};

@@ -1,16 +1,11 @@
 //! SQL of the emails read model. Each read also returns the projection's checkpoint from
 //! the same snapshot (one statement), which tells the cache how current the rows are.
 
-use std::borrow::Cow;
-
 use schemas::email::EmailStatus;
 use serde::Serialize;
 use sqlx::{PgPool, Postgres, QueryBuilder, Row, postgres::PgRow};
 use time::OffsetDateTime;
-use utoipa::{
-    PartialSchema, ToSchema,
-    openapi::{ObjectBuilder, RefOr, Schema, Type},
-};
+use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::{
@@ -96,30 +91,14 @@ pub struct EmailView {
     pub attempts: Vec<AttemptView>,
 }
 
-/// The OpenAPI schema of [`EmailStatus`], whose crate knows nothing of OpenAPI: an enum
-/// of the status names, taken from the type itself so that the two cannot drift apart.
-pub struct EmailStatusSchema;
-
-impl PartialSchema for EmailStatusSchema {
-    fn schema() -> RefOr<Schema> {
-        ObjectBuilder::new()
-            .schema_type(Type::String)
-            .enum_values(Some(EmailStatus::ALL.map(EmailStatus::as_str)))
-            .description(Some(
-                "queued -> sending -> sent, failed (for good), retrying (then sending again) \
-                 or dead (no attempt left); failed and dead may be retried (queued again); \
-                 cancelled before it was sent.",
-            ))
-            .build()
-            .into()
-    }
-}
-
-impl ToSchema for EmailStatusSchema {
-    fn name() -> Cow<'static, str> {
-        Cow::Borrowed("EmailStatus")
-    }
-}
+crate::docs::status_schema!(
+    /// The names of [`EmailStatus`] in OpenAPI.
+    EmailStatusSchema for EmailStatus,
+    "EmailStatus",
+    "queued -> sending -> sent, failed (for good), retrying (then sending again) \
+     or dead (no attempt left); failed and dead may be retried (queued again); \
+     cancelled before it was sent."
+);
 
 const COLUMNS: &str = "e.email_id, e.requested_by, e.recipients, e.subject, e.status, \
      e.message_id, e.last_reply, e.next_attempt_at, e.source_event_id, e.requested_at, \

@@ -4,16 +4,11 @@
 //! Listings are built with only the conditions they use, so each shape gets a plan of its
 //! own that walks one index in sort order (see the orders migration).
 
-use std::borrow::Cow;
-
 use schemas::orders::OrderStatus;
 use serde::Serialize;
 use sqlx::{PgPool, Postgres, QueryBuilder, Row, postgres::PgRow};
 use time::OffsetDateTime;
-use utoipa::{
-    PartialSchema, ToSchema,
-    openapi::{ObjectBuilder, RefOr, Schema, Type},
-};
+use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::listing::{Listing, Scope, Sort, Start};
@@ -56,28 +51,12 @@ pub struct OrderView {
     pub cancelled_at: Option<OffsetDateTime>,
 }
 
-/// The OpenAPI schema of [`OrderStatus`], whose crate knows nothing of OpenAPI: an enum
-/// of the status names, taken from the type itself so that the two cannot drift apart.
-pub struct OrderStatusSchema;
-
-impl PartialSchema for OrderStatusSchema {
-    fn schema() -> RefOr<Schema> {
-        ObjectBuilder::new()
-            .schema_type(Type::String)
-            .enum_values(Some(OrderStatus::ALL.map(OrderStatus::as_str)))
-            .description(Some(
-                "PLACED -> PAID -> SHIPPED -> DELIVERED, and CANCELLED from PLACED or PAID.",
-            ))
-            .build()
-            .into()
-    }
-}
-
-impl ToSchema for OrderStatusSchema {
-    fn name() -> Cow<'static, str> {
-        Cow::Borrowed("OrderStatus")
-    }
-}
+crate::docs::status_schema!(
+    /// The names of [`OrderStatus`] in OpenAPI.
+    OrderStatusSchema for OrderStatus,
+    "OrderStatus",
+    "PLACED -> PAID -> SHIPPED -> DELIVERED, and CANCELLED from PLACED or PAID."
+);
 
 const COLUMNS: &str = "o.number, o.member_id, o.product_name, o.quantity, o.unit_price, \
      o.total_price, o.note, o.status, o.version, o.placed_at, o.updated_at, o.paid_at, \
