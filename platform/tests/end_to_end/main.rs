@@ -18,6 +18,7 @@ mod deployment;
 mod email_delivery;
 mod email_platform_mail;
 mod email_requests;
+mod email_status_stream;
 mod email_workers;
 mod identity_auth;
 mod identity_authorization;
