@@ -122,3 +122,50 @@ async fn a_worker_killed_mid_batch_loses_nothing_and_resends_only_under_the_same
     println!("{resent} of 40 messages were sent again after the worker died");
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_scheduled_retry_survives_the_worker_s_death() {
+    let smtp = SmtpServer::start(SmtpBehaviour {
+        defer_first: 1,
+        ..Default::default()
+    })
+    .await;
+    let app = TestApp::spawn_mailing(&smtp, &["--email-worker-enabled=false"]).await;
+    let mut worker_args = mailing(&smtp);
+    // A retry due well after the worker is gone.
+    set(&mut worker_args, "--email-retry-base-ms=3000");
+    let logs = std::env::temp_dir().join(format!("platform-worker-{}.log", app.db.name));
+    let mut worker = app.platform_process(&worker_args, &logs);
+    let ada = app.sign_up("ada@example.com").await;
+
+    let id = app.request_email(&ada, "bob@example.com", "Later").await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let retrying = app.email_in(&ada, &id, "retrying").await;
+    worker.kill().unwrap();
+    worker.wait().unwrap();
+    let mut worker = app.platform_process(&worker_args, &logs);
+    let sent = app.email_in(&ada, &id, "sent").await;
+    worker.kill().unwrap();
+    worker.wait().unwrap();
+    let _ = std::fs::remove_file(&logs);
+
+    let attempts = sent["attempts"].as_array().unwrap();
+    assert_eq!(attempts.len(), 2, "{sent}");
+    assert_eq!(attempts[0]["outcome"], "deferred");
+    assert_eq!(attempts[1]["outcome"], "sent");
+    let due = retrying["next_attempt_at"].as_str().unwrap();
+    let due =
+        time::OffsetDateTime::parse(due, &time::format_description::well_known::Rfc3339).unwrap();
+    let second = attempts[1]["started_at"].as_str().unwrap();
+    let second =
+        time::OffsetDateTime::parse(second, &time::format_description::well_known::Rfc3339)
+            .unwrap();
+    assert!(
+        second >= due,
+        "the retry waited for its time: {second} < {due}"
+    );
+    assert_eq!(smtp.received().len(), 1);
+    app.stop().await;
+}
