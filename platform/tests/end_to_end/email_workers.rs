@@ -75,8 +75,7 @@ async fn a_worker_killed_mid_batch_loses_nothing_and_resends_only_under_the_same
     // A one-second attempt limit: a dead worker's claims run out after two.
     set(&mut worker_args, "--smtp-timeout-ms=1000");
     set(&mut worker_args, "--email-concurrency=8");
-    let logs = std::env::temp_dir().join(format!("platform-worker-{}.log", app.db.name));
-    let mut worker = app.platform_process(&worker_args, &logs);
+    let mut worker = app.worker_process(&worker_args);
     let ada = app.sign_up("ada@example.com").await;
 
     let mut emails = Vec::new();
@@ -87,19 +86,16 @@ async fn a_worker_killed_mid_batch_loses_nothing_and_resends_only_under_the_same
         );
     }
     smtp.wait_for(8, SETTLE).await;
-    worker.kill().unwrap();
-    worker.wait().unwrap();
+    worker.kill();
     let sent_before = smtp.received().len();
     assert!(sent_before < 40, "the worker died before it was done");
 
-    let mut worker = app.platform_process(&worker_args, &logs);
+    worker.restart();
     let mut settled: Vec<Value> = Vec::new();
     for id in ids(&emails) {
         settled.push(app.email_in(&ada, &id, "sent").await);
     }
-    worker.kill().unwrap();
-    worker.wait().unwrap();
-    let _ = std::fs::remove_file(&logs);
+    drop(worker);
 
     let counts = deliveries(&smtp);
     assert_eq!(counts.len(), 40, "nothing is lost");
@@ -134,8 +130,7 @@ async fn a_scheduled_retry_survives_the_worker_s_death() {
     let mut worker_args = mailing(&smtp);
     // A retry due well after the worker is gone.
     set(&mut worker_args, "--email-retry-base-ms=3000");
-    let logs = std::env::temp_dir().join(format!("platform-worker-{}.log", app.db.name));
-    let mut worker = app.platform_process(&worker_args, &logs);
+    let mut worker = app.worker_process(&worker_args);
     let ada = app.sign_up("ada@example.com").await;
 
     let id = app.request_email(&ada, "bob@example.com", "Later").await["id"]
@@ -143,13 +138,10 @@ async fn a_scheduled_retry_survives_the_worker_s_death() {
         .unwrap()
         .to_owned();
     let retrying = app.email_in(&ada, &id, "retrying").await;
-    worker.kill().unwrap();
-    worker.wait().unwrap();
-    let mut worker = app.platform_process(&worker_args, &logs);
+    worker.kill();
+    worker.restart();
     let sent = app.email_in(&ada, &id, "sent").await;
-    worker.kill().unwrap();
-    worker.wait().unwrap();
-    let _ = std::fs::remove_file(&logs);
+    drop(worker);
 
     let attempts = sent["attempts"].as_array().unwrap();
     assert_eq!(attempts.len(), 2, "{sent}");

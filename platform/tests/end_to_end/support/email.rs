@@ -3,6 +3,7 @@
 //! process of its own that a test can kill.
 
 use std::{
+    path::{Path, PathBuf},
     process::{Child, Command, Stdio},
     time::{Duration, Instant},
 };
@@ -155,10 +156,9 @@ impl TestApp {
         ProjectorInstance { shutdown, tasks }
     }
 
-    /// The whole platform as a process of its own on this platform's database and
-    /// transport, with `extra` settings; its logs go to `log`.
-    pub(crate) fn platform_process(&self, extra: &[String], log: &std::path::Path) -> Child {
-        let log = std::fs::File::create(log).unwrap();
+    /// The whole platform as a process of its own (its email worker included) on this
+    /// platform's database and transport, with `extra` settings.
+    pub(crate) fn worker_process(&self, extra: &[String]) -> WorkerProcess {
         let mut args = vec![
             format!("--database-url={}", self.db.url),
             "--http-addr=127.0.0.1:0".to_owned(),
@@ -169,6 +169,27 @@ impl TestApp {
         ];
         args.extend(self.transport_args.iter().cloned());
         args.extend(extra.iter().cloned());
+        let log = std::env::temp_dir().join(format!("platform-worker-{}.log", self.db.name));
+        let child = WorkerProcess::spawn(&args, &log);
+        WorkerProcess { args, log, child }
+    }
+}
+
+/// A platform process a test can kill (`SIGKILL`) and start again; its logs go to a file
+/// that is removed with it.
+pub(crate) struct WorkerProcess {
+    args: Vec<String>,
+    log: PathBuf,
+    child: Child,
+}
+
+impl WorkerProcess {
+    fn spawn(args: &[String], log: &Path) -> Child {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(log)
+            .unwrap();
         Command::new(env!("CARGO_BIN_EXE_platform"))
             .args(args)
             .stdin(Stdio::null())
@@ -176,6 +197,25 @@ impl TestApp {
             .stderr(log)
             .spawn()
             .expect("the platform binary starts")
+    }
+
+    /// Kills the process outright, as a crash would.
+    pub(crate) fn kill(&mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
+
+    /// Starts the process again with the same settings.
+    pub(crate) fn restart(&mut self) {
+        self.child = Self::spawn(&self.args, &self.log);
+    }
+}
+
+impl Drop for WorkerProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_file(&self.log);
     }
 }
 
