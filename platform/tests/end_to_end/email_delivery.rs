@@ -230,3 +230,33 @@ async fn an_email_out_of_attempts_is_dead_until_an_admin_retries_it() {
     assert_eq!(smtp.received().len(), 1);
     app.stop().await;
 }
+
+#[tokio::test]
+async fn the_largest_email_allowed_travels_every_transport_and_arrives_whole() {
+    let smtp = SmtpServer::start(SmtpBehaviour::default()).await;
+    let app = TestApp::spawn_mailing(&smtp, &[]).await;
+    let ada = app.sign_up("ada@example.com").await;
+    // 100,000 characters of four bytes each, in both bodies: the largest event the
+    // request can make, which the log, the relay and the worker all carry.
+    let text = "\u{1F600}".repeat(100_000);
+    let body = serde_json::json!({
+        "to": ["bob@example.com"],
+        "subject": "Large",
+        "text": text,
+        "html": format!("<p>{text}</p>").chars().take(100_000).collect::<String>(),
+    });
+    let response = app.post_email(&ada, &body, None).await;
+    let id = app.accepted(&ada, response).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    app.email_in(&ada, &id, "sent").await;
+    let received = smtp.wait_for(1, Duration::from_secs(10)).await;
+    let eml = String::from_utf8_lossy(&smtp.eml(received[0].n)).into_owned();
+    assert!(
+        eml.len() > 800_000,
+        "the message arrived whole: {} bytes",
+        eml.len()
+    );
+    app.stop().await;
+}

@@ -61,6 +61,11 @@ impl TestApp {
     pub(crate) async fn request_email(&self, account: &Account, to: &str, subject: &str) -> Value {
         let body = json!({ "to": [to], "subject": subject, "text": format!("{subject}\n") });
         let response = self.post_email(account, &body, None).await;
+        self.accepted(account, response).await
+    }
+
+    /// The data of a `202` answer to a request of `account`'s, once the email can be read.
+    pub(crate) async fn accepted(&self, account: &Account, response: Response) -> Value {
         let data = json(response, StatusCode::ACCEPTED).await["data"].clone();
         let path = format!("/api/v1/emails/{}", data["id"].as_str().unwrap());
         let readable = self
