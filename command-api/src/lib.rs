@@ -15,6 +15,7 @@
 //! - [`chat`]: the room aggregate (membership) and the room and message endpoints.
 //! - [`email`]: requesting an email (rate limited per user), cancelling and retrying it,
 //!   by the rules of the `email_job` crate.
+//! - [`errors`]: errors other applications report: reading the Sentry protocol.
 //! - [`text`]: the rules of free-text fields.
 //! - [`docs`]: the OpenAPI document.
 
@@ -24,6 +25,7 @@ pub mod chat;
 pub mod command;
 pub mod docs;
 pub mod email;
+pub mod errors;
 pub mod identity;
 pub mod items;
 pub mod orders;

@@ -1,0 +1,6 @@
+//! The errors context: errors reported by the platform itself and by other applications.
+//!
+//! - [`sentry`]: reading what Sentry SDKs send (envelopes, and the client key that
+//!   authenticates them), so that any application with a Sentry SDK can report here.
+
+pub mod sentry;
