@@ -16,6 +16,17 @@ pub enum Process {
     Own,
 }
 
+/// The cores a process used while its CPU time went from `before` to `after` over
+/// `seconds` of wall time; None when either reading is missing or no time passed.
+pub fn cores(before: Option<Duration>, after: Option<Duration>, seconds: f64) -> Option<f64> {
+    match (before, after) {
+        (Some(before), Some(after)) if seconds > 0.0 => {
+            Some(after.saturating_sub(before).as_secs_f64() / seconds)
+        }
+        _ => None,
+    }
+}
+
 impl Process {
     fn read(self, file: &str) -> anyhow::Result<String> {
         let path = match self {

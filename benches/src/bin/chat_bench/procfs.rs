@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use benches::procfs::Process;
+use benches::procfs::{self, Process};
 use serde::Serialize;
 
 /// Resident memory of the platform and of this benchmark at one moment, in KiB.
@@ -49,12 +49,7 @@ impl CpuSample {
 
     pub(crate) fn until(&self, later: &CpuSample) -> CpuUse {
         let seconds = later.at.saturating_duration_since(self.at).as_secs_f64();
-        let cores = |a: Option<Duration>, b: Option<Duration>| match (a, b) {
-            (Some(a), Some(b)) if seconds > 0.0 => {
-                Some(b.saturating_sub(a).as_secs_f64() / seconds)
-            }
-            _ => None,
-        };
+        let cores = |before, after| procfs::cores(before, after, seconds);
         CpuUse {
             seconds,
             platform_cores: cores(self.platform, later.platform),

@@ -4,7 +4,7 @@
 
 use std::{collections::HashMap, time::Duration};
 
-use benches::procfs::{Process, machine_busy_time, pids_named};
+use benches::procfs::{self, Process, machine_busy_time, pids_named};
 use serde::Serialize;
 use tokio::time::Instant;
 
@@ -59,12 +59,7 @@ impl CpuSample {
 
     pub(crate) fn until(&self, later: &CpuSample) -> CpuUse {
         let seconds = later.at.saturating_duration_since(self.at).as_secs_f64();
-        let cores = |a: Option<Duration>, b: Option<Duration>| match (a, b) {
-            (Some(a), Some(b)) if seconds > 0.0 => {
-                Some(b.saturating_sub(a).as_secs_f64() / seconds)
-            }
-            _ => None,
-        };
+        let cores = |before, after| procfs::cores(before, after, seconds);
         let postgres = (!later.postgres.is_empty()).then(|| {
             later
                 .postgres
