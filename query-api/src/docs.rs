@@ -83,7 +83,7 @@ pub(crate) use status_schema;
 #[cfg(test)]
 mod tests {
     use schemas::{email::EmailStatus, orders::OrderStatus};
-    use serde_json::json;
+    use serde_json::{Value, json};
 
     #[test]
     fn every_operation_that_needs_a_token_documents_its_401() {
@@ -91,6 +91,16 @@ mod tests {
             service_kit::docs::missing_unauthorized(&super::openapi()),
             Vec::<String>::new()
         );
+    }
+
+    /// The query parameter `name` of `GET path` in `document`.
+    fn query_parameter<'a>(document: &'a Value, path: &str, name: &str) -> &'a Value {
+        document["paths"][path]["get"]["parameters"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["name"] == name)
+            .unwrap_or_else(|| panic!("GET {path} documents no parameter {name}"))
     }
 
     #[test]
@@ -101,13 +111,7 @@ mod tests {
         assert_eq!(schema["enum"], json!(names), "{schema}");
         let view = &document["components"]["schemas"]["OrderView"]["properties"]["status"];
         assert_eq!(view["$ref"], "#/components/schemas/OrderStatus", "{view}");
-        let listing = &document["paths"]["/api/v1/orders"]["get"]["parameters"];
-        let filter = listing
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|p| p["name"] == "status")
-            .unwrap();
+        let filter = query_parameter(&document, "/api/v1/orders", "status");
         assert_eq!(filter["schema"]["enum"], json!(names), "{filter}");
     }
 
@@ -124,13 +128,7 @@ mod tests {
                 "{holder}"
             );
         }
-        let listing = &document["paths"]["/api/v1/emails"]["get"]["parameters"];
-        let filter = listing
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|p| p["name"] == "status")
-            .unwrap();
+        let filter = query_parameter(&document, "/api/v1/emails", "status");
         assert_eq!(filter["schema"]["enum"], json!(names), "{filter}");
     }
 }
