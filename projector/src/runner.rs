@@ -28,21 +28,22 @@ pub async fn run(
     group: String,
     shutdown: CancellationToken,
 ) {
-    let mut backoff = Duration::from_millis(100);
-    loop {
-        let result = tokio::select! {
-            result = follow(&pool, &source, projection.as_ref(), &group) => result,
-            _ = shutdown.cancelled() => return,
-        };
-        if let Err(err) = result {
-            tracing::error!(projection = projection.name(), error = %err, "projection failed; resuming from its checkpoint");
-        }
-        tokio::select! {
-            _ = tokio::time::sleep(backoff) => {}
-            _ = shutdown.cancelled() => return,
-        }
-        backoff = (backoff * 2).min(Duration::from_secs(10));
-    }
+    let name = projection.name();
+    service_kit::restart::restarting(
+        &shutdown,
+        || {
+            let (pool, source, projection) = (pool.clone(), source.clone(), projection.clone());
+            let (group, shutdown) = (group.clone(), shutdown.clone());
+            async move {
+                tokio::select! {
+                    result = follow(&pool, &source, projection.as_ref(), &group) => result,
+                    _ = shutdown.cancelled() => Ok(()),
+                }
+            }
+        },
+        |err| tracing::error!(projection = name, error = %err, "projection failed; resuming from its checkpoint"),
+    )
+    .await;
 }
 
 async fn follow(

@@ -11,6 +11,7 @@
 //! - [`health`]: `/healthz` and `/readyz`.
 //! - [`server`]: services merged into one server with ops routes, served until shutdown.
 //! - [`shutdown`]: SIGTERM / Ctrl-C handling.
+//! - [`restart`]: background tasks started over after failures, with a growing pause.
 //!
 //! Authentication:
 //! - [`auth`]: access tokens, the [`auth::Caller`] extractor (401 and 403 kept apart) and
@@ -37,6 +38,7 @@ pub mod metrics;
 pub mod paging;
 pub mod rate_limit;
 pub mod response;
+pub mod restart;
 pub mod server;
 pub mod shutdown;
 pub mod telemetry;

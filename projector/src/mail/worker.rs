@@ -35,18 +35,15 @@ const REST: Duration = Duration::from_millis(500);
 /// Runs the worker until `shutdown`, starting over after failures (the queue is in
 /// PostgreSQL: nothing is lost by starting over).
 pub async fn run(sender: Arc<Sender>, shutdown: CancellationToken) {
-    let mut backoff = Duration::from_millis(100);
-    loop {
-        match work(&sender, &shutdown).await {
-            Ok(()) => return,
-            Err(err) => tracing::error!(error = %err, "email worker failed; starting over"),
-        }
-        tokio::select! {
-            _ = tokio::time::sleep(backoff) => {}
-            _ = shutdown.cancelled() => return,
-        }
-        backoff = (backoff * 2).min(Duration::from_secs(10));
-    }
+    service_kit::restart::restarting(
+        &shutdown,
+        || {
+            let (sender, shutdown) = (Arc::clone(&sender), shutdown.clone());
+            async move { work(&sender, &shutdown).await }
+        },
+        |err| tracing::error!(error = %err, "email worker failed; starting over"),
+    )
+    .await;
 }
 
 async fn work(sender: &Arc<Sender>, shutdown: &CancellationToken) -> anyhow::Result<()> {
