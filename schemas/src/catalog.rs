@@ -2,10 +2,12 @@
 
 use schemars::{JsonSchema, Schema, schema_for};
 
-use crate::{board, chat, email, envelope::RecordedEvent, identity, items, orders};
+use crate::{board, chat, email, envelope::RecordedEvent, errors, identity, items, orders};
 
 /// The bounded contexts; each has its own Kafka topic.
-pub const CONTEXTS: &[&str] = &["items", "identity", "orders", "board", "chat", "email"];
+pub const CONTEXTS: &[&str] = &[
+    "items", "identity", "orders", "board", "chat", "email", "errors",
+];
 
 /// One event type at one schema version.
 pub struct EventSchema {
@@ -61,6 +63,21 @@ pub fn event_schemas() -> Vec<EventSchema> {
         entry::<email::EmailDead>("email", "EmailDead"),
         entry::<email::EmailRetried>("email", "EmailRetried"),
         entry::<email::EmailCancelled>("email", "EmailCancelled"),
+        entry::<errors::ProjectCreated>("errors", "ProjectCreated"),
+        entry::<errors::ProjectChanged>("errors", "ProjectChanged"),
+        entry::<errors::ProjectKeyRotated>("errors", "ProjectKeyRotated"),
+        entry::<errors::AlertRulesChanged>("errors", "AlertRulesChanged"),
+        entry::<errors::ErrorLogged>("errors", "ErrorLogged"),
+        entry::<errors::IssueOpened>("errors", "IssueOpened"),
+        entry::<errors::IssueResolved>("errors", "IssueResolved"),
+        entry::<errors::IssueMuted>("errors", "IssueMuted"),
+        entry::<errors::IssueReopened>("errors", "IssueReopened"),
+        entry::<errors::AlertRaised>("errors", "AlertRaised"),
+        entry::<errors::AlertAttemptStarted>("errors", "AlertAttemptStarted"),
+        entry::<errors::AlertSent>("errors", "AlertSent"),
+        entry::<errors::AlertDeferred>("errors", "AlertDeferred"),
+        entry::<errors::AlertGivenUp>("errors", "AlertGivenUp"),
+        entry::<errors::LogLevelsChanged>("errors", "LogLevelsChanged"),
     ]
 }
 

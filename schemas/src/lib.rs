@@ -15,6 +15,7 @@
 //! - [`board`]: posts and comments.
 //! - [`chat`]: rooms, their members, messages and read markers.
 //! - [`email`]: emails requested and every attempt to deliver them.
+//! - [`errors`]: reported errors, their issues, projects, alerts and log levels.
 //! - [`catalog`]: every event type, for schema generation and the Kafka topics.
 
 pub mod board;
@@ -24,6 +25,7 @@ pub mod clock;
 pub mod domain;
 pub mod email;
 pub mod envelope;
+pub mod errors;
 pub mod identity;
 pub mod items;
 pub mod orders;
