@@ -52,7 +52,7 @@ pub fn evolve(id: i64, events: impl IntoIterator<Item = ErrorsEvent>) -> Option<
     let start = (id == PLATFORM_PROJECT).then(Project::platform);
     events
         .into_iter()
-        .fold(start, |project, event| apply(project, event))
+        .fold(start, apply)
 }
 
 fn apply(project: Option<Project>, event: ErrorsEvent) -> Option<Project> {
