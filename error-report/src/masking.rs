@@ -80,7 +80,7 @@ static SECRET_PAIR: LazyLock<Regex> = LazyLock::new(|| {
         r#"(?x)
         (?P<ckey>\b(?i:set-cookie|cookie)\s*:\s*)(?P<cval>[^\r\n"]+)          # a cookie header, whole
         | (?P<qkey>\\?"{key}\\?"\s*:\s*)(?P<qval>\\?"(?:[^"\\]|\\[^"])*\\?")   # "key": "value"
-        | (?P<key>\b{key}\s*[=:]\s*)(?P<val>[^\s&;,"'<>]+)                   # key=value, key: value
+        | (?P<key>\b{key}\s*[=:]\s*)(?P<val>\\?"(?:[^"\\]|\\[^"])*\\?"|[^\s&;,"'<>]+)  # key=value, key="value"
         "#
     ))
     .expect("the secret-pair pattern compiles")
@@ -107,6 +107,13 @@ pub fn scrub_text(text: &str) -> Cow<'_, str> {
             let quoted = caps["qval"].starts_with('\\');
             let quote = if quoted { "\\\"" } else { "\"" };
             format!("{}{quote}{FILTERED}{quote}", key.as_str())
+        } else if caps["val"].ends_with('"') {
+            let quote = if caps["val"].starts_with('\\') {
+                "\\\""
+            } else {
+                "\""
+            };
+            format!("{}{quote}{FILTERED}{quote}", &caps["key"])
         } else {
             format!("{}{FILTERED}", &caps["key"])
         }
@@ -203,6 +210,20 @@ mod tests {
         assert_eq!(
             scrub_text(nested),
             format!(r#"{{"body":"{{\"password\":\"{FILTERED}\"}}"}}"#)
+        );
+    }
+
+    #[test]
+    fn quoted_values_of_secret_keys_are_masked_whole() {
+        // How a log line in text form shows a string field.
+        assert_eq!(
+            scrub_text(r#"changed new_password="Hunter 22x" cookie="sid=abc123" user="ada""#),
+            format!(r#"changed new_password="{FILTERED}" cookie="{FILTERED}" user="ada""#)
+        );
+        // The same, inside a JSON string.
+        assert_eq!(
+            scrub_text(r#"{"message":"retry with password="Hunter 22x" now"}"#),
+            format!(r#"{{"message":"retry with password="{FILTERED}" now"}}"#)
         );
     }
 
