@@ -8,7 +8,7 @@ use std::{net::SocketAddr, sync::Arc, time::Duration};
 use secrecy::{ExposeSecret, SecretString};
 use uuid::Uuid;
 
-use crate::{auth::Tokens, telemetry::LogFormat};
+use crate::{auth::Tokens, capture::CaptureSettings, telemetry::LogFormat};
 
 /// Settings shared by every service.
 #[derive(Debug, Clone, clap::Args)]
@@ -49,9 +49,18 @@ pub struct CommonConfig {
     /// Log line format.
     #[arg(long, env = "LOG_FORMAT", value_enum, default_value_t = LogFormat::Json)]
     pub log_format: LogFormat,
+
+    #[command(flatten)]
+    pub capture: CaptureSettings,
 }
 
 impl CommonConfig {
+    /// Installs the logs and the capture of errors of `service` (see
+    /// [`crate::telemetry::init`]).
+    pub fn init_telemetry(&self, service: &str) {
+        crate::telemetry::init(service, self.log_format, &self.capture);
+    }
+
     /// The token issuer and verifier these settings describe.
     pub fn tokens(&self) -> Arc<Tokens> {
         let ttl = Duration::from_secs(self.access_token_ttl_seconds);

@@ -1,6 +1,7 @@
 //! The middleware stack every service wraps its router in.
 
 use std::{
+    any::Any,
     sync::{
         OnceLock,
         atomic::{AtomicU64, Ordering},
@@ -11,19 +12,21 @@ use std::{
 use axum::{
     Router,
     extract::Request,
-    http::{HeaderName, HeaderValue, StatusCode, header},
+    http::{HeaderName, HeaderValue, StatusCode, Uri, header},
     middleware::{self, Next},
     response::{IntoResponse, Response},
 };
+use error_report::masking::scrub_text;
 use tower_http::{
+    catch_panic::CatchPanicLayer,
     limit::RequestBodyLimitLayer,
     request_id::{MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer},
     timeout::TimeoutLayer,
-    trace::{DefaultOnResponse, TraceLayer},
+    trace::{DefaultOnFailure, DefaultOnResponse, TraceLayer},
 };
 use tracing::Level;
 
-use crate::ApiError;
+use crate::{ApiError, ErrorCode, telemetry::panics};
 
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
@@ -43,12 +46,14 @@ impl Default for Limits {
     }
 }
 
-/// Adds request ids, tracing, metrics, error envelopes, timeouts and body limits.
-/// Call it last, once every route is in the router.
+/// Adds request ids, tracing, metrics, error envelopes, timeouts, body limits and the
+/// catching of panics. Call it last, once every route is in the router.
 pub fn wrap(router: Router, limits: Limits) -> Router {
     // Each `layer` call wraps the previous ones: the last listed runs first.
     router
         .fallback(|| async { ApiError::not_found("no such resource") })
+        .layer(middleware::from_fn(mark_request))
+        .layer(CatchPanicLayer::custom(answer_panic))
         .layer(RequestBodyLimitLayer::new(limits.body_bytes))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
@@ -68,14 +73,60 @@ pub fn wrap(router: Router, limits: Limits) -> Router {
                     tracing::info_span!(
                         "request",
                         method = %request.method(),
-                        uri = %request.uri(),
+                        uri = %Masked(request.uri()),
                         request_id,
                     )
                 })
-                .on_response(DefaultOnResponse::new().level(Level::INFO)),
+                .on_response(DefaultOnResponse::new().level(Level::INFO))
+                // A warning, not an error: a 5xx's cause is logged as an error where it
+                // happened; once more here it would be captured twice.
+                .on_failure(DefaultOnFailure::new().level(Level::WARN)),
         )
         .layer(SetRequestIdLayer::new(REQUEST_ID, MakeUniqueId))
         .layer(middleware::map_request(drop_unusable_request_id))
+}
+
+/// A request's URI as it may be logged: credentials in its query string (a stream's
+/// `?access_token=`) masked.
+struct Masked<'a>(&'a Uri);
+
+impl std::fmt::Display for Masked<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.0.path())?;
+        match self.0.query() {
+            Some(query) => write!(f, "?{}", scrub_text(query)),
+            None => Ok(()),
+        }
+    }
+}
+
+tokio::task_local! {
+    /// Set while a request is handled, so a panic's hook leaves the panic to
+    /// [`answer_panic`], which knows the request.
+    static IN_REQUEST: ();
+}
+
+/// Whether the current task is handling a request.
+pub(crate) fn in_request() -> bool {
+    IN_REQUEST.try_with(|_| ()).is_ok()
+}
+
+async fn mark_request(request: Request, next: Next) -> Response {
+    IN_REQUEST.scope((), next.run(request)).await
+}
+
+/// The answer to a request whose handler panicked: `500` with the envelope and nothing of
+/// the panic, which is logged (in the request's span, so with its id) and so captured.
+fn answer_panic(panic: Box<dyn Any + Send + 'static>) -> Response {
+    let location = panics::take_location();
+    let message = panics::message(&*panic);
+    tracing::error!(location, "request panicked: {message}");
+    ApiError::new(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        ErrorCode::Internal,
+        "internal error",
+    )
+    .into_response()
 }
 
 /// Request ids in UUID form (version 8), unique without a system call each: a random

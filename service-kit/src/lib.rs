@@ -6,7 +6,12 @@
 //!
 //! Layout, the process:
 //! - [`config`]: settings every service reads from its environment; secrets never print.
-//! - [`telemetry`]: structured logs.
+//! - [`telemetry`]: structured logs, scrubbed of secrets, with a filter changed at run
+//!   time.
+//! - [`capture`]: the platform's own errors (and, when asked, warnings) recorded as
+//!   `ErrorLogged` events.
+//! - [`log_levels`]: the log filter and capture level admins set, followed by every
+//!   process.
 //! - [`metrics`]: the Prometheus recorder, per-route request metrics, `/metrics`.
 //! - [`health`]: `/healthz` and `/readyz`.
 //! - [`server`]: services merged into one server with ops routes, served until shutdown.
@@ -28,12 +33,14 @@
 //! - [`docs`]: Swagger UI over the generated OpenAPI documents, served offline.
 
 pub mod auth;
+pub mod capture;
 pub mod config;
 pub mod docs;
 pub mod error;
 pub mod extract;
 pub mod health;
 pub mod layers;
+pub mod log_levels;
 pub mod metrics;
 pub mod paging;
 pub mod rate_limit;
