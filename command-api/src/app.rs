@@ -172,6 +172,7 @@ pub async fn start(
             .merge(crate::board::router())
             .merge(crate::chat::router())
             .merge(crate::email::router())
+            .merge(crate::errors::levels::router())
             .merge(crate::identity::router(RateLimit::per_minute(
                 settings.identity.auth_rate_limit_per_minute,
                 settings.identity.trust_proxy_headers,
@@ -203,7 +204,9 @@ pub async fn build(config: Config) -> anyhow::Result<Server> {
     let common = &config.common;
     let pool = database::connect_and_migrate(&common.database_url, common.db_pool_size).await?;
     let shutdown = CancellationToken::new();
-    let service = start(&config, pool, common.tokens(), &shutdown).await?;
+    let telemetry = service_kit::telemetry::start(&pool, &shutdown);
+    let mut service = start(&config, pool, common.tokens(), &shutdown).await?;
+    service.tasks.extend(telemetry);
     Ok(Server::bind(common.http_addr_or(8081), vec![service], shutdown).await?)
 }
 

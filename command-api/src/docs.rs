@@ -34,6 +34,7 @@ use utoipa::OpenApi;
         crate::email::handlers::request_email,
         crate::email::handlers::cancel_email,
         crate::email::handlers::retry_email,
+        crate::errors::levels::change_log_levels,
     ),
     components(schemas(service_kit::error::ErrorBody, service_kit::ApiError, service_kit::ErrorCode)),
     modifiers(&BearerSecurity),
@@ -46,6 +47,7 @@ use utoipa::OpenApi;
         (name = "board", description = "Posts and comments"),
         (name = "chat", description = "Rooms, members and messages"),
         (name = "emails", description = "Emails sent on request by a worker"),
+        (name = "errors", description = "Errors of the platform and of other applications; log levels"),
     )
 )]
 struct CommandApiDoc;

@@ -7,7 +7,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let config = command_api::Config::parse();
-    service_kit::telemetry::init(config.common.log_format);
+    config.common.init_telemetry("command-api");
     command_api::build(config).await?.serve().await?;
     Ok(())
 }

@@ -49,8 +49,16 @@ pub async fn build(config: Config) -> anyhow::Result<Server> {
         settings: config.query.clone(),
     };
     let source = projector::app::event_source(common, &pool);
+    // The capture's recording and the log-levels follower, once for the process.
+    let mut tasks = service_kit::telemetry::start(&pool, &shutdown);
+    tasks.extend(projector::app::spawn_runners(
+        &pool,
+        &source,
+        &config.projector,
+        &shutdown,
+    )?);
     let projector = service_kit::server::Service {
-        tasks: projector::app::spawn_runners(&pool, &source, &config.projector, &shutdown)?,
+        tasks,
         ..Default::default()
     };
     let services = vec![

@@ -160,13 +160,15 @@ async fn run(config: &Config, pool: PgPool) -> anyhow::Result<()> {
     // Before any task starts: samples recorded without a recorder are lost.
     service_kit::metrics::handle();
     let shutdown = CancellationToken::new();
+    let mut tasks = service_kit::telemetry::start(&pool, &shutdown);
+    tasks.extend(spawn_runners(
+        &pool,
+        &event_source(&config.common, &pool),
+        &config.settings,
+        &shutdown,
+    )?);
     let service = Service {
-        tasks: spawn_runners(
-            &pool,
-            &event_source(&config.common, &pool),
-            &config.settings,
-            &shutdown,
-        )?,
+        tasks,
         checks: vec![("postgres", health::postgres(pool))],
         ..Service::default()
     };

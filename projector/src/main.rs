@@ -7,6 +7,6 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let config = projector::Config::parse();
-    service_kit::telemetry::init(config.common.log_format);
+    config.common.init_telemetry("projector");
     projector::app::main(config).await
 }
