@@ -208,6 +208,7 @@ pub async fn start(
             .merge(crate::board::router())
             .merge(crate::chat::router())
             .merge(crate::email::router())
+            .merge(crate::errors::levels::router())
             .with_state(state),
         checks,
         tasks,
@@ -223,6 +224,8 @@ pub async fn build(config: Config) -> anyhow::Result<Server> {
     let common = &config.common;
     let pool = database::connect_and_migrate(&common.database_url, common.db_pool_size).await?;
     let shutdown = CancellationToken::new();
-    let service = start(&config, pool, None, common.tokens(), &shutdown).await?;
+    let telemetry = service_kit::telemetry::start(&pool, &shutdown);
+    let mut service = start(&config, pool, None, common.tokens(), &shutdown).await?;
+    service.tasks.extend(telemetry);
     Ok(Server::bind(common.http_addr_or(8082), vec![service], shutdown).await?)
 }

@@ -7,7 +7,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let config = query_api::Config::parse();
-    service_kit::telemetry::init(config.common.log_format);
+    config.common.init_telemetry("query-api");
     query_api::build(config).await?.serve().await?;
     event_log::subscription::consumers_closed().await;
     Ok(())
