@@ -7,6 +7,7 @@ pub(crate) mod chat;
 pub(crate) mod email;
 pub(crate) mod instances;
 pub(crate) mod orders;
+pub(crate) mod processes;
 pub(crate) mod smtp;
 
 use std::time::Duration;
