@@ -4,8 +4,10 @@
 //!
 //! Layout:
 //! - [`scrub`]: the writer that takes secrets out of each line before it is written.
+//! - [`lines`]: the lines' layer behind the filter changed at run time.
 //! - [`panics`]: panics logged as errors instead of printed past the logs.
 
+pub mod lines;
 pub mod panics;
 pub mod scrub;
 
@@ -16,9 +18,10 @@ use sqlx::PgPool;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tracing_subscriber::{
-    EnvFilter, Layer, Registry, fmt, layer::SubscriberExt, reload, util::SubscriberInitExt,
+    EnvFilter, Layer, Registry, fmt, layer::SubscriberExt, util::SubscriberInitExt,
 };
 
+use self::lines::{FilteredLines, LogFilter};
 use crate::capture::{self, CaptureLevel, CaptureSettings, Collector, RecorderSink, Source};
 
 /// Log line format, from `LOG_FORMAT`.
@@ -35,7 +38,7 @@ pub const DEFAULT_FILTER: &str = "info";
 /// What a running process can change of its logging.
 pub struct Telemetry {
     service: String,
-    filter: reload::Handle<EnvFilter, Registry>,
+    filter: LogFilter,
     capture: CaptureLevel,
     /// Taken by [`start`] once the database is there.
     collector: Mutex<Option<Collector>>,
@@ -54,7 +57,7 @@ pub fn init(service: &str, format: LogFormat, settings: &CaptureSettings) {
     crate::metrics::handle();
     let filter =
         EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(DEFAULT_FILTER));
-    let (filter, handle) = reload::Layer::new(filter);
+    let filter = LogFilter::new(filter);
     let writer = scrub::Scrubbing(std::io::stdout);
     // No colours: escape codes between a key and its value would hide it from the scrub.
     let lines: Box<dyn Layer<Registry> + Send + Sync> = match format {
@@ -63,26 +66,22 @@ pub fn init(service: &str, format: LogFormat, settings: &CaptureSettings) {
             .flatten_event(true)
             .with_current_span(true)
             .with_writer(writer)
-            .with_filter(filter)
             .boxed(),
-        LogFormat::Text => fmt::layer()
-            .with_ansi(false)
-            .with_writer(writer)
-            .with_filter(filter)
-            .boxed(),
+        LogFormat::Text => fmt::layer().with_ansi(false).with_writer(writer).boxed(),
     };
     let level = CaptureLevel::new(settings.capture_level);
     let (capture, collector) =
         capture::channel(settings, level.clone(), Source::this_process(service));
     let installed = tracing_subscriber::registry()
-        .with(vec![lines, capture.filtered().boxed()])
+        .with(FilteredLines::new(lines, filter.clone()))
+        .with(capture)
         .try_init();
     if installed.is_err() {
         return;
     }
     let _ = TELEMETRY.set(Telemetry {
         service: service.to_owned(),
-        filter: handle,
+        filter,
         capture: level,
         collector: Mutex::new(Some(collector)),
     });
@@ -136,8 +135,8 @@ impl Telemetry {
 
     /// Logs through `directives` from now on.
     pub fn set_filter(&self, directives: &str) -> Result<(), String> {
-        let filter = parse_filter(directives)?;
-        self.filter.reload(filter).map_err(|err| err.to_string())
+        self.filter.replace(parse_filter(directives)?);
+        Ok(())
     }
 
     /// Captures records from `level` up from now on.

@@ -13,12 +13,7 @@ use tracing::{
     Event, Metadata, Subscriber,
     span::{Attributes, Id, Record},
 };
-use tracing_subscriber::{
-    Layer,
-    filter::{FilterFn, Filtered, LevelFilter},
-    layer::Context,
-    registry::LookupSpan,
-};
+use tracing_subscriber::{Layer, layer::Context, registry::LookupSpan};
 
 use super::{
     CaptureLevel,
@@ -32,15 +27,18 @@ const REQUEST_ID: &str = "request_id";
 /// The capture layer's own target: what it logs about itself is never captured.
 pub(crate) const OWN_TARGET: &str = "service_kit::capture";
 
-/// Turns records at or above the capture level into [`CapturedRecord`]s on a queue.
+/// Turns records at or above the capture level into [`CapturedRecord`]s on a queue. It
+/// filters nothing for other layers: it enables every callsite and looks at the level
+/// itself.
 pub struct CaptureLayer {
     level: CaptureLevel,
     queue: mpsc::Sender<CapturedRecord>,
     dropped: Arc<AtomicU64>,
 }
 
-/// Warnings and errors, and request spans.
-fn wanted(metadata: &Metadata<'_>) -> bool {
+/// What the layer may use, whatever the log filter says: warnings and errors, and
+/// request spans. (The log lines' layer keeps these enabled; see `telemetry`.)
+pub fn wants(metadata: &Metadata<'_>) -> bool {
     if metadata.is_span() {
         metadata.fields().field(REQUEST_ID).is_some()
     } else {
@@ -64,17 +62,6 @@ impl CaptureLayer {
     /// counter).
     pub fn dropped(&self) -> Arc<AtomicU64> {
         Arc::clone(&self.dropped)
-    }
-
-    /// The layer behind a filter that lets through only what it may use (warnings and
-    /// errors, and request spans), so no other record ever reaches it.
-    pub fn filtered<S>(self) -> Filtered<Self, FilterFn, S>
-    where
-        S: Subscriber + for<'a> LookupSpan<'a>,
-    {
-        let wanted = FilterFn::new(wanted as fn(&Metadata<'_>) -> bool)
-            .with_max_level_hint(LevelFilter::INFO);
-        self.with_filter(wanted)
     }
 
     fn offer(&self, record: CapturedRecord) {

@@ -115,6 +115,16 @@ pub fn channel(
 }
 
 impl Collector {
+    /// What waits in the queue, taken out (for tests).
+    #[cfg(test)]
+    pub(crate) fn queued(&mut self) -> Vec<CapturedRecord> {
+        let mut records = Vec::new();
+        while let Ok(record) = self.queue.try_recv() {
+            records.push(record);
+        }
+        records
+    }
+
     /// Starts the drain and the delivery into `sink`. They end after `shutdown`, once
     /// what was captured until then is recorded (or given up).
     pub fn spawn(self, sink: impl Sink, shutdown: &CancellationToken) -> Vec<JoinHandle<()>> {

@@ -40,19 +40,11 @@ fn capturing(
         Source::this_process("command-api"),
     );
     let dropped = layer.dropped();
-    (
-        Registry::default().with(layer.filtered()),
-        collector,
-        dropped,
-    )
+    (Registry::default().with(layer), collector, dropped)
 }
 
 fn queued(collector: &mut Collector) -> Vec<CapturedRecord> {
-    let mut records = Vec::new();
-    while let Ok(record) = collector.queue.try_recv() {
-        records.push(record);
-    }
-    records
+    collector.queued()
 }
 
 #[test]
