@@ -9,6 +9,7 @@ mod common;
 mod board;
 mod chat;
 mod crash;
+mod errors;
 mod mail_notices;
 mod orders;
 mod replay;
