@@ -5,12 +5,14 @@ use std::{sync::Arc, time::Duration};
 use axum::extract::FromRef;
 use event_log::{database, kafka::KafkaConfig, subscription::EventSource};
 use schemas::{
-    DomainEvent, board::BoardEvent, email::EmailEvent, identity::IdentityEvent, orders::OrderEvent,
+    DomainEvent, board::BoardEvent, email::EmailEvent, errors::ErrorsEvent,
+    identity::IdentityEvent, orders::OrderEvent,
 };
 use service_kit::{
     auth::Tokens,
     config::CommonConfig,
     health,
+    public_url::PublicAddress,
     server::{Server, Service},
 };
 use sqlx::PgPool;
@@ -20,11 +22,15 @@ use crate::{
     board::BoardReadModel,
     chat::{ChatConfig, ChatReadModel},
     email::EmailsReadModel,
+    errors::ErrorsReadModel,
     follow::{self, Invalidate},
     items::ItemsReadModel,
     members::MembersReadModel,
     orders::OrdersReadModel,
 };
+
+/// The port query-api listens on unless HTTP_ADDR says otherwise.
+const PORT: u16 = 8082;
 
 /// query-api settings.
 #[derive(Debug, Clone, clap::Parser)]
@@ -69,6 +75,9 @@ pub struct Shared {
     pub board: Arc<BoardReadModel>,
     pub chat: Arc<ChatReadModel>,
     pub emails: Arc<EmailsReadModel>,
+    pub errors: Arc<ErrorsReadModel>,
+    /// Where clients reach the platform, for the DSNs of projects.
+    pub public_address: PublicAddress,
     pub tokens: Arc<Tokens>,
 }
 
@@ -135,6 +144,10 @@ pub async fn start(
         source.source_name(EmailEvent::CONTEXT),
         chat.hub.clone(),
     ));
+    let errors = Arc::new(ErrorsReadModel::new(
+        settings.cache_capacity,
+        source.source_name(ErrorsEvent::CONTEXT),
+    ));
     // Chat before emails: the email follower starts where the hub does, or earlier.
     let models: Vec<Arc<dyn Invalidate>> = vec![
         items.clone(),
@@ -143,6 +156,7 @@ pub async fn start(
         board.clone(),
         chat.clone(),
         emails.clone(),
+        errors.clone(),
     ];
     let mut tasks: Vec<_> = tokens
         .revocations
@@ -199,6 +213,8 @@ pub async fn start(
         board,
         chat,
         emails,
+        errors,
+        public_address: common.public_address(PORT),
         tokens,
     }));
     Ok(Service {
@@ -208,6 +224,7 @@ pub async fn start(
             .merge(crate::board::router())
             .merge(crate::chat::router())
             .merge(crate::email::router())
+            .merge(crate::errors::router())
             .with_state(state),
         checks,
         tasks,
@@ -224,5 +241,5 @@ pub async fn build(config: Config) -> anyhow::Result<Server> {
     let pool = database::connect_and_migrate(&common.database_url, common.db_pool_size).await?;
     let shutdown = CancellationToken::new();
     let service = start(&config, pool, None, common.tokens(), &shutdown).await?;
-    Ok(Server::bind(common.http_addr_or(8082), vec![service], shutdown).await?)
+    Ok(Server::bind(common.http_addr_or(PORT), vec![service], shutdown).await?)
 }

@@ -28,6 +28,12 @@ use utoipa::OpenApi;
         crate::chat::stream::room_stream,
         crate::email::handlers::list_emails,
         crate::email::handlers::get_email,
+        crate::errors::handlers::list_projects,
+        crate::errors::handlers::get_project,
+        crate::errors::handlers::list_issues,
+        crate::errors::handlers::get_issue,
+        crate::errors::handlers::issue_events,
+        crate::errors::handlers::counts,
     ),
     components(schemas(
         service_kit::error::ErrorBody,
@@ -44,6 +50,7 @@ use utoipa::OpenApi;
         (name = "board", description = "Posts and comments; reading needs no account"),
         (name = "chat", description = "Rooms, history, live streams (Server-Sent Events) and presence"),
         (name = "emails", description = "Emails and their attempts: a user's own, or everyone's for admins. Status changes are pushed on the user's stream, `GET /api/v1/chats/stream`, as `email` events"),
+        (name = "errors", description = "Error tracking (admins only): projects with their DSNs, issues with their latest error, and counts per level per minute"),
     )
 )]
 struct QueryApiDoc;
