@@ -6,6 +6,7 @@ pub(crate) mod authorization;
 pub(crate) mod chat;
 pub(crate) mod email;
 pub(crate) mod instances;
+pub(crate) mod issues;
 pub(crate) mod orders;
 pub(crate) mod smtp;
 
