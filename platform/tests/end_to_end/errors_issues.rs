@@ -245,11 +245,11 @@ async fn issues_are_listed_resolved_regressed_muted_and_reopened() {
         (frequent["total"].as_i64(), frequent["total_pages"].as_i64()),
         (Some(2), Some(2))
     );
-    assert_eq!(ids(&frequent), [key_issue.clone()]);
+    assert_eq!(ids(&frequent), [key_issue.as_str()]);
     let second = app
         .errors_get(&admin, "/issues?project=1&sort=frequent&size=1&page=2", at)
         .await;
-    assert_eq!(ids(&second), [type_issue.clone()]);
+    assert_eq!(ids(&second), [type_issue.as_str()]);
     let key = &frequent["items"][0];
     assert_eq!(
         (key["times_seen"].as_i64(), key["users_seen"].as_i64()),
@@ -258,9 +258,9 @@ async fn issues_are_listed_resolved_regressed_muted_and_reopened() {
     assert_eq!(key["level"], "fatal", "the highest level seen");
     assert_eq!(key["status"], "open");
     let warnings = app.errors_get(&admin, "/issues?level=warning", at).await;
-    assert_eq!(ids(&warnings), [type_issue.clone()]);
+    assert_eq!(ids(&warnings), [type_issue.as_str()]);
     let searched = app.errors_get(&admin, "/issues?q=typeerror", at).await;
-    assert_eq!(ids(&searched), [type_issue.clone()]);
+    assert_eq!(ids(&searched), [type_issue.as_str()]);
     let platform = app.errors_get(&admin, "/issues?project=0", at).await;
     assert_eq!(platform["total"], 1);
     let bad = app
@@ -352,7 +352,7 @@ async fn issues_are_listed_resolved_regressed_muted_and_reopened() {
         .as_i64()
         .unwrap();
     let listed = app.errors_get(&admin, "/issues?status=muted", at).await;
-    assert_eq!(ids(&listed), [key_issue.clone()]);
+    assert_eq!(ids(&listed), [key_issue.as_str()]);
     let reopened = app
         .errors_call(
             Some(&admin),
