@@ -1,13 +1,14 @@
 //! docker-compose.yml and the files it mounts cannot run on a machine without Docker, so
 //! what they name is checked against the code: the binaries and their subcommands, every
 //! variable given to a service, the Kafka topics, the services nginx and Prometheus
-//! reach, and the mail server the email worker sends to; nginx's routes
-//! ([`nginx_routes`]) and the collection of logs ([`log_collection`]) in modules of
-//! their own.
+//! reach, and the mail server the email worker sends to. In modules of their own:
+//! nginx's routes ([`nginx_routes`], over the [`nginx_conf`] model), the collection of
+//! logs by Alloy into Loki ([`log_collection`], reading [`alloy_syntax`]) and Grafana's
+//! data sources and dashboards ([`grafana`]).
 
 mod alloy_syntax;
+mod grafana;
 mod log_collection;
-mod log_dashboards;
 mod nginx_conf;
 mod nginx_routes;
 

@@ -1,13 +1,9 @@
 //! The compose stack's central log collection: Loki stores every container's lines,
-//! Alloy reads them through the Docker socket and pushes them to Loki, Grafana shows
-//! them. Each file names things the others define (a service, a port, a path, a label,
-//! a data source); these tests hold them to each other and to the services' log format.
+//! Alloy reads them through the Docker socket and pushes them to Loki. Each file names
+//! things the others define (a service, a port, a path, a label); these tests hold them
+//! to each other and to the services' log format.
 
-use std::{
-    collections::BTreeSet,
-    fs,
-    path::{Path, PathBuf},
-};
+use std::collections::BTreeSet;
 
 use clap::ValueEnum;
 use regex::Regex;
@@ -16,7 +12,7 @@ use service_kit::telemetry::LogFormat;
 
 use super::{
     alloy_syntax::{self, Block},
-    compose, platform_services, read, repository, services,
+    compose, platform_services, read, services,
 };
 
 pub(super) fn yaml(file: &str) -> Value {
@@ -68,7 +64,7 @@ fn command(service: &Value) -> Vec<&str> {
         .collect()
 }
 
-fn depends_on(service: &Value, other: &str) -> bool {
+pub(super) fn depends_on(service: &Value, other: &str) -> bool {
     let depends = &service["depends_on"];
     depends.get(other).is_some()
         || depends
@@ -76,13 +72,13 @@ fn depends_on(service: &Value, other: &str) -> bool {
             .is_some_and(|names| names.iter().any(|name| name == other))
 }
 
-struct Loki {
-    service: String,
-    port: u64,
+pub(super) struct Loki {
+    pub(super) service: String,
+    pub(super) port: u64,
     config: Value,
 }
 
-fn loki(compose: &Value) -> Loki {
+pub(super) fn loki(compose: &Value) -> Loki {
     let (name, service) = running(compose, "grafana/loki");
     let file = command(service)
         .iter()
@@ -339,65 +335,5 @@ fn the_services_json_lines_get_their_level_as_a_label_and_request_id_as_metadata
     assert_eq!(
         alloy_labels(&config),
         BTreeSet::from(["container", "level", "project", "service"].map(String::from))
-    );
-}
-
-/// Every file of a directory of the repository with the extension `ext`.
-pub(super) fn files(dir: &str, ext: &str) -> Vec<PathBuf> {
-    let mut found: Vec<PathBuf> = fs::read_dir(repository().join(dir))
-        .unwrap_or_else(|err| panic!("reading {dir}: {err}"))
-        .map(|entry| entry.unwrap().path())
-        .filter(|path| path.extension().is_some_and(|e| e == ext))
-        .collect();
-    found.sort();
-    found
-}
-
-pub(super) fn relative(path: &Path) -> String {
-    path.strip_prefix(repository())
-        .unwrap()
-        .to_string_lossy()
-        .into_owned()
-}
-
-/// The data sources Grafana is provisioned with.
-pub(super) fn data_sources() -> Vec<Value> {
-    files("deploy/grafana/provisioning/datasources", "yml")
-        .iter()
-        .flat_map(|file| {
-            yaml(&relative(file))["datasources"]
-                .as_array()
-                .cloned()
-                .unwrap_or_default()
-        })
-        .collect()
-}
-
-#[test]
-fn grafana_queries_the_loki_of_the_stack() {
-    let compose = compose();
-    let loki = loki(&compose);
-    let (grafana, service) = running(&compose, "grafana/grafana");
-    assert_eq!(
-        mounted(service, "/etc/grafana/provisioning").as_deref(),
-        Some("deploy/grafana/provisioning")
-    );
-    assert!(
-        depends_on(service, &loki.service),
-        "{grafana} starts after Loki"
-    );
-    let sources = data_sources();
-    let uids: BTreeSet<&str> = sources.iter().filter_map(|s| s["uid"].as_str()).collect();
-    assert_eq!(
-        uids.len(),
-        sources.len(),
-        "every data source has its own uid"
-    );
-    let logs: Vec<&Value> = sources.iter().filter(|s| s["type"] == "loki").collect();
-    assert_eq!(logs.len(), 1, "one Loki data source");
-    assert_eq!(
-        logs[0]["url"],
-        format!("http://{}:{}", loki.service, loki.port),
-        "the data source is the Loki of the stack"
     );
 }

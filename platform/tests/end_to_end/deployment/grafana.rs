@@ -1,17 +1,81 @@
-//! Grafana's provisioned dashboards: Grafana finds them where the provider says, each
-//! parses, every query names a provisioned data source, and the logs dashboard filters
-//! on the labels Alloy gives lines.
+//! Grafana's provisioning: the Loki of the stack as a data source, and dashboards that
+//! Grafana finds where the provider says, that parse, that query provisioned data
+//! sources only, and a logs dashboard filtering on the labels Alloy gives lines.
 
-use std::collections::BTreeSet;
+use std::{
+    collections::BTreeSet,
+    fs,
+    path::{Path, PathBuf},
+};
 
 use regex::Regex;
 use serde_json::Value;
 
 use super::{
     compose,
-    log_collection::{alloy, alloy_labels, data_sources, files, mounted, relative, running, yaml},
-    read,
+    log_collection::{alloy, alloy_labels, depends_on, loki, mounted, running, yaml},
+    read, repository,
 };
+
+/// Every file of a directory of the repository with the extension `ext`.
+fn files(dir: &str, ext: &str) -> Vec<PathBuf> {
+    let mut found: Vec<PathBuf> = fs::read_dir(repository().join(dir))
+        .unwrap_or_else(|err| panic!("reading {dir}: {err}"))
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| path.extension().is_some_and(|e| e == ext))
+        .collect();
+    found.sort();
+    found
+}
+
+fn relative(path: &Path) -> String {
+    path.strip_prefix(repository())
+        .unwrap()
+        .to_string_lossy()
+        .into_owned()
+}
+
+/// The data sources Grafana is provisioned with.
+fn data_sources() -> Vec<Value> {
+    files("deploy/grafana/provisioning/datasources", "yml")
+        .iter()
+        .flat_map(|file| {
+            yaml(&relative(file))["datasources"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+        })
+        .collect()
+}
+
+#[test]
+fn grafana_queries_the_loki_of_the_stack() {
+    let compose = compose();
+    let loki = loki(&compose);
+    let (grafana, service) = running(&compose, "grafana/grafana");
+    assert_eq!(
+        mounted(service, "/etc/grafana/provisioning").as_deref(),
+        Some("deploy/grafana/provisioning")
+    );
+    assert!(
+        depends_on(service, &loki.service),
+        "{grafana} starts after Loki"
+    );
+    let sources = data_sources();
+    let uids: BTreeSet<&str> = sources.iter().filter_map(|s| s["uid"].as_str()).collect();
+    assert_eq!(
+        uids.len(),
+        sources.len(),
+        "every data source has its own uid"
+    );
+    let logs: Vec<&Value> = sources.iter().filter(|s| s["type"] == "loki").collect();
+    assert_eq!(logs.len(), 1, "one Loki data source");
+    assert_eq!(
+        logs[0]["url"],
+        format!("http://{}:{}", loki.service, loki.port),
+        "the data source is the Loki of the stack"
+    );
+}
 
 /// The provisioned dashboards, by file.
 fn dashboards() -> Vec<(String, Value)> {
