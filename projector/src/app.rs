@@ -82,11 +82,17 @@ pub fn spawn_runners(
         followers.extend(crate::mail::notices::all(&store));
     }
     if settings.alerts.alerts_enabled {
-        followers.push(Arc::new(crate::alerts::rules::AlertRulesReactor::new(&store)));
+        followers.push(Arc::new(crate::alerts::rules::AlertRulesReactor::new(
+            &store,
+        )));
     }
     let mut tasks = spawn_followers(pool, source, followers, &settings.group_id, shutdown);
     tasks.extend(crate::mail::spawn_worker(&store, &settings.mail, shutdown)?);
-    tasks.extend(crate::alerts::spawn_worker(&store, &settings.alerts, shutdown)?);
+    tasks.extend(crate::alerts::spawn_worker(
+        &store,
+        &settings.alerts,
+        shutdown,
+    )?);
     Ok(tasks)
 }
 

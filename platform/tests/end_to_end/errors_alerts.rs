@@ -53,7 +53,11 @@ impl TestApp {
     /// `GET /api/v1/errors/alerts?<query>` as `admin`: the page's `data`.
     async fn alerts(&self, admin: &Account, query: &str) -> Value {
         let response = self
-            .as_user(Some(admin), Method::GET, &format!("/api/v1/errors/alerts?{query}"))
+            .as_user(
+                Some(admin),
+                Method::GET,
+                &format!("/api/v1/errors/alerts?{query}"),
+            )
             .send()
             .await
             .unwrap();
@@ -94,7 +98,10 @@ impl TestApp {
             if checkpoint >= position {
                 return;
             }
-            assert!(Instant::now() < deadline, "the alert rules stopped at {checkpoint}");
+            assert!(
+                Instant::now() < deadline,
+                "the alert rules stopped at {checkpoint}"
+            );
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
@@ -120,14 +127,20 @@ fn outcomes(alert: &Value) -> Vec<String> {
 async fn a_new_issue_alerts_once_on_slack_and_by_email_and_a_second_error_alerts_nobody() {
     let smtp = SmtpServer::start(SmtpBehaviour::default()).await;
     let hook = WebhookReceiver::start().await;
-    let app = spawn(&smtp, &["--alert-issue-url=http://dash.test/issues/{issue}"]).await;
+    let app = spawn(
+        &smtp,
+        &["--alert-issue-url=http://dash.test/issues/{issue}"],
+    )
+    .await;
     let admin = app.admin().await;
     app.create_project(PROJECT, "shop").await;
     let webhook = hook.url("SECRET");
     app.set_alert_rules(PROJECT, rules(Some(webhook), &["ops@example.com"], 30))
         .await;
 
-    let (issue, _) = app.log_error(PROJECT, "ValueError: bad <input> & more").await;
+    let (issue, _) = app
+        .log_error(PROJECT, "ValueError: bad <input> & more")
+        .await;
 
     let hooks = hook.wait_for(1, SETTLE).await;
     let mail = smtp.wait_for(1, SETTLE).await;
@@ -152,10 +165,14 @@ async fn a_new_issue_alerts_once_on_slack_and_by_email_and_a_second_error_alerts
     );
 
     // A second error of the issue, within the interval: nobody hears of it.
-    let (_, second) = app.log_error(PROJECT, "ValueError: bad <input> & more").await;
+    let (_, second) = app
+        .log_error(PROJECT, "ValueError: bad <input> & more")
+        .await;
     app.rules_passed(second).await;
     let alerts = app
-        .alerts_when(&admin, &format!("issue={issue}"), |alerts| all_settled(alerts, 2))
+        .alerts_when(&admin, &format!("issue={issue}"), |alerts| {
+            all_settled(alerts, 2)
+        })
         .await;
     tokio::time::sleep(QUIET).await;
     assert_eq!(hook.hooks().len(), 1, "{:#?}", hook.hooks());
@@ -172,20 +189,30 @@ async fn a_new_issue_alerts_once_on_slack_and_by_email_and_a_second_error_alerts
         assert_eq!(outcomes(alert), ["sent"]);
         assert!(alert["sent_at"].is_string(), "{alert:#}");
     }
-    assert_eq!(slack["target"], format!("http://127.0.0.1:{}/…", hook_port(&hook)));
+    assert_eq!(
+        slack["target"],
+        format!("http://127.0.0.1:{}/…", hook_port(&hook))
+    );
     assert_eq!(slack["last_detail"], "200 ok");
     assert_eq!(email["target"], "ops@example.com");
     // The email's detail is the id of the email requested, which the email API shows.
     let email_id = email["last_detail"].as_str().unwrap();
     let requested = app
-        .as_user(Some(&admin), Method::GET, &format!("/api/v1/emails/{email_id}"))
+        .as_user(
+            Some(&admin),
+            Method::GET,
+            &format!("/api/v1/emails/{email_id}"),
+        )
         .send()
         .await
         .unwrap();
     let requested = json(requested, StatusCode::OK).await["data"].clone();
     assert_eq!(requested["to"][0], "ops@example.com");
     let listed = app.alerts(&admin, "").await.to_string();
-    assert!(!listed.contains("SECRET"), "the webhook's path is listed: {listed}");
+    assert!(
+        !listed.contains("SECRET"),
+        "the webhook's path is listed: {listed}"
+    );
     app.stop().await;
 }
 
@@ -208,7 +235,10 @@ async fn a_webhook_failing_with_500_is_retried_and_the_alert_recorded_sent() {
     let hooks = hook.wait_for(3, SETTLE).await;
     let answered: Vec<u16> = hooks.iter().map(|h| h.answered).collect();
     assert_eq!(answered, [500, 500, 200]);
-    assert!(hooks.iter().all(|h| h.body == hooks[0].body), "every attempt posts the same");
+    assert!(
+        hooks.iter().all(|h| h.body == hooks[0].body),
+        "every attempt posts the same"
+    );
     let alerts = app
         .alerts_when(&admin, "status=sent", |alerts| alerts.len() == 1)
         .await;
@@ -288,7 +318,11 @@ async fn only_admins_list_alerts() {
     let path = "/api/v1/errors/alerts";
     let anonymous = app.get(path).await;
     assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
-    let response = app.as_user(Some(&user), Method::GET, path).send().await.unwrap();
+    let response = app
+        .as_user(Some(&user), Method::GET, path)
+        .send()
+        .await
+        .unwrap();
     crate::support::error(response, StatusCode::FORBIDDEN, "FORBIDDEN", "admins").await;
     let admin = app.admin().await;
     let response = app

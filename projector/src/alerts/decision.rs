@@ -46,13 +46,15 @@ pub fn decide(
         Trigger::Error { .. } if issue.status == IssueStatus::Resolved && rules.on_regression => {
             Some(AlertReason::Regression)
         }
-        Trigger::Error { window } => rules
-            .frequency
-            .filter(|rule| window >= rule.events)
-            .map(|rule| AlertReason::Frequency {
-                events: rule.events,
-                minutes: rule.minutes,
-            }),
+        Trigger::Error { window } => {
+            rules
+                .frequency
+                .filter(|rule| window >= rule.events)
+                .map(|rule| AlertReason::Frequency {
+                    events: rule.events,
+                    minutes: rule.minutes,
+                })
+        }
     }
 }
 

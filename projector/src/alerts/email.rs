@@ -44,9 +44,7 @@ pub async fn request(
     }));
     match store.append(request).await {
         // A conflict is the email an earlier attempt requested.
-        Ok(_) | Err(AppendError::Conflict { .. }) => {
-            Delivery::Delivered(email_id.to_string())
-        }
+        Ok(_) | Err(AppendError::Conflict { .. }) => Delivery::Delivered(email_id.to_string()),
         Err(err) => Delivery::Retry {
             reason: format!("cannot request the email: {err}"),
             not_before: None,

@@ -184,7 +184,9 @@ mod tests {
         events
             .iter()
             .zip(1..)
-            .fold(None, |alert, (event, version)| evolve(alert, event, version))
+            .fold(None, |alert, (event, version)| {
+                evolve(alert, event, version)
+            })
             .unwrap()
     }
 
@@ -193,7 +195,10 @@ mod tests {
         let alert = fold(&[raised()]);
         assert_eq!(alert.status, AlertStatus::Pending);
         let claim = start(&alert, "w", LEASE, T0).unwrap();
-        assert_eq!((claim.attempt, claim.lease_until), (1, T0 + Span::seconds(20)));
+        assert_eq!(
+            (claim.attempt, claim.lease_until),
+            (1, T0 + Span::seconds(20))
+        );
         let sending = claimed(&[raised()], T0);
         assert_eq!(start(&sending, "v", LEASE, T0 + Span::seconds(19)), None);
         let taken_over = start(&sending, "v", LEASE, T0 + Span::seconds(20)).unwrap();
@@ -214,7 +219,15 @@ mod tests {
         assert_eq!(deferred.retry_at, T0 + Span::seconds(10));
         let again = fold(&[raised(), ErrorsEvent::AlertDeferred(deferred.clone())]);
         assert_eq!(again.status, AlertStatus::Retrying);
-        assert_eq!(start(&again, "w", LEASE, deferred.retry_at - Span::milliseconds(1)), None);
+        assert_eq!(
+            start(
+                &again,
+                "w",
+                LEASE,
+                deferred.retry_at - Span::milliseconds(1)
+            ),
+            None
+        );
     }
 
     #[test]
@@ -244,7 +257,10 @@ mod tests {
     fn a_refusal_or_the_last_attempt_failing_gives_the_alert_up() {
         let alert = claimed(&[raised()], T0);
         let refused = finish(&alert, Delivery::Refused("404".into()), &policy(3), T0, 0.5);
-        assert!(matches!(refused, ErrorsEvent::AlertGivenUp(_)), "{refused:?}");
+        assert!(
+            matches!(refused, ErrorsEvent::AlertGivenUp(_)),
+            "{refused:?}"
+        );
         let retry = Delivery::Retry {
             reason: "500".into(),
             not_before: None,
@@ -253,7 +269,11 @@ mod tests {
         let ErrorsEvent::AlertGivenUp(given_up) = spent else {
             panic!("given up: {spent:?}");
         };
-        assert!(given_up.reason.contains("no attempt left"), "{}", given_up.reason);
+        assert!(
+            given_up.reason.contains("no attempt left"),
+            "{}",
+            given_up.reason
+        );
         let settled = fold(&[raised(), ErrorsEvent::AlertGivenUp(given_up)]);
         assert_eq!(start(&settled, "w", LEASE, T0 + Span::days(1)), None);
     }
@@ -261,7 +281,13 @@ mod tests {
     #[test]
     fn a_sent_alert_is_never_claimed_again() {
         let alert = claimed(&[raised()], T0);
-        let sent = finish(&alert, Delivery::Delivered("200 ok".into()), &policy(3), T0, 0.5);
+        let sent = finish(
+            &alert,
+            Delivery::Delivered("200 ok".into()),
+            &policy(3),
+            T0,
+            0.5,
+        );
         let settled = fold(&[raised(), sent]);
         assert_eq!(settled.status, AlertStatus::Sent);
         assert_eq!(start(&settled, "w", LEASE, T0 + Span::days(1)), None);

@@ -33,7 +33,9 @@ impl Projection for AlertsProjection {
         let attempts = tables.name("error_alert_attempts");
         for recorded in events {
             // Most of the context is errors and issues: skip them before decoding.
-            if !recorded.event_type.starts_with("Alert") || recorded.event_type == "AlertRulesChanged" {
+            if !recorded.event_type.starts_with("Alert")
+                || recorded.event_type == "AlertRulesChanged"
+            {
                 continue;
             }
             let change = match recorded.decode::<ErrorsEvent>()? {
@@ -62,25 +64,25 @@ impl Projection for AlertsProjection {
                     }
                 }
                 ErrorsEvent::AlertSent(e) => Change {
-                        alert_id: e.alert_id,
-                        status: AlertStatus::Sent,
-                        attempt: e.attempt,
+                    alert_id: e.alert_id,
+                    status: AlertStatus::Sent,
+                    attempt: e.attempt,
                     detail: Some(e.detail),
                     due: None,
                     at: e.sent_at,
                 },
                 ErrorsEvent::AlertDeferred(e) => Change {
-                        alert_id: e.alert_id,
-                        status: AlertStatus::Retrying,
-                        attempt: e.attempt,
+                    alert_id: e.alert_id,
+                    status: AlertStatus::Retrying,
+                    attempt: e.attempt,
                     detail: Some(e.reason),
                     due: Some(e.retry_at),
                     at: e.failed_at,
                 },
                 ErrorsEvent::AlertGivenUp(e) => Change {
-                        alert_id: e.alert_id,
-                        status: AlertStatus::GivenUp,
-                        attempt: e.attempt,
+                    alert_id: e.alert_id,
+                    status: AlertStatus::GivenUp,
+                    attempt: e.attempt,
                     detail: Some(e.reason),
                     due: None,
                     at: e.given_up_at,

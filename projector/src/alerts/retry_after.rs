@@ -12,13 +12,19 @@ const LONGEST: time::Duration = time::Duration::days(7);
 pub fn parse(value: &str, now: OffsetDateTime) -> Option<OffsetDateTime> {
     let value = value.trim();
     let wait = if let Ok(seconds) = value.parse::<u64>() {
-        time::Duration::seconds(i64::try_from(seconds).unwrap_or(i64::MAX).min(LONGEST.whole_seconds()))
+        time::Duration::seconds(
+            i64::try_from(seconds)
+                .unwrap_or(i64::MAX)
+                .min(LONGEST.whole_seconds()),
+        )
     } else {
         // IMF-fixdate, the HTTP date every sender must use: `Sun, 06 Nov 1994 08:49:37 GMT`.
         let http_date = format_description!(
             "[weekday repr:short], [day] [month repr:short] [year] [hour]:[minute]:[second] GMT"
         );
-        let date = PrimitiveDateTime::parse(value, http_date).ok()?.assume_utc();
+        let date = PrimitiveDateTime::parse(value, http_date)
+            .ok()?
+            .assume_utc();
         (date - now).clamp(time::Duration::ZERO, LONGEST)
     };
     Some(now + wait)
@@ -55,7 +61,10 @@ mod tests {
     fn a_wait_is_honoured_up_to_a_week() {
         assert_eq!(parse("99999999999999999999", NOW), None);
         assert_eq!(parse("9999999999", NOW), Some(NOW + LONGEST));
-        assert_eq!(parse("Fri, 01 Jan 2100 00:00:00 GMT", NOW), Some(NOW + LONGEST));
+        assert_eq!(
+            parse("Fri, 01 Jan 2100 00:00:00 GMT", NOW),
+            Some(NOW + LONGEST)
+        );
     }
 
     #[test]

@@ -42,7 +42,11 @@ impl AlertRulesReactor {
 impl Projection for AlertRulesReactor {
     const NAME: &str = "alerts.rules";
     const CONTEXT: &str = ErrorsEvent::CONTEXT;
-    const TABLES: &[&str] = &["alert_rule_projects", "alert_rule_issues", "alert_rule_minutes"];
+    const TABLES: &[&str] = &[
+        "alert_rule_projects",
+        "alert_rule_issues",
+        "alert_rule_minutes",
+    ];
 
     async fn apply(
         &self,
@@ -130,7 +134,10 @@ impl State {
                     .await?;
                 let rules = self.rules(conn, e.project).await?;
                 let window = match rules.frequency {
-                    Some(rule) => self.count(conn, e.issue_id, e.count, at, rule.minutes).await?,
+                    Some(rule) => {
+                        self.count(conn, e.issue_id, e.count, at, rule.minutes)
+                            .await?
+                    }
                     None => 0,
                 };
                 let reason = decision::decide(&rules, &issue, Trigger::Error { window }, at);
@@ -242,21 +249,20 @@ impl State {
         title: &str,
         level: Level,
     ) -> anyhow::Result<IssueState> {
-        let (status, last_alert_at): (String, Option<OffsetDateTime>) =
-            sqlx::query_as(&format!(
-                "INSERT INTO {} (issue_id, project, title, level, status) \
+        let (status, last_alert_at): (String, Option<OffsetDateTime>) = sqlx::query_as(&format!(
+            "INSERT INTO {} (issue_id, project, title, level, status) \
                  VALUES ($1, $2, $3, $4, $5) ON CONFLICT (issue_id) \
                  DO UPDATE SET title = excluded.title, level = excluded.level \
                  RETURNING status, last_alert_at",
-                self.issues
-            ))
-            .bind(issue_id)
-            .bind(project)
-            .bind(title)
-            .bind(level.as_str())
-            .bind(IssueStatus::Open.as_str())
-            .fetch_one(&mut *conn)
-            .await?;
+            self.issues
+        ))
+        .bind(issue_id)
+        .bind(project)
+        .bind(title)
+        .bind(level.as_str())
+        .bind(IssueStatus::Open.as_str())
+        .fetch_one(&mut *conn)
+        .await?;
         Ok(IssueState {
             status: IssueStatus::try_from(status)?,
             last_alert_at,
@@ -394,6 +400,9 @@ mod tests {
         let source = Uuid::from_u128(7);
         assert_eq!(alert_id(source, "slack"), alert_id(source, "slack"));
         assert_ne!(alert_id(source, "slack"), alert_id(source, "email"));
-        assert_ne!(alert_id(source, "slack"), alert_id(Uuid::from_u128(8), "slack"));
+        assert_ne!(
+            alert_id(source, "slack"),
+            alert_id(Uuid::from_u128(8), "slack")
+        );
     }
 }

@@ -72,7 +72,10 @@ fn detail(status: StatusCode, body: &str) -> String {
     } else {
         words
     };
-    truncate(&format!("{} {text}", status.as_u16()).trim_end().to_owned(), DETAIL_CHARS)
+    truncate(
+        &format!("{} {text}", status.as_u16()).trim_end().to_owned(),
+        DETAIL_CHARS,
+    )
 }
 
 /// A request that got no answer: no connection, a timeout, a broken exchange; all retried.
@@ -132,7 +135,12 @@ mod tests {
     #[test]
     fn too_many_requests_waits_for_its_retry_after() {
         assert_eq!(
-            classify(StatusCode::TOO_MANY_REQUESTS, Some("30"), "rate_limited", NOW),
+            classify(
+                StatusCode::TOO_MANY_REQUESTS,
+                Some("30"),
+                "rate_limited",
+                NOW
+            ),
             Delivery::Retry {
                 reason: "429 rate_limited".into(),
                 not_before: Some(datetime!(2026-12-08 10:00:30 UTC)),

@@ -85,8 +85,12 @@ impl Errors {
             first_event_id: Uuid::new_v4(),
             opened_at: schemas::clock::now(),
         });
-        self.append(errors::issue_stream_id(issue_id), ExpectedVersion::NoStream, opened)
-            .await;
+        self.append(
+            errors::issue_stream_id(issue_id),
+            ExpectedVersion::NoStream,
+            opened,
+        )
+        .await;
         issue_id
     }
 
@@ -224,7 +228,11 @@ async fn a_new_issue_raises_one_alert_per_channel_even_when_its_batch_is_applied
 
     let alerts = errors.alerts().await;
     assert_eq!(alerts.len(), 2, "{alerts:#?}");
-    assert!(alerts.iter().all(|a| a.reason == AlertReason::NewIssue && a.issue_id == issue));
+    assert!(
+        alerts
+            .iter()
+            .all(|a| a.reason == AlertReason::NewIssue && a.issue_id == issue)
+    );
     assert!(matches!(alerts[0].channel, AlertChannel::Slack { .. }));
     assert!(matches!(alerts[1].channel, AlertChannel::Email { .. }));
 
@@ -296,7 +304,9 @@ async fn an_error_on_a_resolved_issue_is_a_regression_alerted_once() {
 #[tokio::test]
 async fn the_platforms_project_alerts_by_its_default_rules_only_once_given_a_channel() {
     let mut errors = Errors::new().await;
-    let first = errors.open(errors::PLATFORM_PROJECT, "panic in handler").await;
+    let first = errors
+        .open(errors::PLATFORM_PROJECT, "panic in handler")
+        .await;
     errors.decide().await;
     assert_eq!(errors.alerts().await, Vec::new(), "the defaults go nowhere");
 
@@ -313,11 +323,17 @@ async fn the_platforms_project_alerts_by_its_default_rules_only_once_given_a_cha
             changed,
         )
         .await;
-    let second = errors.open(errors::PLATFORM_PROJECT, "pool timed out").await;
+    let second = errors
+        .open(errors::PLATFORM_PROJECT, "pool timed out")
+        .await;
     errors.decide().await;
     let alerts = errors.alerts().await;
     assert_eq!(alerts.len(), 2, "{alerts:#?}");
-    assert!(alerts.iter().all(|a| a.issue_id == second && a.issue_id != first));
+    assert!(
+        alerts
+            .iter()
+            .all(|a| a.issue_id == second && a.issue_id != first)
+    );
     errors.db.drop().await;
 }
 
@@ -346,8 +362,20 @@ async fn the_alerts_read_model_lists_each_alert_pending_with_its_webhook_masked(
     assert_eq!(
         rows,
         [
-            ("email".into(), "ops@example.com".into(), "pending".into(), 0, true),
-            ("slack".into(), "https://hooks.slack.com/…".into(), "pending".into(), 0, true),
+            (
+                "email".into(),
+                "ops@example.com".into(),
+                "pending".into(),
+                0,
+                true
+            ),
+            (
+                "slack".into(),
+                "https://hooks.slack.com/…".into(),
+                "pending".into(),
+                0,
+                true
+            ),
         ]
     );
     errors.db.drop().await;

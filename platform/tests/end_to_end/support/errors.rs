@@ -30,8 +30,12 @@ impl TestApp {
             created_by: Uuid::nil(),
             created_at: schemas::clock::now(),
         });
-        self.append_errors(errors::project_stream_id(project), ExpectedVersion::NoStream, &[created])
-            .await
+        self.append_errors(
+            errors::project_stream_id(project),
+            ExpectedVersion::NoStream,
+            &[created],
+        )
+        .await
     }
 
     /// Sets a project's alert rules; returns the position of the change.
@@ -42,8 +46,12 @@ impl TestApp {
             by: Uuid::nil(),
             changed_at: schemas::clock::now(),
         });
-        self.append_errors(errors::project_stream_id(project), ExpectedVersion::Any, &[changed])
-            .await
+        self.append_errors(
+            errors::project_stream_id(project),
+            ExpectedVersion::Any,
+            &[changed],
+        )
+        .await
     }
 
     /// Reports an error titled `title` to `project`: its `ErrorLogged`, with the
@@ -94,7 +102,11 @@ impl TestApp {
             ExpectedVersion::NoStream,
             &[logged],
         );
-        let issue = request(errors::issue_stream_id(issue_id), ExpectedVersion::NoStream, &[opened]);
+        let issue = request(
+            errors::issue_stream_id(issue_id),
+            ExpectedVersion::NoStream,
+            &[opened],
+        );
         let appended = match self.store().append_all(vec![error.clone(), issue]).await {
             Ok(appended) => appended,
             // The issue is open already: the error alone.

@@ -80,7 +80,9 @@ impl WebhookReceiver {
         let inner = Arc::new(Mutex::new(Inner::default()));
         let app = Router::new().fallback(receive).with_state(inner.clone());
         let server = tokio::spawn(async move {
-            axum::serve(listener, app).await.expect("the receiver serves");
+            axum::serve(listener, app)
+                .await
+                .expect("the receiver serves");
         });
         Self {
             port,

@@ -10,7 +10,10 @@ use service_kit::{
     response::Envelope,
 };
 
-use super::{listing::AlertSearch, queries::{self, AlertView}};
+use super::{
+    listing::AlertSearch,
+    queries::{self, AlertView},
+};
 use crate::{
     AppState,
     consistency::MinPosition,

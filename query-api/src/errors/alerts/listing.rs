@@ -101,7 +101,10 @@ mod tests {
         assert_eq!(AlertSearch::default().parse(&user).unwrap_err().status, 403);
         let listing = AlertSearch::default().parse(&admin()).unwrap();
         assert_eq!(listing.page, Page { page: 1, size: 20 });
-        assert_eq!((listing.project, listing.issue, listing.status), (None, None, None));
+        assert_eq!(
+            (listing.project, listing.issue, listing.status),
+            (None, None, None)
+        );
     }
 
     #[test]
@@ -112,7 +115,10 @@ mod tests {
         };
         let err = search.parse(&admin()).unwrap_err();
         assert_eq!(err.status, 400);
-        assert!(err.message.contains("pending, sending, retrying, sent, given_up"));
+        assert!(
+            err.message
+                .contains("pending, sending, retrying, sent, given_up")
+        );
         let given_up = AlertSearch {
             status: Some("given_up".into()),
             project: Some(0),

@@ -158,6 +158,9 @@ fn filters<'a>(query: &mut QueryBuilder<'a, Postgres>, listing: &'a Listing) {
         clause = " AND ";
     }
     if let Some(status) = listing.status {
-        query.push(clause).push("a.status = ").push_bind(status.as_str());
+        query
+            .push(clause)
+            .push("a.status = ")
+            .push_bind(status.as_str());
     }
 }
