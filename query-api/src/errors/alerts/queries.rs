@@ -34,6 +34,7 @@ pub struct AlertView {
     pub title: String,
     pub level: String,
     #[sqlx(try_from = "String")]
+    #[serde(serialize_with = "status_name")]
     #[schema(value_type = AlertStatusSchema)]
     pub status: AlertStatus,
     /// Attempts started so far.
@@ -100,6 +101,14 @@ crate::docs::status_schema!(
     "pending -> sending -> sent, retrying (then sending again) or given_up (refused, or \
      every attempt failed)."
 );
+
+/// A status as its name (the status type lives in a crate without serde).
+fn status_name<S: serde::Serializer>(
+    status: &AlertStatus,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    serializer.serialize_str(status.as_str())
+}
 
 /// One page of a listing: the position the snapshot reflects, the total and the alerts
 /// with their attempts.
