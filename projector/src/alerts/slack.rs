@@ -73,7 +73,7 @@ fn detail(status: StatusCode, body: &str) -> String {
         words
     };
     truncate(
-        &format!("{} {text}", status.as_u16()).trim_end().to_owned(),
+        format!("{} {text}", status.as_u16()).trim_end(),
         DETAIL_CHARS,
     )
 }
