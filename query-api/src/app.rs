@@ -5,7 +5,8 @@ use std::{sync::Arc, time::Duration};
 use axum::extract::FromRef;
 use event_log::{database, kafka::KafkaConfig, subscription::EventSource};
 use schemas::{
-    DomainEvent, board::BoardEvent, email::EmailEvent, identity::IdentityEvent, orders::OrderEvent,
+    DomainEvent, board::BoardEvent, email::EmailEvent, errors::ErrorsEvent,
+    identity::IdentityEvent, orders::OrderEvent,
 };
 use service_kit::{
     auth::Tokens,
@@ -20,6 +21,7 @@ use crate::{
     board::BoardReadModel,
     chat::{ChatConfig, ChatReadModel},
     email::EmailsReadModel,
+    errors::alerts::AlertsReadModel,
     follow::{self, Invalidate},
     items::ItemsReadModel,
     members::MembersReadModel,
@@ -69,6 +71,7 @@ pub struct Shared {
     pub board: Arc<BoardReadModel>,
     pub chat: Arc<ChatReadModel>,
     pub emails: Arc<EmailsReadModel>,
+    pub alerts: Arc<AlertsReadModel>,
     pub tokens: Arc<Tokens>,
 }
 
@@ -135,6 +138,10 @@ pub async fn start(
         source.source_name(EmailEvent::CONTEXT),
         chat.hub.clone(),
     ));
+    let alerts = Arc::new(AlertsReadModel::new(
+        settings.cache_capacity,
+        source.source_name(ErrorsEvent::CONTEXT),
+    ));
     // Chat before emails: the email follower starts where the hub does, or earlier.
     let models: Vec<Arc<dyn Invalidate>> = vec![
         items.clone(),
@@ -143,6 +150,7 @@ pub async fn start(
         board.clone(),
         chat.clone(),
         emails.clone(),
+        alerts.clone(),
     ];
     let mut tasks: Vec<_> = tokens
         .revocations
@@ -199,6 +207,7 @@ pub async fn start(
         board,
         chat,
         emails,
+        alerts,
         tokens,
     }));
     Ok(Service {
@@ -208,6 +217,7 @@ pub async fn start(
             .merge(crate::board::router())
             .merge(crate::chat::router())
             .merge(crate::email::router())
+            .merge(crate::errors::alerts::router())
             .with_state(state),
         checks,
         tasks,

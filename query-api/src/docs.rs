@@ -28,6 +28,7 @@ use utoipa::OpenApi;
         crate::chat::stream::room_stream,
         crate::email::handlers::list_emails,
         crate::email::handlers::get_email,
+        crate::errors::alerts::handlers::list_alerts,
     ),
     components(schemas(
         service_kit::error::ErrorBody,
@@ -44,6 +45,7 @@ use utoipa::OpenApi;
         (name = "board", description = "Posts and comments; reading needs no account"),
         (name = "chat", description = "Rooms, history, live streams (Server-Sent Events) and presence"),
         (name = "emails", description = "Emails and their attempts: a user's own, or everyone's for admins. Status changes are pushed on the user's stream, `GET /api/v1/chats/stream`, as `email` events"),
+        (name = "errors", description = "Reported errors, their issues and the alerts raised on them: admins only"),
     )
 )]
 struct QueryApiDoc;

@@ -17,6 +17,7 @@
 //! - [`chat`]: rooms, history, live streams (SSE) and presence; a user's stream also
 //!   carries their emails' status changes.
 //! - [`email`]: emails with their attempts, and listings (operators: by status).
+//! - [`errors`]: the errors context: alerts with their delivery attempts (admins).
 //! - [`respond`]: responses rendered once, so cached bodies are sent as they are.
 //! - [`docs`]: the OpenAPI document.
 
@@ -27,6 +28,7 @@ pub mod chat;
 pub mod consistency;
 pub mod docs;
 pub mod email;
+pub mod errors;
 pub mod follow;
 pub mod items;
 pub mod members;
