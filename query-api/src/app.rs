@@ -23,6 +23,7 @@ use crate::{
     chat::{ChatConfig, ChatReadModel},
     email::EmailsReadModel,
     errors::ErrorsReadModel,
+    errors::alerts::AlertsReadModel,
     follow::{self, Invalidate},
     items::ItemsReadModel,
     members::MembersReadModel,
@@ -78,6 +79,7 @@ pub struct Shared {
     pub errors: Arc<ErrorsReadModel>,
     /// Where clients reach the platform, for the DSNs of projects.
     pub public_address: PublicAddress,
+    pub alerts: Arc<AlertsReadModel>,
     pub tokens: Arc<Tokens>,
 }
 
@@ -148,6 +150,10 @@ pub async fn start(
         settings.cache_capacity,
         source.source_name(ErrorsEvent::CONTEXT),
     ));
+    let alerts = Arc::new(AlertsReadModel::new(
+        settings.cache_capacity,
+        source.source_name(ErrorsEvent::CONTEXT),
+    ));
     // Chat before emails: the email follower starts where the hub does, or earlier.
     let models: Vec<Arc<dyn Invalidate>> = vec![
         items.clone(),
@@ -157,6 +163,7 @@ pub async fn start(
         chat.clone(),
         emails.clone(),
         errors.clone(),
+        alerts.clone(),
     ];
     let mut tasks: Vec<_> = tokens
         .revocations
@@ -215,6 +222,7 @@ pub async fn start(
         emails,
         errors,
         public_address: common.public_address(PORT),
+        alerts,
         tokens,
     }));
     Ok(Service {
@@ -225,6 +233,7 @@ pub async fn start(
             .merge(crate::chat::router())
             .merge(crate::email::router())
             .merge(crate::errors::router())
+            .merge(crate::errors::alerts::router())
             .with_state(state),
         checks,
         tasks,

@@ -34,6 +34,7 @@ use utoipa::OpenApi;
         crate::errors::handlers::get_issue,
         crate::errors::handlers::issue_events,
         crate::errors::handlers::counts,
+        crate::errors::alerts::handlers::list_alerts,
     ),
     components(schemas(
         service_kit::error::ErrorBody,
@@ -50,7 +51,7 @@ use utoipa::OpenApi;
         (name = "board", description = "Posts and comments; reading needs no account"),
         (name = "chat", description = "Rooms, history, live streams (Server-Sent Events) and presence"),
         (name = "emails", description = "Emails and their attempts: a user's own, or everyone's for admins. Status changes are pushed on the user's stream, `GET /api/v1/chats/stream`, as `email` events"),
-        (name = "errors", description = "Error tracking (admins only): projects with their DSNs, issues with their latest error, and counts per level per minute"),
+        (name = "errors", description = "Error tracking (admins only): projects with their DSNs, issues with their latest error, counts per level per minute, and the alerts raised on them"),
     )
 )]
 struct QueryApiDoc;

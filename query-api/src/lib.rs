@@ -18,7 +18,8 @@
 //!   carries their emails' status changes.
 //! - [`email`]: emails with their attempts, and listings (operators: by status).
 //! - [`errors`]: error tracking for admins: projects with their DSNs, issues with their
-//!   latest error, an issue's errors, counts per level per minute.
+//!   latest error, an issue's errors, counts per level per minute, and alerts with their
+//!   delivery attempts.
 //! - [`respond`]: responses rendered once, so cached bodies are sent as they are.
 //! - [`docs`]: the OpenAPI document.
 

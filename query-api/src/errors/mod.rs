@@ -1,5 +1,6 @@
 //! The errors read model (admins only): projects with their DSNs, issues with their
-//! latest error, an issue's errors, and counts per level per minute.
+//! latest error, an issue's errors, counts per level per minute, and the alerts raised
+//! on them.
 //!
 //! Projects change seldom and are read often (every dashboard load): the list is cached
 //! and retired by the project events. Issues change with every error, so they are read
@@ -10,7 +11,9 @@
 //! - [`issues`]: the issue queries and their views.
 //! - [`counts`]: errors per level per minute, zero-filled.
 //! - [`handlers`]: the endpoints.
+//! - [`alerts`]: the alerts raised on reported errors, with every delivery attempt.
 
+pub mod alerts;
 pub mod counts;
 pub mod handlers;
 pub mod issues;
