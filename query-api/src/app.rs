@@ -19,6 +19,7 @@ use tokio_util::sync::CancellationToken;
 use crate::{
     board::BoardReadModel,
     chat::{ChatConfig, ChatReadModel},
+    dashboard::Dashboard,
     email::EmailsReadModel,
     follow::{self, Invalidate},
     items::ItemsReadModel,
@@ -69,6 +70,7 @@ pub struct Shared {
     pub board: Arc<BoardReadModel>,
     pub chat: Arc<ChatReadModel>,
     pub emails: Arc<EmailsReadModel>,
+    pub dashboard: Arc<Dashboard>,
     pub tokens: Arc<Tokens>,
 }
 
@@ -182,6 +184,8 @@ pub async fn start(
             shutdown.clone(),
         )));
     }
+    let (dashboard, tail) = Dashboard::start(&pool, &source, streams_end.clone()).await?;
+    tasks.push(tail);
     let naming = source.clone();
     tasks.push(tokio::spawn(follow::projections(
         pool.clone(),
@@ -199,6 +203,7 @@ pub async fn start(
         board,
         chat,
         emails,
+        dashboard,
         tokens,
     }));
     Ok(Service {
@@ -208,6 +213,7 @@ pub async fn start(
             .merge(crate::board::router())
             .merge(crate::chat::router())
             .merge(crate::email::router())
+            .merge(crate::dashboard::router())
             .with_state(state),
         checks,
         tasks,

@@ -26,6 +26,7 @@ use utoipa::OpenApi;
         crate::chat::handlers::search_users,
         crate::chat::stream::user_stream,
         crate::chat::stream::room_stream,
+        crate::dashboard::stream::tail_stream,
         crate::email::handlers::list_emails,
         crate::email::handlers::get_email,
     ),
@@ -34,6 +35,7 @@ use utoipa::OpenApi;
         service_kit::ApiError,
         service_kit::ErrorCode,
         crate::email::change::EmailChange,
+        crate::dashboard::tail::Record,
     )),
     modifiers(&BearerSecurity),
     tags(
@@ -44,6 +46,7 @@ use utoipa::OpenApi;
         (name = "board", description = "Posts and comments; reading needs no account"),
         (name = "chat", description = "Rooms, history, live streams (Server-Sent Events) and presence"),
         (name = "emails", description = "Emails and their attempts: a user's own, or everyone's for admins. Status changes are pushed on the user's stream, `GET /api/v1/chats/stream`, as `email` events"),
+        (name = "errors", description = "Error tracking, for admins: projects, issues, counts, alerts and the live tail of collected records"),
     )
 )]
 struct QueryApiDoc;

@@ -17,6 +17,7 @@
 //! - [`chat`]: rooms, history, live streams (SSE) and presence; a user's stream also
 //!   carries their emails' status changes.
 //! - [`email`]: emails with their attempts, and listings (operators: by status).
+//! - [`dashboard`]: the errors dashboard page and its live tail of collected records.
 //! - [`respond`]: responses rendered once, so cached bodies are sent as they are.
 //! - [`docs`]: the OpenAPI document.
 
@@ -25,6 +26,7 @@ pub mod board;
 pub mod cache;
 pub mod chat;
 pub mod consistency;
+pub mod dashboard;
 pub mod docs;
 pub mod email;
 pub mod follow;
