@@ -50,9 +50,7 @@ impl Project {
 /// has not been created. Project 0, the platform's, starts as [`Project::platform`].
 pub fn evolve(id: i64, events: impl IntoIterator<Item = ErrorsEvent>) -> Option<Project> {
     let start = (id == PLATFORM_PROJECT).then(Project::platform);
-    events
-        .into_iter()
-        .fold(start, apply)
+    events.into_iter().fold(start, apply)
 }
 
 fn apply(project: Option<Project>, event: ErrorsEvent) -> Option<Project> {

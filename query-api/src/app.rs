@@ -5,7 +5,8 @@ use std::{sync::Arc, time::Duration};
 use axum::extract::FromRef;
 use event_log::{database, kafka::KafkaConfig, subscription::EventSource};
 use schemas::{
-    DomainEvent, board::BoardEvent, email::EmailEvent, identity::IdentityEvent, orders::OrderEvent,
+    DomainEvent, board::BoardEvent, email::EmailEvent, errors::ErrorsEvent,
+    identity::IdentityEvent, orders::OrderEvent,
 };
 use service_kit::{
     auth::Tokens,
@@ -21,6 +22,7 @@ use crate::{
     chat::{ChatConfig, ChatReadModel},
     dashboard::Dashboard,
     email::EmailsReadModel,
+    errors::alerts::AlertsReadModel,
     follow::{self, Invalidate},
     items::ItemsReadModel,
     members::MembersReadModel,
@@ -71,6 +73,7 @@ pub struct Shared {
     pub chat: Arc<ChatReadModel>,
     pub emails: Arc<EmailsReadModel>,
     pub dashboard: Arc<Dashboard>,
+    pub alerts: Arc<AlertsReadModel>,
     pub tokens: Arc<Tokens>,
 }
 
@@ -137,6 +140,10 @@ pub async fn start(
         source.source_name(EmailEvent::CONTEXT),
         chat.hub.clone(),
     ));
+    let alerts = Arc::new(AlertsReadModel::new(
+        settings.cache_capacity,
+        source.source_name(ErrorsEvent::CONTEXT),
+    ));
     // Chat before emails: the email follower starts where the hub does, or earlier.
     let models: Vec<Arc<dyn Invalidate>> = vec![
         items.clone(),
@@ -145,6 +152,7 @@ pub async fn start(
         board.clone(),
         chat.clone(),
         emails.clone(),
+        alerts.clone(),
     ];
     let mut tasks: Vec<_> = tokens
         .revocations
@@ -204,6 +212,7 @@ pub async fn start(
         chat,
         emails,
         dashboard,
+        alerts,
         tokens,
     }));
     Ok(Service {
@@ -214,6 +223,7 @@ pub async fn start(
             .merge(crate::chat::router())
             .merge(crate::email::router())
             .merge(crate::dashboard::router())
+            .merge(crate::errors::alerts::router())
             .with_state(state),
         checks,
         tasks,

@@ -29,6 +29,7 @@ use utoipa::OpenApi;
         crate::dashboard::stream::tail_stream,
         crate::email::handlers::list_emails,
         crate::email::handlers::get_email,
+        crate::errors::alerts::handlers::list_alerts,
     ),
     components(schemas(
         service_kit::error::ErrorBody,

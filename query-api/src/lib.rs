@@ -18,6 +18,7 @@
 //!   carries their emails' status changes.
 //! - [`email`]: emails with their attempts, and listings (operators: by status).
 //! - [`dashboard`]: the errors dashboard page and its live tail of collected records.
+//! - [`errors`]: the errors context: alerts with their delivery attempts (admins).
 //! - [`respond`]: responses rendered once, so cached bodies are sent as they are.
 //! - [`docs`]: the OpenAPI document.
 
@@ -29,6 +30,7 @@ pub mod consistency;
 pub mod dashboard;
 pub mod docs;
 pub mod email;
+pub mod errors;
 pub mod follow;
 pub mod items;
 pub mod members;

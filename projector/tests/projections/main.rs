@@ -6,6 +6,7 @@
 
 mod common;
 
+mod alerts;
 mod board;
 mod chat;
 mod crash;

@@ -3,8 +3,8 @@
 use std::collections::HashMap;
 
 use schemas::errors::Level;
-use service_kit::ApiError;
 use serde_json::json;
+use service_kit::ApiError;
 
 use super::tail::Record;
 
@@ -27,12 +27,7 @@ impl Filter {
     /// is named in one `422`.
     pub fn parse(query: &HashMap<String, String>) -> Result<Self, ApiError> {
         let mut problems = serde_json::Map::new();
-        let given = |name: &str| {
-            query
-                .get(name)
-                .map(|v| v.trim())
-                .filter(|v| !v.is_empty())
-        };
+        let given = |name: &str| query.get(name).map(|v| v.trim()).filter(|v| !v.is_empty());
         let level = given("level").and_then(|text| {
             let level = Level::parse(text);
             if level.is_none() {
@@ -52,7 +47,10 @@ impl Filter {
         });
         let text = given("q").map(str::to_lowercase);
         if text.as_ref().is_some_and(|t| t.chars().count() > MAX_TEXT) {
-            problems.insert("q".into(), json!(format!("must be at most {MAX_TEXT} characters")));
+            problems.insert(
+                "q".into(),
+                json!(format!("must be at most {MAX_TEXT} characters")),
+            );
         }
         if !problems.is_empty() {
             return Err(ApiError::invalid_fields(problems));
@@ -126,7 +124,8 @@ mod tests {
 
     #[test]
     fn records_pass_when_they_meet_every_filter_given() {
-        let filter = parse(&[("level", "warn"), ("service", "query-api"), ("q", "ORDERS")]).unwrap();
+        let filter =
+            parse(&[("level", "warn"), ("service", "query-api"), ("q", "ORDERS")]).unwrap();
         assert!(filter.admits(&record(Level::Error, "query-api", "x")));
         assert!(!filter.admits(&record(Level::Info, "query-api", "x")));
         assert!(!filter.admits(&record(Level::Error, "command-api", "x")));

@@ -2,7 +2,7 @@
 //! follows over Server-Sent Events.
 //!
 //! - [`tail`]: follows the errors context and broadcasts each record.
-//! - [`stream`]: `GET /api/v1/errors/tail`, history from the log then live records.
+//! - [`stream`]: `GET /api/v1/errors/stream`, history from the log then live records.
 //! - [`history`]: the records a stream starts with, from the log.
 //! - [`filter`]: minimum level, service, project and text.
 //! - [`page`]: the dashboard page.
@@ -46,6 +46,6 @@ impl Dashboard {
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/api/v1/errors/tail", get(stream::tail_stream))
+        .route("/api/v1/errors/stream", get(stream::tail_stream))
         .route("/errors", get(page::dashboard_page))
 }

@@ -1,4 +1,4 @@
-//! `GET /api/v1/errors/tail`: the collected records as Server-Sent Events, for admins.
+//! `GET /api/v1/errors/stream`: the collected records as Server-Sent Events, for admins.
 //!
 //! A fresh stream starts with the latest records (the `backlog`), then live ones. A
 //! client that reconnects with `Last-Event-ID: P` gets the records after P from the log,
@@ -40,7 +40,7 @@ const HEARTBEAT: Duration = Duration::from_secs(15);
 
 /// Follow the collected records (admins only): the latest first, then live.
 #[utoipa::path(
-    get, path = "/api/v1/errors/tail", tag = "errors",
+    get, path = "/api/v1/errors/stream", tag = "errors",
     params(
         ("level" = Option<String>, Query, description = "Leave out records below this level (debug, info, warning, error, fatal)"),
         ("service" = Option<String>, Query, description = "Only this service's records (a platform service, or an SDK's server name)"),

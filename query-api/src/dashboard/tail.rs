@@ -165,7 +165,12 @@ impl Tail {
 
     /// Follows the errors context from the head of the log until shutdown, resubscribing
     /// after a failure from where it stopped.
-    pub async fn follow(self: Arc<Self>, source: EventSource, head: i64, shutdown: CancellationToken) {
+    pub async fn follow(
+        self: Arc<Self>,
+        source: EventSource,
+        head: i64,
+        shutdown: CancellationToken,
+    ) {
         {
             let mut at = self.through.lock().expect("tail lock");
             *at = (*at).max(head);
@@ -272,7 +277,10 @@ mod tests {
         let record = receiver.try_recv().unwrap();
         assert_eq!((record.position, record.title.as_str()), (5, "after"));
         assert_eq!(record.service.as_deref(), Some("command-api"));
-        assert!(receiver.try_recv().is_err(), "a redelivered record is not sent twice");
+        assert!(
+            receiver.try_recv().is_err(),
+            "a redelivered record is not sent twice"
+        );
         assert_eq!(tail.through(), 6);
     }
 }
