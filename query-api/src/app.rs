@@ -21,6 +21,7 @@ use tokio_util::sync::CancellationToken;
 use crate::{
     board::BoardReadModel,
     chat::{ChatConfig, ChatReadModel},
+    dashboard::Dashboard,
     email::EmailsReadModel,
     errors::ErrorsReadModel,
     errors::alerts::AlertsReadModel,
@@ -79,6 +80,7 @@ pub struct Shared {
     pub errors: Arc<ErrorsReadModel>,
     /// Where clients reach the platform, for the DSNs of projects.
     pub public_address: PublicAddress,
+    pub dashboard: Arc<Dashboard>,
     pub alerts: Arc<AlertsReadModel>,
     pub tokens: Arc<Tokens>,
 }
@@ -203,6 +205,8 @@ pub async fn start(
             shutdown.clone(),
         )));
     }
+    let (dashboard, tail) = Dashboard::start(&pool, &source, streams_end.clone()).await?;
+    tasks.push(tail);
     let naming = source.clone();
     tasks.push(tokio::spawn(follow::projections(
         pool.clone(),
@@ -222,6 +226,7 @@ pub async fn start(
         emails,
         errors,
         public_address: common.public_address(PORT),
+        dashboard,
         alerts,
         tokens,
     }));
@@ -233,6 +238,7 @@ pub async fn start(
             .merge(crate::chat::router())
             .merge(crate::email::router())
             .merge(crate::errors::router())
+            .merge(crate::dashboard::router())
             .merge(crate::errors::alerts::router())
             .with_state(state),
         checks,

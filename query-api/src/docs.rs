@@ -26,6 +26,7 @@ use utoipa::OpenApi;
         crate::chat::handlers::search_users,
         crate::chat::stream::user_stream,
         crate::chat::stream::room_stream,
+        crate::dashboard::stream::tail_stream,
         crate::email::handlers::list_emails,
         crate::email::handlers::get_email,
         crate::errors::handlers::list_projects,
@@ -41,6 +42,7 @@ use utoipa::OpenApi;
         service_kit::ApiError,
         service_kit::ErrorCode,
         crate::email::change::EmailChange,
+        crate::dashboard::tail::Record,
     )),
     modifiers(&BearerSecurity),
     tags(
@@ -51,7 +53,7 @@ use utoipa::OpenApi;
         (name = "board", description = "Posts and comments; reading needs no account"),
         (name = "chat", description = "Rooms, history, live streams (Server-Sent Events) and presence"),
         (name = "emails", description = "Emails and their attempts: a user's own, or everyone's for admins. Status changes are pushed on the user's stream, `GET /api/v1/chats/stream`, as `email` events"),
-        (name = "errors", description = "Error tracking (admins only): projects with their DSNs, issues with their latest error, counts per level per minute, and the alerts raised on them"),
+        (name = "errors", description = "Error tracking (admins only): projects with their DSNs, issues with their latest error, counts per level per minute, the alerts raised on them, and the live stream of collected records"),
     )
 )]
 struct QueryApiDoc;

@@ -17,6 +17,7 @@
 //! - [`chat`]: rooms, history, live streams (SSE) and presence; a user's stream also
 //!   carries their emails' status changes.
 //! - [`email`]: emails with their attempts, and listings (operators: by status).
+//! - [`dashboard`]: the errors dashboard page and its live tail of collected records.
 //! - [`errors`]: error tracking for admins: projects with their DSNs, issues with their
 //!   latest error, an issue's errors, counts per level per minute, and alerts with their
 //!   delivery attempts.
@@ -28,6 +29,7 @@ pub mod board;
 pub mod cache;
 pub mod chat;
 pub mod consistency;
+pub mod dashboard;
 pub mod docs;
 pub mod email;
 pub mod errors;

@@ -21,6 +21,7 @@ mod email_requests;
 mod email_status_stream;
 mod email_workers;
 mod errors_alerts;
+mod errors_dashboard;
 mod errors_issues;
 mod identity_auth;
 mod identity_authorization;
