@@ -173,8 +173,9 @@ pub async fn start(
         .await?
         .into_iter()
         .collect();
-    // Each instance follows the whole stream in its own group: every instance must see
-    // every event to keep its own cache correct.
+    // Each instance follows the whole stream in its own groups: every instance must see
+    // every event to keep its own cache correct. One group per read model: two models of
+    // one context (errors and alerts) in one group would split its topic between them.
     let group = format!("query-api-{}", uuid::Uuid::now_v7());
     for model in &models {
         let progress = model.progress();
@@ -200,7 +201,7 @@ pub async fn start(
         tasks.push(tokio::spawn(follow::stream(
             source.clone(),
             model.clone(),
-            group.clone(),
+            format!("{group}.{}", progress.projection),
             follow_from,
             shutdown.clone(),
         )));
