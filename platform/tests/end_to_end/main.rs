@@ -20,6 +20,7 @@ mod email_platform_mail;
 mod email_requests;
 mod email_status_stream;
 mod email_workers;
+mod errors_sentry_sdk;
 mod identity_auth;
 mod identity_authorization;
 mod identity_changes;

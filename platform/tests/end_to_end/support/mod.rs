@@ -5,6 +5,7 @@ pub(crate) mod accounts;
 pub(crate) mod authorization;
 pub(crate) mod chat;
 pub(crate) mod email;
+pub(crate) mod errors;
 pub(crate) mod instances;
 pub(crate) mod orders;
 pub(crate) mod smtp;
