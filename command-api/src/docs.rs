@@ -41,6 +41,8 @@ use utoipa::OpenApi;
         crate::errors::issues::handlers::resolve_issue,
         crate::errors::issues::handlers::mute_issue,
         crate::errors::issues::handlers::reopen_issue,
+        crate::errors::sentry::ingest::envelope,
+        crate::errors::sentry::ingest::store,
     ),
     components(schemas(service_kit::error::ErrorBody, service_kit::ApiError, service_kit::ErrorCode)),
     modifiers(&BearerSecurity),
@@ -54,6 +56,7 @@ use utoipa::OpenApi;
         (name = "chat", description = "Rooms, members and messages"),
         (name = "emails", description = "Emails sent on request by a worker"),
         (name = "errors", description = "Error tracking (admins only): projects with their DSNs and alert rules, and the issues errors are grouped into"),
+        (name = "sentry", description = "Errors other applications report with a Sentry SDK (the paths a DSN leads SDKs to)"),
     )
 )]
 struct CommandApiDoc;

@@ -1,7 +1,7 @@
 //! The errors context: errors reported by the platform itself and by other applications.
 //!
-//! - [`sentry`]: reading what Sentry SDKs send (envelopes, and the client key that
-//!   authenticates them), so that any application with a Sentry SDK can report here.
+//! - [`sentry`]: what Sentry SDKs send (envelopes, and the client key that authenticates
+//!   them), read and recorded, so that any application with a Sentry SDK can report here.
 //! - [`projects`]: the projects applications report to (admins create them, each with a
 //!   DSN) and their alert rules.
 //! - [`issues`]: admins resolving, muting and reopening issues.
@@ -15,5 +15,7 @@ use axum::Router;
 use crate::AppState;
 
 pub fn router() -> Router<AppState> {
-    projects::router().merge(issues::router())
+    projects::router()
+        .merge(issues::router())
+        .merge(sentry::router())
 }

@@ -23,6 +23,7 @@ mod email_workers;
 mod errors_alerts;
 mod errors_dashboard;
 mod errors_issues;
+mod errors_sentry_sdk;
 mod identity_auth;
 mod identity_authorization;
 mod identity_changes;

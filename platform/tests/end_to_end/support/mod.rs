@@ -10,6 +10,7 @@ pub(crate) mod errors;
 pub(crate) mod instances;
 pub(crate) mod issues;
 pub(crate) mod orders;
+pub(crate) mod sentry;
 pub(crate) mod smtp;
 pub(crate) mod webhook;
 
