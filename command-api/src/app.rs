@@ -1,6 +1,6 @@
 //! Configuration, state and assembly of command-api.
 
-use std::{num::NonZeroU32, sync::Arc};
+use std::{num::NonZeroU32, sync::Arc, time::Duration};
 
 use axum::extract::FromRef;
 use event_log::{database, kafka::KafkaConfig};
@@ -10,6 +10,7 @@ use service_kit::{
     auth::Tokens,
     config::CommonConfig,
     health,
+    public_url::PublicAddress,
     rate_limit::{KeyedRateLimit, RateLimit},
     server::{Server, Service},
 };
@@ -18,6 +19,9 @@ use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use crate::identity::{admin::AdminAccount, passwords::Passwords};
+
+/// The port command-api listens on unless HTTP_ADDR says otherwise.
+const PORT: u16 = 8081;
 
 /// command-api settings.
 #[derive(Debug, Clone, clap::Parser)]
@@ -45,6 +49,9 @@ pub struct CommandSettings {
 
     #[command(flatten)]
     pub email: EmailConfig,
+
+    #[command(flatten)]
+    pub errors: ErrorsConfig,
 }
 
 /// Settings of the identity endpoints.
@@ -72,6 +79,15 @@ pub struct EmailConfig {
     /// Emails one user may request per minute.
     #[arg(long, env = "EMAIL_RATE_LIMIT_PER_MINUTE", default_value_t = NonZeroU32::new(20).expect("non-zero"))]
     pub email_rate_limit_per_minute: NonZeroU32,
+}
+
+/// Settings of error reporting.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ErrorsConfig {
+    /// Seconds a project (its client key and quota) is cached by the Sentry endpoints: a
+    /// rotated key or a changed quota takes effect within this time.
+    #[arg(long, env = "SENTRY_PROJECT_CACHE_SECONDS", default_value_t = 5)]
+    pub sentry_project_cache_seconds: u64,
 }
 
 /// The first admin account, created on start unless its address is taken.
@@ -119,6 +135,10 @@ pub struct Shared {
     pub refresh_ttl: time::Duration,
     /// Emails each user may request a minute.
     pub email_limit: KeyedRateLimit<Uuid>,
+    /// Where clients reach the platform, for the DSNs of projects.
+    pub public_address: PublicAddress,
+    /// Reports from Sentry SDKs: the projects, their quotas, the recorder.
+    pub sentry: crate::errors::sentry::Ingest,
 }
 
 impl std::ops::Deref for AppState {
@@ -153,8 +173,11 @@ pub async fn start(
         .spawn(pool.clone(), tokens.ttl, shutdown.clone())
         .await?;
     let settings = &config.settings;
+    let store = EventStore::new(pool.clone());
+    let project_ttl = Duration::from_secs(settings.errors.sentry_project_cache_seconds);
     let state = AppState(Arc::new(Shared {
-        store: EventStore::new(pool.clone()),
+        sentry: crate::errors::sentry::Ingest::new(store.clone(), project_ttl),
+        store,
         tokens,
         passwords: Passwords::new(),
         refresh_ttl: time::Duration::hours(settings.identity.refresh_token_ttl_hours.into()),
@@ -162,6 +185,7 @@ pub async fn start(
             settings.email.email_rate_limit_per_minute,
             "emails requested by this account",
         ),
+        public_address: config.common.public_address(PORT),
     }));
     if let Some(admin) = settings.identity.admin.account() {
         crate::identity::admin::ensure(&state, &admin).await?;
@@ -172,6 +196,7 @@ pub async fn start(
             .merge(crate::board::router())
             .merge(crate::chat::router())
             .merge(crate::email::router())
+            .merge(crate::errors::router())
             .merge(crate::errors::levels::router())
             .merge(crate::identity::router(RateLimit::per_minute(
                 settings.identity.auth_rate_limit_per_minute,
@@ -181,6 +206,7 @@ pub async fn start(
         checks: vec![("postgres", health::postgres(pool.clone()))],
         tasks: revocations.into_iter().collect(),
         docs: vec![("/api-docs/command.json", crate::docs::openapi())],
+        larger_bodies: vec![crate::errors::sentry::larger_bodies()],
         ..Default::default()
     };
     if let Some(brokers) = &config.common.kafka_brokers {
@@ -207,7 +233,7 @@ pub async fn build(config: Config) -> anyhow::Result<Server> {
     let telemetry = service_kit::telemetry::start(&pool, &shutdown);
     let mut service = start(&config, pool, common.tokens(), &shutdown).await?;
     service.tasks.extend(telemetry);
-    Ok(Server::bind(common.http_addr_or(8081), vec![service], shutdown).await?)
+    Ok(Server::bind(common.http_addr_or(PORT), vec![service], shutdown).await?)
 }
 
 #[cfg(test)]

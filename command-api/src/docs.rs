@@ -34,6 +34,15 @@ use utoipa::OpenApi;
         crate::email::handlers::request_email,
         crate::email::handlers::cancel_email,
         crate::email::handlers::retry_email,
+        crate::errors::projects::handlers::create_project,
+        crate::errors::projects::handlers::update_project,
+        crate::errors::projects::handlers::rotate_key,
+        crate::errors::projects::handlers::set_alert_rules,
+        crate::errors::issues::handlers::resolve_issue,
+        crate::errors::issues::handlers::mute_issue,
+        crate::errors::issues::handlers::reopen_issue,
+        crate::errors::sentry::ingest::envelope,
+        crate::errors::sentry::ingest::store,
         crate::errors::levels::change_log_levels,
     ),
     components(schemas(service_kit::error::ErrorBody, service_kit::ApiError, service_kit::ErrorCode)),
@@ -47,7 +56,8 @@ use utoipa::OpenApi;
         (name = "board", description = "Posts and comments"),
         (name = "chat", description = "Rooms, members and messages"),
         (name = "emails", description = "Emails sent on request by a worker"),
-        (name = "errors", description = "Errors of the platform and of other applications; log levels"),
+        (name = "errors", description = "Error tracking (admins only): projects with their DSNs and alert rules, the issues errors are grouped into, and the log levels of the services"),
+        (name = "sentry", description = "Errors other applications report with a Sentry SDK (the paths a DSN leads SDKs to)"),
     )
 )]
 struct CommandApiDoc;

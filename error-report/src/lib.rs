@@ -8,7 +8,9 @@
 //! - [`sentry`]: a Sentry SDK's event payload read into the error to record.
 //! - [`project`]: a project's state, folded from its events: what authenticates and
 //!   limits its reports, and its alert rules.
+//! - [`alert`]: the statuses of an alert's delivery.
 
+pub mod alert;
 pub mod grouping;
 pub mod masking;
 pub mod project;

@@ -39,6 +39,9 @@ pub struct ProjectorSettings {
 
     #[command(flatten)]
     pub mail: crate::mail::MailSettings,
+
+    #[command(flatten)]
+    pub alerts: crate::alerts::AlertSettings,
 }
 
 #[derive(Debug, Clone, clap::Subcommand)]
@@ -63,22 +66,33 @@ pub fn event_source(common: &CommonConfig, pool: &PgPool) -> EventSource {
     EventSource::from_config(kafka, pool)
 }
 
-/// Starts a runner per projection and per mail reactor, the email worker and the lag
-/// watcher; they stop on `shutdown`.
+/// Starts a runner per projection and per reactor (mail, alert rules), the email and
+/// alert workers and the lag watcher; they stop on `shutdown`.
 pub fn spawn_runners(
     pool: &PgPool,
     source: &EventSource,
     settings: &ProjectorSettings,
     shutdown: &CancellationToken,
 ) -> anyhow::Result<Vec<JoinHandle<()>>> {
-    // The reactors append what they do (mail requested, attempts and their outcomes).
+    // The reactors append what they do (mail requested, alerts raised, attempts and their
+    // outcomes).
     let store = EventStore::new(pool.clone());
     let mut followers = crate::projections();
     if settings.mail.platform_mail_enabled {
         followers.extend(crate::mail::notices::all(&store));
     }
+    if settings.alerts.alerts_enabled {
+        followers.push(Arc::new(crate::alerts::rules::AlertRulesReactor::new(
+            &store,
+        )));
+    }
     let mut tasks = spawn_followers(pool, source, followers, &settings.group_id, shutdown);
     tasks.extend(crate::mail::spawn_worker(&store, &settings.mail, shutdown)?);
+    tasks.extend(crate::alerts::spawn_worker(
+        &store,
+        &settings.alerts,
+        shutdown,
+    )?);
     Ok(tasks)
 }
 

@@ -16,13 +16,20 @@
 //! - [`chat`]: rooms with their last message, members with their read markers, and
 //!   messages by room and sequence.
 //! - [`email`]: emails with their status (the worker's queue) and their attempts.
+//! - [`errors`]: projects, issues (their status, counts and latest error), every error,
+//!   and counts per level and minute.
+//! - [`alerts`]: alerts on reported errors: the rules reactor that raises them, their
+//!   read model (the delivery worker's queue) and the worker that delivers them to Slack
+//!   webhooks and by email.
 //! - [`mail`]: the reactors that send mail: the email worker, and the mail the platform
 //!   sends on its own (welcome, order confirmation and shipping notice).
 
+pub mod alerts;
 pub mod app;
 pub mod board;
 pub mod chat;
 pub mod email;
+pub mod errors;
 pub mod items;
 pub mod lag;
 pub mod mail;

@@ -5,12 +5,14 @@ use std::{sync::Arc, time::Duration};
 use axum::extract::FromRef;
 use event_log::{database, kafka::KafkaConfig, subscription::EventSource};
 use schemas::{
-    DomainEvent, board::BoardEvent, email::EmailEvent, identity::IdentityEvent, orders::OrderEvent,
+    DomainEvent, board::BoardEvent, email::EmailEvent, errors::ErrorsEvent,
+    identity::IdentityEvent, orders::OrderEvent,
 };
 use service_kit::{
     auth::Tokens,
     config::CommonConfig,
     health,
+    public_url::PublicAddress,
     server::{Server, Service},
 };
 use sqlx::PgPool;
@@ -19,12 +21,18 @@ use tokio_util::sync::CancellationToken;
 use crate::{
     board::BoardReadModel,
     chat::{ChatConfig, ChatReadModel},
+    dashboard::Dashboard,
     email::EmailsReadModel,
+    errors::ErrorsReadModel,
+    errors::alerts::AlertsReadModel,
     follow::{self, Invalidate},
     items::ItemsReadModel,
     members::MembersReadModel,
     orders::OrdersReadModel,
 };
+
+/// The port query-api listens on unless HTTP_ADDR says otherwise.
+const PORT: u16 = 8082;
 
 /// query-api settings.
 #[derive(Debug, Clone, clap::Parser)]
@@ -69,6 +77,11 @@ pub struct Shared {
     pub board: Arc<BoardReadModel>,
     pub chat: Arc<ChatReadModel>,
     pub emails: Arc<EmailsReadModel>,
+    pub errors: Arc<ErrorsReadModel>,
+    /// Where clients reach the platform, for the DSNs of projects.
+    pub public_address: PublicAddress,
+    pub dashboard: Arc<Dashboard>,
+    pub alerts: Arc<AlertsReadModel>,
     pub tokens: Arc<Tokens>,
 }
 
@@ -135,6 +148,14 @@ pub async fn start(
         source.source_name(EmailEvent::CONTEXT),
         chat.hub.clone(),
     ));
+    let errors = Arc::new(ErrorsReadModel::new(
+        settings.cache_capacity,
+        source.source_name(ErrorsEvent::CONTEXT),
+    ));
+    let alerts = Arc::new(AlertsReadModel::new(
+        settings.cache_capacity,
+        source.source_name(ErrorsEvent::CONTEXT),
+    ));
     // Chat before emails: the email follower starts where the hub does, or earlier.
     let models: Vec<Arc<dyn Invalidate>> = vec![
         items.clone(),
@@ -143,6 +164,8 @@ pub async fn start(
         board.clone(),
         chat.clone(),
         emails.clone(),
+        errors.clone(),
+        alerts.clone(),
     ];
     let mut tasks: Vec<_> = tokens
         .revocations
@@ -150,8 +173,9 @@ pub async fn start(
         .await?
         .into_iter()
         .collect();
-    // Each instance follows the whole stream in its own group: every instance must see
-    // every event to keep its own cache correct.
+    // Each instance follows the whole stream in its own groups: every instance must see
+    // every event to keep its own cache correct. One group per read model: two models of
+    // one context (errors and alerts) in one group would split its topic between them.
     let group = format!("query-api-{}", uuid::Uuid::now_v7());
     for model in &models {
         let progress = model.progress();
@@ -177,11 +201,13 @@ pub async fn start(
         tasks.push(tokio::spawn(follow::stream(
             source.clone(),
             model.clone(),
-            group.clone(),
+            format!("{group}.{}", progress.projection),
             follow_from,
             shutdown.clone(),
         )));
     }
+    let (dashboard, tail) = Dashboard::start(&pool, &source, streams_end.clone()).await?;
+    tasks.push(tail);
     let naming = source.clone();
     tasks.push(tokio::spawn(follow::projections(
         pool.clone(),
@@ -199,6 +225,10 @@ pub async fn start(
         board,
         chat,
         emails,
+        errors,
+        public_address: common.public_address(PORT),
+        dashboard,
+        alerts,
         tokens,
     }));
     Ok(Service {
@@ -208,12 +238,16 @@ pub async fn start(
             .merge(crate::board::router())
             .merge(crate::chat::router())
             .merge(crate::email::router())
+            .merge(crate::errors::router())
+            .merge(crate::dashboard::router())
+            .merge(crate::errors::alerts::router())
             .merge(crate::errors::levels::router())
             .with_state(state),
         checks,
         tasks,
         docs: vec![("/api-docs/query.json", crate::docs::openapi())],
         drain: vec![streams_end],
+        ..Default::default()
     })
 }
 
@@ -227,5 +261,5 @@ pub async fn build(config: Config) -> anyhow::Result<Server> {
     let telemetry = service_kit::telemetry::start(&pool, &shutdown);
     let mut service = start(&config, pool, None, common.tokens(), &shutdown).await?;
     service.tasks.extend(telemetry);
-    Ok(Server::bind(common.http_addr_or(8082), vec![service], shutdown).await?)
+    Ok(Server::bind(common.http_addr_or(PORT), vec![service], shutdown).await?)
 }

@@ -26,8 +26,16 @@ use utoipa::OpenApi;
         crate::chat::handlers::search_users,
         crate::chat::stream::user_stream,
         crate::chat::stream::room_stream,
+        crate::dashboard::stream::tail_stream,
         crate::email::handlers::list_emails,
         crate::email::handlers::get_email,
+        crate::errors::handlers::list_projects,
+        crate::errors::handlers::get_project,
+        crate::errors::handlers::list_issues,
+        crate::errors::handlers::get_issue,
+        crate::errors::handlers::issue_events,
+        crate::errors::handlers::counts,
+        crate::errors::alerts::handlers::list_alerts,
         crate::errors::levels::log_levels,
     ),
     components(schemas(
@@ -35,6 +43,7 @@ use utoipa::OpenApi;
         service_kit::ApiError,
         service_kit::ErrorCode,
         crate::email::change::EmailChange,
+        crate::dashboard::tail::Record,
     )),
     modifiers(&BearerSecurity),
     tags(
@@ -45,7 +54,7 @@ use utoipa::OpenApi;
         (name = "board", description = "Posts and comments; reading needs no account"),
         (name = "chat", description = "Rooms, history, live streams (Server-Sent Events) and presence"),
         (name = "emails", description = "Emails and their attempts: a user's own, or everyone's for admins. Status changes are pushed on the user's stream, `GET /api/v1/chats/stream`, as `email` events"),
-        (name = "errors", description = "Errors of the platform and of other applications; log levels"),
+        (name = "errors", description = "Error tracking (admins only): projects with their DSNs, issues with their latest error, counts per level per minute, the alerts raised on them, the live stream of collected records, and the log levels in force"),
     )
 )]
 struct QueryApiDoc;

@@ -1,7 +1,16 @@
 //! docker-compose.yml and the files it mounts cannot run on a machine without Docker, so
 //! what they name is checked against the code: the binaries and their subcommands, every
-//! variable given to a service, the Kafka topics, nginx's routing by method, the
-//! services nginx and Prometheus reach, and the mail server the email worker sends to.
+//! variable given to a service, the Kafka topics, the services nginx and Prometheus
+//! reach, and the mail server the email worker sends to. In modules of their own:
+//! nginx's routes ([`nginx_routes`], over the [`nginx_conf`] model), the collection of
+//! logs by Alloy into Loki ([`log_collection`], reading [`alloy_syntax`]) and Grafana's
+//! data sources and dashboards ([`grafana`]).
+
+mod alloy_syntax;
+mod grafana;
+mod log_collection;
+mod nginx_conf;
+mod nginx_routes;
 
 use std::{
     collections::{BTreeMap, BTreeSet},
@@ -241,33 +250,6 @@ fn operations(document: Value) -> Vec<(String, String)> {
                 .map(move |method| (method.clone(), path.clone()))
         })
         .collect()
-}
-
-#[test]
-fn nginx_sends_reads_to_query_api_and_writes_to_command_api() {
-    let nginx = read("deploy/nginx/nginx.conf");
-    for line in [
-        "GET     query_api;",
-        "HEAD    query_api;",
-        "default command_api;",
-    ] {
-        assert!(nginx.contains(line), "nginx.conf routes by method: {line}");
-    }
-    let commands = operations(serde_json::to_value(command_api::docs::openapi()).unwrap());
-    let queries = operations(serde_json::to_value(query_api::docs::openapi()).unwrap());
-    assert!(!commands.is_empty() && !queries.is_empty());
-    for (method, path) in &commands {
-        assert!(
-            !["get", "head"].contains(&method.as_str()),
-            "command-api serves {method} {path}, which nginx sends to query-api"
-        );
-    }
-    for (method, path) in &queries {
-        assert_eq!(
-            method, "get",
-            "query-api serves {method} {path}, which nginx sends to command-api"
-        );
-    }
 }
 
 #[test]

@@ -65,7 +65,7 @@ pub fn spawn_worker(
 
 /// This process's name in the claims it appends: the host, the process and a random
 /// part, so two workers on one host (or a restarted one) are told apart.
-fn worker_id() -> String {
+pub(crate) fn worker_id() -> String {
     let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "localhost".to_owned());
     let random = uuid::Uuid::new_v4().simple().to_string();
     format!("{host}-{}-{}", std::process::id(), &random[..8])

@@ -6,9 +6,11 @@
 
 mod common;
 
+mod alerts;
 mod board;
 mod chat;
 mod crash;
+mod errors;
 mod mail_notices;
 mod orders;
 mod replay;
