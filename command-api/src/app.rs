@@ -1,6 +1,6 @@
 //! Configuration, state and assembly of command-api.
 
-use std::{num::NonZeroU32, sync::Arc};
+use std::{num::NonZeroU32, sync::Arc, time::Duration};
 
 use axum::extract::FromRef;
 use event_log::{database, kafka::KafkaConfig};
@@ -45,6 +45,9 @@ pub struct CommandSettings {
 
     #[command(flatten)]
     pub email: EmailConfig,
+
+    #[command(flatten)]
+    pub errors: ErrorsConfig,
 }
 
 /// Settings of the identity endpoints.
@@ -72,6 +75,15 @@ pub struct EmailConfig {
     /// Emails one user may request per minute.
     #[arg(long, env = "EMAIL_RATE_LIMIT_PER_MINUTE", default_value_t = NonZeroU32::new(20).expect("non-zero"))]
     pub email_rate_limit_per_minute: NonZeroU32,
+}
+
+/// Settings of error reporting.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ErrorsConfig {
+    /// Seconds a project (its client key and quota) is cached by the Sentry endpoints: a
+    /// rotated key or a changed quota takes effect within this time.
+    #[arg(long, env = "SENTRY_PROJECT_CACHE_SECONDS", default_value_t = 5)]
+    pub sentry_project_cache_seconds: u64,
 }
 
 /// The first admin account, created on start unless its address is taken.
@@ -119,6 +131,8 @@ pub struct Shared {
     pub refresh_ttl: time::Duration,
     /// Emails each user may request a minute.
     pub email_limit: KeyedRateLimit<Uuid>,
+    /// Reports from Sentry SDKs: the projects, their quotas, the recorder.
+    pub sentry: crate::errors::sentry::Ingest,
 }
 
 impl std::ops::Deref for AppState {
@@ -153,8 +167,11 @@ pub async fn start(
         .spawn(pool.clone(), tokens.ttl, shutdown.clone())
         .await?;
     let settings = &config.settings;
+    let store = EventStore::new(pool.clone());
+    let project_ttl = Duration::from_secs(settings.errors.sentry_project_cache_seconds);
     let state = AppState(Arc::new(Shared {
-        store: EventStore::new(pool.clone()),
+        sentry: crate::errors::sentry::Ingest::new(store.clone(), project_ttl),
+        store,
         tokens,
         passwords: Passwords::new(),
         refresh_ttl: time::Duration::hours(settings.identity.refresh_token_ttl_hours.into()),
@@ -172,6 +189,7 @@ pub async fn start(
             .merge(crate::board::router())
             .merge(crate::chat::router())
             .merge(crate::email::router())
+            .merge(crate::errors::router())
             .merge(crate::identity::router(RateLimit::per_minute(
                 settings.identity.auth_rate_limit_per_minute,
                 settings.identity.trust_proxy_headers,
@@ -180,6 +198,7 @@ pub async fn start(
         checks: vec![("postgres", health::postgres(pool.clone()))],
         tasks: revocations.into_iter().collect(),
         docs: vec![("/api-docs/command.json", crate::docs::openapi())],
+        larger_bodies: vec![crate::errors::sentry::larger_bodies()],
         ..Default::default()
     };
     if let Some(brokers) = &config.common.kafka_brokers {

@@ -34,6 +34,8 @@ use utoipa::OpenApi;
         crate::email::handlers::request_email,
         crate::email::handlers::cancel_email,
         crate::email::handlers::retry_email,
+        crate::errors::sentry::ingest::envelope,
+        crate::errors::sentry::ingest::store,
     ),
     components(schemas(service_kit::error::ErrorBody, service_kit::ApiError, service_kit::ErrorCode)),
     modifiers(&BearerSecurity),
@@ -46,6 +48,7 @@ use utoipa::OpenApi;
         (name = "board", description = "Posts and comments"),
         (name = "chat", description = "Rooms, members and messages"),
         (name = "emails", description = "Emails sent on request by a worker"),
+        (name = "sentry", description = "Errors other applications report with a Sentry SDK (the paths a DSN leads SDKs to)"),
     )
 )]
 struct CommandApiDoc;

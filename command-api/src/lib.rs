@@ -15,7 +15,8 @@
 //! - [`chat`]: the room aggregate (membership) and the room and message endpoints.
 //! - [`email`]: requesting an email (rate limited per user), cancelling and retrying it,
 //!   by the rules of the `email_job` crate.
-//! - [`errors`]: errors other applications report: reading the Sentry protocol.
+//! - [`errors`]: errors other applications report through the Sentry protocol, read and
+//!   recorded.
 //! - [`text`]: the rules of free-text fields.
 //! - [`docs`]: the OpenAPI document.
 

@@ -223,6 +223,7 @@ pub async fn start(
         tasks,
         docs: vec![("/api-docs/query.json", crate::docs::openapi())],
         drain: vec![streams_end],
+        ..Default::default()
     })
 }
 

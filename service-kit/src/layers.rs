@@ -10,13 +10,14 @@ use std::{
 
 use axum::{
     Router,
-    extract::Request,
+    body::Body,
+    extract::{Request, State},
     http::{HeaderName, HeaderValue, StatusCode, header},
     middleware::{self, Next},
     response::{IntoResponse, Response},
 };
+use http_body_util::Limited;
 use tower_http::{
-    limit::RequestBodyLimitLayer,
     request_id::{MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer},
     timeout::TimeoutLayer,
     trace::{DefaultOnResponse, TraceLayer},
@@ -28,10 +29,12 @@ use crate::ApiError;
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// Limits applied to every request.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Limits {
     pub body_bytes: usize,
     pub timeout: Duration,
+    /// Routes that take larger bodies than `body_bytes`; the first that matches applies.
+    pub larger_bodies: Vec<LargerBodies>,
 }
 
 impl Default for Limits {
@@ -39,7 +42,25 @@ impl Default for Limits {
         Self {
             body_bytes: 1024 * 1024,
             timeout: Duration::from_secs(30),
+            larger_bodies: Vec::new(),
         }
+    }
+}
+
+/// Paths whose requests may carry up to `max_bytes` (such as an ingestion endpoint that
+/// other applications send batches to).
+#[derive(Debug, Clone, Copy)]
+pub struct LargerBodies {
+    pub path: fn(&str) -> bool,
+    pub max_bytes: usize,
+}
+
+impl Limits {
+    fn body_bytes_for(&self, path: &str) -> usize {
+        self.larger_bodies
+            .iter()
+            .find(|larger| (larger.path)(path))
+            .map_or(self.body_bytes, |larger| larger.max_bytes)
     }
 }
 
@@ -47,12 +68,16 @@ impl Default for Limits {
 /// Call it last, once every route is in the router.
 pub fn wrap(router: Router, limits: Limits) -> Router {
     // Each `layer` call wraps the previous ones: the last listed runs first.
+    let timeout = limits.timeout;
     router
         .fallback(|| async { ApiError::not_found("no such resource") })
-        .layer(RequestBodyLimitLayer::new(limits.body_bytes))
+        .layer(middleware::from_fn_with_state(
+            std::sync::Arc::new(limits),
+            limit_body,
+        ))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
-            limits.timeout,
+            timeout,
         ))
         .layer(middleware::from_fn(crate::metrics::track))
         .layer(middleware::from_fn(envelope_errors))
@@ -76,6 +101,27 @@ pub fn wrap(router: Router, limits: Limits) -> Router {
         )
         .layer(SetRequestIdLayer::new(REQUEST_ID, MakeUniqueId))
         .layer(middleware::map_request(drop_unusable_request_id))
+}
+
+/// Refuses a body announced larger than its route takes (`413`), and cuts one that turns
+/// out larger while it is read (the extractor reading it then answers `413`).
+async fn limit_body(
+    State(limits): State<std::sync::Arc<Limits>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let max = limits.body_bytes_for(request.uri().path());
+    let announced = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if announced.is_some_and(|length| length > max as u64) {
+        return ApiError::from_status(StatusCode::PAYLOAD_TOO_LARGE).into_response();
+    }
+    let (parts, body) = request.into_parts();
+    let body = Body::new(Limited::new(body, max));
+    next.run(Request::from_parts(parts, body)).await
 }
 
 /// Request ids in UUID form (version 8), unique without a system call each: a random

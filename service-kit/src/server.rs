@@ -21,6 +21,8 @@ pub struct Service {
     /// Cancelled as soon as shutdown starts, before connections drain: what holds a
     /// response open (a live stream) ends on it, or draining would never finish.
     pub drain: Vec<CancellationToken>,
+    /// Routes that take bodies larger than the default limit.
+    pub larger_bodies: Vec<layers::LargerBodies>,
 }
 
 /// A bound server for one or more services (several in the all-in-one mode).
@@ -48,6 +50,7 @@ impl Server {
         let mut documents = Vec::new();
         let mut tasks = Vec::new();
         let mut drain = Vec::new();
+        let mut limits = layers::Limits::default();
         for service in services {
             router = router.merge(service.router);
             for (name, check) in service.checks {
@@ -58,6 +61,7 @@ impl Server {
             documents.extend(service.docs);
             tasks.extend(service.tasks);
             drain.extend(service.drain);
+            limits.larger_bodies.extend(service.larger_bodies);
         }
         let router = router.merge(health::routes(checks));
         let router = if documents.is_empty() {
@@ -65,7 +69,7 @@ impl Server {
         } else {
             router.merge(docs::routes(documents))
         };
-        let router = layers::wrap(router, layers::Limits::default());
+        let router = layers::wrap(router, limits);
         let listener = TcpListener::bind(addr).await?;
         Ok(Self {
             listener,
