@@ -10,6 +10,7 @@ use service_kit::{
     auth::Tokens,
     config::CommonConfig,
     health,
+    public_url::PublicAddress,
     rate_limit::{KeyedRateLimit, RateLimit},
     server::{Server, Service},
 };
@@ -18,6 +19,9 @@ use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use crate::identity::{admin::AdminAccount, passwords::Passwords};
+
+/// The port command-api listens on unless HTTP_ADDR says otherwise.
+const PORT: u16 = 8081;
 
 /// command-api settings.
 #[derive(Debug, Clone, clap::Parser)]
@@ -131,6 +135,8 @@ pub struct Shared {
     pub refresh_ttl: time::Duration,
     /// Emails each user may request a minute.
     pub email_limit: KeyedRateLimit<Uuid>,
+    /// Where clients reach the platform, for the DSNs of projects.
+    pub public_address: PublicAddress,
     /// Reports from Sentry SDKs: the projects, their quotas, the recorder.
     pub sentry: crate::errors::sentry::Ingest,
 }
@@ -179,6 +185,7 @@ pub async fn start(
             settings.email.email_rate_limit_per_minute,
             "emails requested by this account",
         ),
+        public_address: config.common.public_address(PORT),
     }));
     if let Some(admin) = settings.identity.admin.account() {
         crate::identity::admin::ensure(&state, &admin).await?;
@@ -223,7 +230,7 @@ pub async fn build(config: Config) -> anyhow::Result<Server> {
     let pool = database::connect_and_migrate(&common.database_url, common.db_pool_size).await?;
     let shutdown = CancellationToken::new();
     let service = start(&config, pool, common.tokens(), &shutdown).await?;
-    Ok(Server::bind(common.http_addr_or(8081), vec![service], shutdown).await?)
+    Ok(Server::bind(common.http_addr_or(PORT), vec![service], shutdown).await?)
 }
 
 #[cfg(test)]

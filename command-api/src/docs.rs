@@ -34,6 +34,13 @@ use utoipa::OpenApi;
         crate::email::handlers::request_email,
         crate::email::handlers::cancel_email,
         crate::email::handlers::retry_email,
+        crate::errors::projects::handlers::create_project,
+        crate::errors::projects::handlers::update_project,
+        crate::errors::projects::handlers::rotate_key,
+        crate::errors::projects::handlers::set_alert_rules,
+        crate::errors::issues::handlers::resolve_issue,
+        crate::errors::issues::handlers::mute_issue,
+        crate::errors::issues::handlers::reopen_issue,
         crate::errors::sentry::ingest::envelope,
         crate::errors::sentry::ingest::store,
     ),
@@ -48,6 +55,7 @@ use utoipa::OpenApi;
         (name = "board", description = "Posts and comments"),
         (name = "chat", description = "Rooms, members and messages"),
         (name = "emails", description = "Emails sent on request by a worker"),
+        (name = "errors", description = "Error tracking (admins only): projects with their DSNs and alert rules, and the issues errors are grouped into"),
         (name = "sentry", description = "Errors other applications report with a Sentry SDK (the paths a DSN leads SDKs to)"),
     )
 )]

@@ -16,7 +16,7 @@
 //! - [`email`]: requesting an email (rate limited per user), cancelling and retrying it,
 //!   by the rules of the `email_job` crate.
 //! - [`errors`]: errors other applications report through the Sentry protocol, read and
-//!   recorded.
+//!   recorded; the projects they report to (admins only) and admins' actions on issues.
 //! - [`text`]: the rules of free-text fields.
 //! - [`docs`]: the OpenAPI document.
 

@@ -53,7 +53,8 @@ pub fn evolve(id: i64, events: impl IntoIterator<Item = ErrorsEvent>) -> Option<
     events.into_iter().fold(start, apply)
 }
 
-fn apply(project: Option<Project>, event: ErrorsEvent) -> Option<Project> {
+/// The project after one more event of its stream (`None` while not created).
+pub fn apply(project: Option<Project>, event: ErrorsEvent) -> Option<Project> {
     match (project, event) {
         (_, ErrorsEvent::ProjectCreated(e)) => Some(Project {
             id: e.project,

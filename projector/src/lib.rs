@@ -16,6 +16,8 @@
 //! - [`chat`]: rooms with their last message, members with their read markers, and
 //!   messages by room and sequence.
 //! - [`email`]: emails with their status (the worker's queue) and their attempts.
+//! - [`errors`]: projects, issues (their status, counts and latest error), every error,
+//!   and counts per level and minute.
 //! - [`alerts`]: alerts on reported errors: the rules reactor that raises them, their
 //!   read model (the delivery worker's queue) and the worker that delivers them to Slack
 //!   webhooks and by email.
@@ -27,6 +29,7 @@ pub mod app;
 pub mod board;
 pub mod chat;
 pub mod email;
+pub mod errors;
 pub mod items;
 pub mod lag;
 pub mod mail;

@@ -92,6 +92,7 @@ pub fn all() -> Vec<Arc<dyn AnyProjection>> {
         Arc::new(crate::board::BoardProjection),
         Arc::new(crate::chat::ChatProjection),
         Arc::new(crate::email::EmailProjection),
+        Arc::new(crate::errors::ErrorsProjection),
         Arc::new(crate::alerts::projection::AlertsProjection),
     ]
 }

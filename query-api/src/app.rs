@@ -12,6 +12,7 @@ use service_kit::{
     auth::Tokens,
     config::CommonConfig,
     health,
+    public_url::PublicAddress,
     server::{Server, Service},
 };
 use sqlx::PgPool;
@@ -20,13 +21,18 @@ use tokio_util::sync::CancellationToken;
 use crate::{
     board::BoardReadModel,
     chat::{ChatConfig, ChatReadModel},
+    dashboard::Dashboard,
     email::EmailsReadModel,
+    errors::ErrorsReadModel,
     errors::alerts::AlertsReadModel,
     follow::{self, Invalidate},
     items::ItemsReadModel,
     members::MembersReadModel,
     orders::OrdersReadModel,
 };
+
+/// The port query-api listens on unless HTTP_ADDR says otherwise.
+const PORT: u16 = 8082;
 
 /// query-api settings.
 #[derive(Debug, Clone, clap::Parser)]
@@ -71,6 +77,10 @@ pub struct Shared {
     pub board: Arc<BoardReadModel>,
     pub chat: Arc<ChatReadModel>,
     pub emails: Arc<EmailsReadModel>,
+    pub errors: Arc<ErrorsReadModel>,
+    /// Where clients reach the platform, for the DSNs of projects.
+    pub public_address: PublicAddress,
+    pub dashboard: Arc<Dashboard>,
     pub alerts: Arc<AlertsReadModel>,
     pub tokens: Arc<Tokens>,
 }
@@ -138,6 +148,10 @@ pub async fn start(
         source.source_name(EmailEvent::CONTEXT),
         chat.hub.clone(),
     ));
+    let errors = Arc::new(ErrorsReadModel::new(
+        settings.cache_capacity,
+        source.source_name(ErrorsEvent::CONTEXT),
+    ));
     let alerts = Arc::new(AlertsReadModel::new(
         settings.cache_capacity,
         source.source_name(ErrorsEvent::CONTEXT),
@@ -150,6 +164,7 @@ pub async fn start(
         board.clone(),
         chat.clone(),
         emails.clone(),
+        errors.clone(),
         alerts.clone(),
     ];
     let mut tasks: Vec<_> = tokens
@@ -158,8 +173,9 @@ pub async fn start(
         .await?
         .into_iter()
         .collect();
-    // Each instance follows the whole stream in its own group: every instance must see
-    // every event to keep its own cache correct.
+    // Each instance follows the whole stream in its own groups: every instance must see
+    // every event to keep its own cache correct. One group per read model: two models of
+    // one context (errors and alerts) in one group would split its topic between them.
     let group = format!("query-api-{}", uuid::Uuid::now_v7());
     for model in &models {
         let progress = model.progress();
@@ -185,11 +201,13 @@ pub async fn start(
         tasks.push(tokio::spawn(follow::stream(
             source.clone(),
             model.clone(),
-            group.clone(),
+            format!("{group}.{}", progress.projection),
             follow_from,
             shutdown.clone(),
         )));
     }
+    let (dashboard, tail) = Dashboard::start(&pool, &source, streams_end.clone()).await?;
+    tasks.push(tail);
     let naming = source.clone();
     tasks.push(tokio::spawn(follow::projections(
         pool.clone(),
@@ -207,6 +225,9 @@ pub async fn start(
         board,
         chat,
         emails,
+        errors,
+        public_address: common.public_address(PORT),
+        dashboard,
         alerts,
         tokens,
     }));
@@ -217,6 +238,8 @@ pub async fn start(
             .merge(crate::board::router())
             .merge(crate::chat::router())
             .merge(crate::email::router())
+            .merge(crate::errors::router())
+            .merge(crate::dashboard::router())
             .merge(crate::errors::alerts::router())
             .with_state(state),
         checks,
@@ -235,5 +258,5 @@ pub async fn build(config: Config) -> anyhow::Result<Server> {
     let pool = database::connect_and_migrate(&common.database_url, common.db_pool_size).await?;
     let shutdown = CancellationToken::new();
     let service = start(&config, pool, None, common.tokens(), &shutdown).await?;
-    Ok(Server::bind(common.http_addr_or(8082), vec![service], shutdown).await?)
+    Ok(Server::bind(common.http_addr_or(PORT), vec![service], shutdown).await?)
 }

@@ -26,8 +26,15 @@ use utoipa::OpenApi;
         crate::chat::handlers::search_users,
         crate::chat::stream::user_stream,
         crate::chat::stream::room_stream,
+        crate::dashboard::stream::tail_stream,
         crate::email::handlers::list_emails,
         crate::email::handlers::get_email,
+        crate::errors::handlers::list_projects,
+        crate::errors::handlers::get_project,
+        crate::errors::handlers::list_issues,
+        crate::errors::handlers::get_issue,
+        crate::errors::handlers::issue_events,
+        crate::errors::handlers::counts,
         crate::errors::alerts::handlers::list_alerts,
     ),
     components(schemas(
@@ -35,6 +42,7 @@ use utoipa::OpenApi;
         service_kit::ApiError,
         service_kit::ErrorCode,
         crate::email::change::EmailChange,
+        crate::dashboard::tail::Record,
     )),
     modifiers(&BearerSecurity),
     tags(
@@ -45,7 +53,7 @@ use utoipa::OpenApi;
         (name = "board", description = "Posts and comments; reading needs no account"),
         (name = "chat", description = "Rooms, history, live streams (Server-Sent Events) and presence"),
         (name = "emails", description = "Emails and their attempts: a user's own, or everyone's for admins. Status changes are pushed on the user's stream, `GET /api/v1/chats/stream`, as `email` events"),
-        (name = "errors", description = "Reported errors, their issues and the alerts raised on them: admins only"),
+        (name = "errors", description = "Error tracking (admins only): projects with their DSNs, issues with their latest error, counts per level per minute, the alerts raised on them, and the live stream of collected records"),
     )
 )]
 struct QueryApiDoc;

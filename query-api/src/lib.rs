@@ -17,7 +17,10 @@
 //! - [`chat`]: rooms, history, live streams (SSE) and presence; a user's stream also
 //!   carries their emails' status changes.
 //! - [`email`]: emails with their attempts, and listings (operators: by status).
-//! - [`errors`]: the errors context: alerts with their delivery attempts (admins).
+//! - [`dashboard`]: the errors dashboard page and its live tail of collected records.
+//! - [`errors`]: error tracking for admins: projects with their DSNs, issues with their
+//!   latest error, an issue's errors, counts per level per minute, and alerts with their
+//!   delivery attempts.
 //! - [`respond`]: responses rendered once, so cached bodies are sent as they are.
 //! - [`docs`]: the OpenAPI document.
 
@@ -26,6 +29,7 @@ pub mod board;
 pub mod cache;
 pub mod chat;
 pub mod consistency;
+pub mod dashboard;
 pub mod docs;
 pub mod email;
 pub mod errors;

@@ -8,7 +8,11 @@ use std::{net::SocketAddr, sync::Arc, time::Duration};
 use secrecy::{ExposeSecret, SecretString};
 use uuid::Uuid;
 
-use crate::{auth::Tokens, telemetry::LogFormat};
+use crate::{
+    auth::Tokens,
+    public_url::{PublicAddress, PublicUrl},
+    telemetry::LogFormat,
+};
 
 /// Settings shared by every service.
 #[derive(Debug, Clone, clap::Args)]
@@ -46,6 +50,12 @@ pub struct CommonConfig {
     #[arg(long, env = "DB_POOL_SIZE", default_value_t = 16)]
     pub db_pool_size: u32,
 
+    /// Where clients reach the platform from outside (`https://errors.example.com`), for
+    /// the addresses it hands out, such as a project's DSN. Unset: the host each request
+    /// was addressed to.
+    #[arg(long, env = "PUBLIC_URL", value_parser = PublicUrl::parse)]
+    pub public_url: Option<PublicUrl>,
+
     /// Log line format.
     #[arg(long, env = "LOG_FORMAT", value_enum, default_value_t = LogFormat::Json)]
     pub log_format: LogFormat,
@@ -65,6 +75,11 @@ impl CommonConfig {
             }
         };
         Arc::new(Tokens::new(secret.as_bytes(), ttl))
+    }
+
+    /// `PUBLIC_URL`, or else the address requests come to (`port`: the service's default).
+    pub fn public_address(&self, port: u16) -> PublicAddress {
+        PublicAddress::new(self.public_url.clone(), self.http_addr_or(port))
     }
 
     /// The HTTP address, or the service's default.

@@ -12,6 +12,7 @@
 //! - [`server`]: services merged into one server with ops routes, served until shutdown.
 //! - [`shutdown`]: SIGTERM / Ctrl-C handling.
 //! - [`restart`]: background tasks started over after failures, with a growing pause.
+//! - [`public_url`]: where clients reach the platform from outside (`PUBLIC_URL`).
 //!
 //! Authentication:
 //! - [`auth`]: access tokens, the [`auth::Caller`] extractor (401 and 403 kept apart) and
@@ -36,6 +37,7 @@ pub mod health;
 pub mod layers;
 pub mod metrics;
 pub mod paging;
+pub mod public_url;
 pub mod rate_limit;
 pub mod response;
 pub mod restart;

@@ -10,6 +10,7 @@ mod alerts;
 mod board;
 mod chat;
 mod crash;
+mod errors;
 mod mail_notices;
 mod orders;
 mod replay;

@@ -8,4 +8,5 @@
 mod common;
 
 mod email_queries;
+mod error_queries;
 mod stream_feed;

@@ -3,11 +3,14 @@
 
 pub(crate) mod accounts;
 pub(crate) mod authorization;
+pub(crate) mod browser;
 pub(crate) mod chat;
 pub(crate) mod email;
 pub(crate) mod errors;
 pub(crate) mod instances;
+pub(crate) mod issues;
 pub(crate) mod orders;
+pub(crate) mod sentry;
 pub(crate) mod smtp;
 pub(crate) mod webhook;
 

@@ -1,0 +1,102 @@
+//! The errors read model: projects, the issues errors are grouped into, every error, and
+//! counts per level and minute for the chart.
+//!
+//! An issue's row can be created by its first error or by its `IssueOpened`, whichever
+//! the projection meets first: the two are on different streams, and nothing but the
+//! writer orders them. Each column is therefore kept by a rule that gives the same result
+//! in either order (see [`issues`]).
+//!
+//! - [`projects`]: one row per project, its key, quota and alert rules.
+//! - [`issues`]: one row per issue, its status, counts and latest error; the users it
+//!   affected.
+//! - [`logged`]: every error whole, and the counts per project, level and minute.
+
+mod issues;
+mod logged;
+mod projects;
+
+use async_trait::async_trait;
+use schemas::{
+    DomainEvent, RecordedEvent,
+    errors::{ErrorsEvent, IssueStatus, Level},
+};
+use sqlx::PgConnection;
+
+use crate::{Projection, Tables};
+
+pub struct ErrorsProjection;
+
+#[async_trait]
+impl Projection for ErrorsProjection {
+    const NAME: &str = "errors";
+    const CONTEXT: &str = ErrorsEvent::CONTEXT;
+    const TABLES: &[&str] = &[
+        "error_projects",
+        "error_issues",
+        "error_issue_users",
+        "error_events",
+        "error_counts",
+    ];
+
+    async fn apply(
+        &self,
+        conn: &mut PgConnection,
+        tables: Tables,
+        events: &[RecordedEvent],
+    ) -> anyhow::Result<()> {
+        for recorded in events {
+            let at = At {
+                version: recorded.stream_version,
+                position: recorded.position,
+            };
+            match recorded.decode::<ErrorsEvent>()? {
+                ErrorsEvent::ProjectCreated(e) => projects::created(conn, tables, &e, at).await?,
+                ErrorsEvent::ProjectChanged(e) => projects::changed(conn, tables, &e, at).await?,
+                ErrorsEvent::ProjectKeyRotated(e) => {
+                    projects::key_rotated(conn, tables, &e, at).await?
+                }
+                ErrorsEvent::AlertRulesChanged(e) => {
+                    projects::rules_changed(conn, tables, &e, at).await?
+                }
+                ErrorsEvent::ErrorLogged(e) => {
+                    logged::record(conn, tables, &e, recorded).await?;
+                    issues::error_logged(conn, tables, &e, at).await?;
+                }
+                ErrorsEvent::IssueOpened(e) => issues::opened(conn, tables, &e, at).await?,
+                ErrorsEvent::IssueResolved(e) => {
+                    issues::moved(conn, tables, e.issue_id, IssueStatus::Resolved, at).await?
+                }
+                ErrorsEvent::IssueMuted(e) => {
+                    issues::moved(conn, tables, e.issue_id, IssueStatus::Muted, at).await?
+                }
+                ErrorsEvent::IssueReopened(e) => {
+                    issues::moved(conn, tables, e.issue_id, IssueStatus::Open, at).await?
+                }
+                // Alerts and log levels have read models of their own.
+                ErrorsEvent::AlertRaised(_)
+                | ErrorsEvent::AlertAttemptStarted(_)
+                | ErrorsEvent::AlertSent(_)
+                | ErrorsEvent::AlertDeferred(_)
+                | ErrorsEvent::AlertGivenUp(_)
+                | ErrorsEvent::LogLevelsChanged(_) => {}
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Where an event is: its version in its stream and its position in the log.
+#[derive(Debug, Clone, Copy)]
+struct At {
+    version: i64,
+    position: i64,
+}
+
+/// A level as the tables keep it: its rank, so that the highest is `greatest` and a
+/// filter can compare.
+pub fn level_rank(level: Level) -> i16 {
+    Level::ALL
+        .iter()
+        .position(|l| *l == level)
+        .expect("every level is in ALL") as i16
+}

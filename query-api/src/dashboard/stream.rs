@@ -1,0 +1,188 @@
+//! `GET /api/v1/errors/stream`: the collected records as Server-Sent Events, for admins.
+//!
+//! A fresh stream starts with the latest records (the `backlog`), then live ones. A
+//! client that reconnects with `Last-Event-ID: P` gets the records after P from the log,
+//! then live ones: every frame's id is its event's position, so nothing is missed or
+//! repeated. A dashboard that falls too far behind the live records has its stream ended
+//! and resumes the same way.
+
+use std::{collections::HashMap, convert::Infallible, sync::Arc, time::Duration};
+
+use axum::{
+    body::Body,
+    extract::{Query, State},
+    http::{HeaderMap, HeaderValue, header},
+    response::{IntoResponse, Response},
+};
+use bytes::Bytes;
+use futures::StreamExt;
+use service_kit::{
+    ApiError,
+    error::{ErrorBody, Unauthorized},
+};
+use sqlx::PgPool;
+use tokio::sync::{broadcast::error::RecvError, mpsc};
+use tokio_stream::wrappers::ReceiverStream;
+use tokio_util::sync::CancellationToken;
+
+use super::{filter::Filter, history, tail::Record};
+use crate::{
+    AppState,
+    chat::{frames, stream::StreamCaller},
+};
+
+/// What the client is told to wait before reconnecting.
+const RETRY_MS: u64 = 1000;
+/// Records a fresh stream starts with, unless `backlog` says otherwise.
+const DEFAULT_BACKLOG: usize = 100;
+const MAX_BACKLOG: usize = 500;
+const HEARTBEAT: Duration = Duration::from_secs(15);
+
+/// Follow the collected records (admins only): the latest first, then live.
+#[utoipa::path(
+    get, path = "/api/v1/errors/stream", tag = "errors",
+    params(
+        ("level" = Option<String>, Query, description = "Leave out records below this level (debug, info, warning, error, fatal)"),
+        ("service" = Option<String>, Query, description = "Only this service's records (a platform service, or an SDK's server name)"),
+        ("project" = Option<i64>, Query, description = "Only this project's records (0: the platform's own)"),
+        ("q" = Option<String>, Query, description = "Only records whose title, message, target or culprit hold this text"),
+        ("backlog" = Option<usize>, Query, description = "How many of the latest records a fresh stream starts with (default 100, at most 500)"),
+        ("Last-Event-ID" = Option<String>, Header, description = "The last id seen: the stream resumes after it"),
+        ("access_token" = Option<String>, Query, description = "The access token, for clients that cannot send Authorization"),
+    ),
+    responses(
+        (status = 200, description = "text/event-stream of `record` frames (a Record, with its position as id), and `reset` when Last-Event-ID cannot be resumed from", content_type = "text/event-stream", body = String),
+        Unauthorized,
+        (status = 403, description = "Not an admin", body = ErrorBody),
+        (status = 422, description = "A bad filter", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn tail_stream(
+    State(state): State<AppState>,
+    StreamCaller(caller): StreamCaller,
+    Query(query): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    caller.require_admin()?;
+    let filter = Filter::parse(&query)?;
+    let backlog = match query.get("backlog") {
+        None => DEFAULT_BACKLOG,
+        Some(text) => text
+            .parse::<usize>()
+            .ok()
+            .filter(|n| *n <= MAX_BACKLOG)
+            .ok_or_else(|| {
+                ApiError::invalid_fields(serde_json::Map::from_iter([(
+                    "backlog".to_owned(),
+                    serde_json::json!(format!("must be a number from 0 to {MAX_BACKLOG}")),
+                )]))
+            })?,
+    };
+    let resume = headers
+        .get("last-event-id")
+        .and_then(|v| v.to_str().ok())
+        .or(query.get("last_event_id").map(String::as_str))
+        .map(str::trim)
+        .filter(|id| !id.is_empty())
+        .map(|id| id.parse::<i64>().ok().filter(|p| *p >= 0));
+    let dashboard = state.dashboard.clone();
+    let (live, through) = dashboard.tail.subscribe();
+    let (body, frames) = mpsc::channel::<Bytes>(64);
+    let open = OpenTail {
+        pool: state.pool.clone(),
+        filter,
+        through,
+        shutdown: dashboard.shutdown.clone(),
+    };
+    tokio::spawn(async move {
+        metrics::gauge!("errors_tail_streams_open").increment(1.0);
+        let _ = open.serve(live, resume, backlog, &body).await;
+        metrics::gauge!("errors_tail_streams_open").decrement(1.0);
+    });
+    let mut response =
+        Body::from_stream(ReceiverStream::new(frames).map(Ok::<_, Infallible>)).into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/event-stream"),
+    );
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    headers.insert("x-accel-buffering", HeaderValue::from_static("no"));
+    Ok(response)
+}
+
+struct OpenTail {
+    pool: PgPool,
+    filter: Filter,
+    /// Records after this arrive live; the rest is history.
+    through: i64,
+    shutdown: CancellationToken,
+}
+
+/// The client has gone.
+struct Gone;
+
+impl OpenTail {
+    async fn serve(
+        self,
+        mut live: tokio::sync::broadcast::Receiver<Arc<Record>>,
+        resume: Option<Option<i64>>,
+        backlog: usize,
+        body: &mpsc::Sender<Bytes>,
+    ) -> Result<(), Gone> {
+        send(body, frames::preamble(RETRY_MS)).await?;
+        let history = match resume {
+            None => history::latest(&self.pool, self.through, backlog, &self.filter).await,
+            Some(Some(after)) if after <= self.through => {
+                history::after(&self.pool, after, self.through, &self.filter).await
+            }
+            Some(Some(_)) => {
+                send(body, frames::reset("event id not reached", self.through)).await?;
+                Ok(Vec::new())
+            }
+            Some(None) => {
+                send(body, frames::reset("unknown event id", self.through)).await?;
+                Ok(Vec::new())
+            }
+        };
+        match history {
+            Ok(records) => {
+                for record in &records {
+                    send(body, frame(record)).await?;
+                }
+            }
+            Err(err) => {
+                // The client resumes from its last id and gets the history then.
+                tracing::warn!(error = %err, "could not read the tail's history");
+                return Ok(());
+            }
+        }
+        let mut heartbeat = tokio::time::interval(HEARTBEAT);
+        heartbeat.tick().await;
+        loop {
+            tokio::select! {
+                record = live.recv() => match record {
+                    Ok(record) => {
+                        if record.position > self.through && self.filter.admits(&record) {
+                            send(body, frame(&record)).await?;
+                        }
+                    }
+                    // Too far behind: end, and let the client resume from the log.
+                    Err(RecvError::Lagged(_)) | Err(RecvError::Closed) => return Ok(()),
+                },
+                _ = heartbeat.tick() => send(body, frames::heartbeat()).await?,
+                _ = body.closed() => return Err(Gone),
+                _ = self.shutdown.cancelled() => return Ok(()),
+            }
+        }
+    }
+}
+
+fn frame(record: &Record) -> Bytes {
+    frames::logged(record.position, "record", record)
+}
+
+async fn send(body: &mpsc::Sender<Bytes>, frame: Bytes) -> Result<(), Gone> {
+    body.send(frame).await.map_err(|_| Gone)
+}
