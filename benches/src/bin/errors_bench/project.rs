@@ -1,6 +1,6 @@
-//! The project the ingest phase reports to. Until the platform has an endpoint that
-//! creates projects, the benchmark appends the project's first event itself, as the
-//! platform would: `ProjectCreated` on `project-<n>`, through the event store's own
+//! The project the ingest phase reports to. The benchmark appends the project's first
+//! event itself, as the platform would (it predates `POST /api/v1/errors/projects`, which
+//! needs an admin): `ProjectCreated` on `project-<n>`, through the event store's own
 //! `append_batch` function (so positions, the log's head and the readers' notification
 //! are those of any append). A project that exists is reused with its key.
 
