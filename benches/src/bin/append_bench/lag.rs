@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use benches::{
+    items::{Created, Endpoints, create_item, read_item, wait_readable},
     latency::{LatencySummary, Recorder},
     load::{self, Limits},
 };
@@ -12,10 +13,7 @@ use reqwest::Client;
 use serde::Serialize;
 use tokio::time::Instant;
 
-use crate::{
-    args::Args,
-    items::{Created, Endpoints, create_item, read_item, wait_readable},
-};
+use crate::args::Args;
 
 /// Most lag samples in flight at once; beyond it the schedule waits (and the wait is
 /// charged to the samples, measured from their intended start).

@@ -37,21 +37,19 @@
 
 mod args;
 mod commands;
-mod items;
 mod lag;
 mod raw;
 mod report;
 
 use std::process::ExitCode;
 
-use benches::{cli, http};
+use benches::{cli, http, items::Endpoints};
 use clap::Parser;
 use tokio::time::Instant;
 
 use crate::{
     args::{Args, Phase},
     commands::commands_phase,
-    items::Endpoints,
     lag::lag_phase,
     raw::raw_phase,
     report::{GOAL_P99_US, Summary, print_table},
@@ -130,7 +128,7 @@ async fn run(args: &Args) -> Summary {
             return summary;
         }
     };
-    let endpoints = match Endpoints::new(args) {
+    let endpoints = match Endpoints::new(&args.command_url, args.query_url()) {
         Ok(endpoints) => endpoints,
         Err(error) => {
             summary.failures.push(format!("{error:#}"));

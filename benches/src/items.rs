@@ -1,52 +1,51 @@
-//! The item endpoints the commands and lag phases call, and what a call must answer.
+//! The item endpoints, the platform's plainest append path: creating items through
+//! command-api, reading them back through query-api, and a closed loop of creations that
+//! the benchmarks compare other paths with.
 
 use std::time::Duration;
 
 use anyhow::{Context, bail, ensure};
-use benches::http::snippet;
 use reqwest::{Client, StatusCode, Url};
 use serde_json::{Value, json};
 use tokio::time::Instant;
 
-use crate::args::Args;
+use crate::{
+    http::{endpoint, snippet},
+    load::{self, Limits, Measured},
+};
 
 /// An item the command API created.
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct Created {
+pub struct Created {
     pub id: i64,
     pub position: i64,
 }
 
 /// The URLs of the item endpoints.
 #[derive(Debug, Clone)]
-pub(crate) struct Endpoints {
+pub struct Endpoints {
     pub create: Url,
     pub query_base: String,
 }
 
 impl Endpoints {
-    pub(crate) fn new(args: &Args) -> anyhow::Result<Self> {
-        let create = format!("{}/api/v1/items", base(&args.command_url));
+    pub fn new(command_url: &Url, query_url: &Url) -> anyhow::Result<Self> {
         Ok(Self {
-            create: Url::parse(&create).with_context(|| format!("bad URL {create}"))?,
-            query_base: format!("{}/api/v1/items", base(args.query_url())),
+            create: endpoint(command_url, "/api/v1/items")?,
+            query_base: endpoint(query_url, "/api/v1/items")?.to_string(),
         })
     }
 
-    pub(crate) fn item(&self, id: i64) -> String {
+    pub fn item(&self, id: i64) -> String {
         format!("{}/{id}", self.query_base)
     }
 }
 
-fn base(url: &Url) -> &str {
-    url.as_str().trim_end_matches('/')
-}
-
 /// `POST /api/v1/items`; anything but a 201 with matching `X-Position` and body is an error.
-pub(crate) async fn create_item(client: &Client, url: &Url, name: &str) -> anyhow::Result<Created> {
+pub async fn create_item(client: &Client, url: &Url, name: &str) -> anyhow::Result<Created> {
     let response = client
         .post(url.clone())
-        .json(&json!({ "name": name, "description": "created by append-bench" }))
+        .json(&json!({ "name": name, "description": "created by a benchmark" }))
         .send()
         .await?;
     let status = response.status();
@@ -74,7 +73,7 @@ pub(crate) async fn create_item(client: &Client, url: &Url, name: &str) -> anyho
 
 /// `GET /api/v1/items/{id}` with `X-Min-Position`: 200 with the item, or an error (a 504
 /// means the read model did not reach the position within the server's bound).
-pub(crate) async fn read_item(
+pub async fn read_item(
     client: &Client,
     endpoints: &Endpoints,
     item: Created,
@@ -104,7 +103,7 @@ pub(crate) async fn read_item(
 }
 
 /// Reads `item` with `X-Min-Position`, asking again after each 504 until `deadline`.
-pub(crate) async fn wait_readable(
+pub async fn wait_readable(
     client: &Client,
     endpoints: &Endpoints,
     item: Created,
@@ -117,4 +116,45 @@ pub(crate) async fn wait_readable(
             Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
         }
     }
+}
+
+/// `concurrency` clients each creating items in a loop, after a probe that must succeed.
+/// Every id and every position must differ: a repeated one counts as an error. Returns the
+/// measurement and the item with the highest position.
+pub async fn create_items(
+    client: &Client,
+    create: &Url,
+    concurrency: usize,
+    limits: Limits,
+) -> anyhow::Result<(Measured, Option<Created>)> {
+    create_item(client, create, "bench item probe")
+        .await
+        .with_context(|| format!("probe POST {create}"))?;
+    let (op_client, url) = (client.clone(), create.clone());
+    let report = load::closed_loop(concurrency, limits, move |n| {
+        let (client, url) = (op_client.clone(), url.clone());
+        async move { create_item(&client, &url, &format!("bench item {n}")).await }
+    })
+    .await;
+
+    let mut throughput = Measured::from(&report);
+    for (what, mut values) in [
+        ("id", report.values.iter().map(|c| c.id).collect::<Vec<_>>()),
+        (
+            "position",
+            report.values.iter().map(|c| c.position).collect::<Vec<_>>(),
+        ),
+    ] {
+        values.sort_unstable();
+        values.dedup();
+        let duplicates = report.values.len() - values.len();
+        if duplicates > 0 {
+            throughput.errors += duplicates as u64;
+            throughput
+                .error_samples
+                .push(format!("{duplicates} responses repeated an {what}"));
+        }
+    }
+    let last = report.values.iter().max_by_key(|c| c.position).copied();
+    Ok((throughput, last))
 }
