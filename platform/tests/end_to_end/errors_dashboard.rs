@@ -12,6 +12,7 @@ use futures::FutureExt;
 use serde_json::json;
 use support::{
     TestApp,
+    accounts::ADMIN_FLAGS,
     browser::{Browser, ChromeDriver},
 };
 
@@ -20,7 +21,7 @@ async fn an_admin_watches_records_arrive_live_and_resolves_an_issue_in_the_page(
     let mut driver = ChromeDriver::start();
     driver.ready().await;
     let browser = driver.open_browser().await;
-    let app = TestApp::spawn().await;
+    let app = TestApp::spawn_with(&ADMIN_FLAGS).await;
     let outcome = AssertUnwindSafe(watch_in_the_page(&app, &browser))
         .catch_unwind()
         .await;
