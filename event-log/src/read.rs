@@ -113,26 +113,30 @@ pub async fn read_all<'e>(
     Ok(rows.into_iter().map(Into::into).collect())
 }
 
-/// Up to `limit` events after `after` (of the given contexts only), and the head of the
-/// log, read in one snapshot (one statement): the head row always comes back, with the
-/// event columns null when there is nothing new.
+/// Up to `limit` events after `after` (of the given contexts and event types only), and
+/// the head of the log, read in one snapshot (one statement): the head row always comes
+/// back, with the event columns null when there is nothing new.
 pub(crate) async fn read_to_head(
     pool: &PgPool,
     after: i64,
     limit: i64,
     contexts: Option<&[String]>,
+    event_types: Option<&[&str]>,
 ) -> Result<(i64, Vec<RecordedEvent>), StoreError> {
     let sql = format!(
         "SELECT h.last_position AS head, e.* \
          FROM (SELECT last_position FROM event_log_head WHERE id) h \
          LEFT JOIN LATERAL (SELECT {EVENT_COLUMNS} FROM events \
              WHERE position > $1 AND position <= h.last_position \
-             AND ($3::text[] IS NULL OR context = ANY($3)) ORDER BY position LIMIT $2) e ON true"
+             AND ($3::text[] IS NULL OR context = ANY($3)) \
+             AND ($4::text[] IS NULL OR event_type = ANY($4)) \
+             ORDER BY position LIMIT $2) e ON true"
     );
     let rows = sqlx::query(&sql)
         .bind(after)
         .bind(limit)
         .bind(contexts)
+        .bind(event_types)
         .fetch_all(pool)
         .await?;
     let mut head = after;

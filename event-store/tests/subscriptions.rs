@@ -115,6 +115,42 @@ async fn delivers_only_the_followed_context_in_position_order(kafka: bool) {
     fixture.finish().await;
 }
 
+async fn delivers_only_the_followed_event_types_and_passes_over_the_rest(kafka: bool) {
+    let fixture = Fixture::new(kafka).await;
+    for n in 0..30 {
+        let mut event = event("items", n);
+        if n % 3 == 0 {
+            event.event_type = "ItemDeleted";
+        }
+        let stream = format!("s-{n}");
+        let request = request(&stream, ExpectedVersion::NoStream, vec![event]);
+        fixture.store.append(request).await.unwrap();
+    }
+    let group = format!("g-{}", uuid::Uuid::new_v4().simple());
+    let mut subscription = fixture
+        .source
+        .subscribe_types("items", Some(&["ItemDeleted"]), &group, 0)
+        .await
+        .unwrap();
+    let mut events = Vec::new();
+    let mut through = 0;
+    tokio::time::timeout(Duration::from_secs(60), async {
+        while through < 30 {
+            let batch = subscription.next_batch(4).await.unwrap();
+            assert!(batch.through >= through, "through went back");
+            through = batch.through;
+            events.extend(batch.events);
+        }
+    })
+    .await
+    .unwrap_or_else(|_| panic!("through reached only {through} of 30"));
+    assert_once_in_order(&events, 10);
+    assert!(events.iter().all(|e| e.event_type == "ItemDeleted"));
+    let positions: Vec<i64> = events.iter().map(|e| e.position).collect();
+    assert_eq!(positions, (0..10).map(|n| 3 * n + 1).collect::<Vec<_>>());
+    fixture.finish().await;
+}
+
 async fn resumes_after_the_given_position(kafka: bool) {
     let fixture = Fixture::new(kafka).await;
     for n in 0..10 {
@@ -199,6 +235,7 @@ macro_rules! suite {
 
 suite!(
     delivers_only_the_followed_context_in_position_order,
+    delivers_only_the_followed_event_types_and_passes_over_the_rest,
     resumes_after_the_given_position,
     wakes_up_for_events_appended_while_it_waits,
     never_skips_an_event_under_concurrent_appends,

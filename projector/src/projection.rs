@@ -33,6 +33,9 @@ pub trait Projection: Send + Sync + 'static {
     const CONTEXT: &'static str;
     /// Its tables, which a replay rebuilds and swaps together.
     const TABLES: &'static [&'static str];
+    /// The event types of its context it applies, when not all: the runner's subscription
+    /// passes over the others unread (a replay may still give them; `apply` ignores them).
+    const EVENT_TYPES: Option<&'static [&'static str]> = None;
 
     /// Applies events, in order, inside the caller's transaction. The runner and the
     /// replay never give it an event twice.
@@ -51,6 +54,7 @@ pub trait AnyProjection: Send + Sync + 'static {
     fn name(&self) -> &'static str;
     fn context(&self) -> &'static str;
     fn tables(&self) -> &'static [&'static str];
+    fn event_types(&self) -> Option<&'static [&'static str]>;
     async fn apply(
         &self,
         conn: &mut PgConnection,
@@ -71,6 +75,10 @@ impl<P: Projection> AnyProjection for P {
 
     fn tables(&self) -> &'static [&'static str] {
         P::TABLES
+    }
+
+    fn event_types(&self) -> Option<&'static [&'static str]> {
+        P::EVENT_TYPES
     }
 
     async fn apply(

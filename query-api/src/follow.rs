@@ -16,6 +16,11 @@ use crate::read_model::ReadModel;
 /// A read model's caches, driven by the stream.
 pub trait Invalidate: Send + Sync + 'static {
     fn progress(&self) -> &ReadModel;
+    /// The event types of the context `on_event` acts on, when not all: the others are
+    /// passed over unread.
+    fn event_types(&self) -> Option<&'static [&'static str]> {
+        None
+    }
     /// An event of the read model's context arrived.
     fn on_event(&self, event: &RecordedEvent);
     /// Every event of the context up to `position` has been passed to `on_event` (a
@@ -57,7 +62,8 @@ async fn follow_from(
     after: &mut i64,
 ) -> event_log::StoreError {
     let progress = model.progress();
-    let mut subscription = match source.subscribe(progress.context, group, *after).await {
+    let subscription = source.subscribe_types(progress.context, model.event_types(), group, *after);
+    let mut subscription = match subscription.await {
         Ok(subscription) => subscription,
         Err(err) => return err,
     };

@@ -37,6 +37,22 @@ pub const LOG_LEVELS_STREAM: &str = "log-levels";
 /// The project the platform's own errors belong to.
 pub const PLATFORM_PROJECT: i64 = 0;
 
+/// The event types of a project's stream.
+pub const PROJECT_EVENT_TYPES: [&str; 4] = [
+    "ProjectCreated",
+    "ProjectChanged",
+    "ProjectKeyRotated",
+    "AlertRulesChanged",
+];
+/// The event types of an alert's stream.
+pub const ALERT_EVENT_TYPES: [&str; 5] = [
+    "AlertRaised",
+    "AlertAttemptStarted",
+    "AlertSent",
+    "AlertDeferred",
+    "AlertGivenUp",
+];
+
 pub fn project_stream_id(project: i64) -> String {
     format!("{PROJECT_STREAM_PREFIX}{project}")
 }

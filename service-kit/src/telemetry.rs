@@ -47,8 +47,9 @@ pub struct Telemetry {
 static TELEMETRY: OnceLock<Telemetry> = OnceLock::new();
 
 /// Installs the global subscriber for `service` (`RUST_LOG` filters, default `info`): the
-/// log lines, scrubbed, on stdout, and the capture of errors, whose records wait in the
-/// queue until [`start`] records them. Also logs panics. Only the first call counts.
+/// log lines, scrubbed, on stdout, and the capture of errors (unless switched off), whose
+/// records wait in the queue until [`start`] records them. Also logs panics. Only the
+/// first call counts.
 pub fn init(service: &str, format: LogFormat, settings: &CaptureSettings) {
     if TELEMETRY.get().is_some() {
         return;
@@ -70,10 +71,20 @@ pub fn init(service: &str, format: LogFormat, settings: &CaptureSettings) {
         LogFormat::Text => fmt::layer().with_ansi(false).with_writer(writer).boxed(),
     };
     let level = CaptureLevel::new(settings.capture_level);
-    let (capture, collector) =
-        capture::channel(settings, level.clone(), Source::this_process(service));
+    let (lines, capture, collector) = if settings.capture_enabled {
+        let (capture, collector) =
+            capture::channel(settings, level.clone(), Source::this_process(service));
+        let lines = FilteredLines::new(lines, filter.clone());
+        (lines, Some(capture), Some(collector))
+    } else {
+        (
+            FilteredLines::without_capture(lines, filter.clone()),
+            None,
+            None,
+        )
+    };
     let installed = tracing_subscriber::registry()
-        .with(FilteredLines::new(lines, filter.clone()))
+        .with(lines)
         .with(capture)
         .try_init();
     if installed.is_err() {
@@ -83,7 +94,7 @@ pub fn init(service: &str, format: LogFormat, settings: &CaptureSettings) {
         service: service.to_owned(),
         filter,
         capture: level,
-        collector: Mutex::new(Some(collector)),
+        collector: Mutex::new(collector),
     });
     panics::log_them();
 }

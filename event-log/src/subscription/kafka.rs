@@ -7,6 +7,7 @@ use futures::FutureExt;
 use rdkafka::{
     Message, Offset, TopicPartitionList,
     consumer::{CommitMode, Consumer, StreamConsumer},
+    message::Headers,
 };
 use schemas::RecordedEvent;
 use tokio::sync::watch;
@@ -14,12 +15,20 @@ use tokio::sync::watch;
 use super::{Batch, Subscription};
 use crate::{StoreError, kafka::KafkaConfig};
 
+/// What is read of a message passed over: its position, not its payload's tree.
+#[derive(serde::Deserialize)]
+struct Positioned {
+    position: i64,
+}
+
 pub struct KafkaSubscription {
     /// Taken only by `drop`, which closes it on a thread of its own.
     consumer: Option<StreamConsumer>,
     topic: String,
     /// Events at or below this position are skipped (already applied by the consumer).
     after: i64,
+    /// The event types delivered (all when None); the others are passed over.
+    event_types: Option<&'static [&'static str]>,
     /// Next offset to commit per partition.
     uncommitted: Vec<(i32, i64)>,
 }
@@ -48,28 +57,58 @@ impl KafkaSubscription {
             consumer: Some(consumer),
             topic,
             after,
+            event_types: None,
             uncommitted: Vec::new(),
         })
     }
 
-    /// Decodes one message; a foreign or corrupt message is logged and skipped.
+    /// Delivers only events of `event_types` (all when None).
+    pub fn only(mut self, event_types: Option<&'static [&'static str]>) -> Self {
+        self.event_types = event_types;
+        self
+    }
+
+    /// Whether the message's `event_type` header names a type this follower passes over.
+    fn passed_over(&self, message: &impl Message) -> bool {
+        let (Some(types), Some(headers)) = (self.event_types, message.headers()) else {
+            return false;
+        };
+        headers
+            .iter()
+            .find(|header| header.key == "event_type")
+            .and_then(|header| header.value)
+            .is_some_and(|value| !types.iter().any(|t| t.as_bytes() == value))
+    }
+
+    /// Decodes one message; a foreign or corrupt message is logged and skipped. One of
+    /// a type passed over is read for its position only.
     fn accept(&mut self, message: &impl Message, batch: &mut Batch) {
         self.remember(message.partition(), message.offset());
-        let event = match message
-            .payload()
-            .map(serde_json::from_slice::<RecordedEvent>)
-        {
-            Some(Ok(event)) => event,
+        let payload = message.payload();
+        let decoded = if self.passed_over(message) {
+            payload.map(|p| serde_json::from_slice::<Positioned>(p).map(|e| (e.position, None)))
+        } else {
+            payload
+                .map(|p| serde_json::from_slice::<RecordedEvent>(p).map(|e| (e.position, Some(e))))
+        };
+        let (position, event) = match decoded {
+            Some(Ok(decoded)) => decoded,
             _ => {
                 metrics::counter!("subscription_malformed_messages_total").increment(1);
                 tracing::warn!(topic = %self.topic, offset = message.offset(), "skipping malformed message");
                 return;
             }
         };
-        if event.position > self.after {
-            self.after = event.position;
-            batch.through = event.position;
-            batch.events.push(event);
+        if position > self.after {
+            self.after = position;
+            batch.through = position;
+            let wanted = |e: &RecordedEvent| {
+                self.event_types
+                    .is_none_or(|types| types.contains(&e.event_type.as_str()))
+            };
+            if let Some(event) = event.filter(wanted) {
+                batch.events.push(event);
+            }
         }
     }
 

@@ -65,11 +65,30 @@ impl EventSource {
         group: &str,
         after: i64,
     ) -> Result<Box<dyn Subscription>, StoreError> {
+        self.subscribe_types(context, None, group, after).await
+    }
+
+    /// Follows one context's events of `event_types` (all when None) after `after`. The
+    /// others are passed over without reading or decoding their payloads, though counted
+    /// in each batch's `through`: a follower that needs a few kinds of a busy context
+    /// does not pay for the rest.
+    pub async fn subscribe_types(
+        &self,
+        context: &str,
+        event_types: Option<&'static [&'static str]>,
+        group: &str,
+        after: i64,
+    ) -> Result<Box<dyn Subscription>, StoreError> {
         Ok(match self {
-            Self::PgLog(log) => Box::new(log.subscribe(Some(vec![context.into()]), after).await?),
-            Self::Kafka(config) => {
-                Box::new(KafkaSubscription::start(config, context, group, after).await?)
-            }
+            Self::PgLog(log) => Box::new(
+                log.subscribe_types(Some(vec![context.into()]), event_types, after)
+                    .await?,
+            ),
+            Self::Kafka(config) => Box::new(
+                KafkaSubscription::start(config, context, group, after)
+                    .await?
+                    .only(event_types),
+            ),
         })
     }
 }

@@ -59,12 +59,24 @@ impl PgLog {
         contexts: Option<Vec<String>>,
         after: i64,
     ) -> Result<PgLogSubscription, StoreError> {
+        self.subscribe_types(contexts, None, after).await
+    }
+
+    /// Follows the events of `event_types` (all when None) of `contexts` after `after`;
+    /// the others are passed over unread.
+    pub async fn subscribe_types(
+        &self,
+        contexts: Option<Vec<String>>,
+        event_types: Option<&'static [&'static str]>,
+        after: i64,
+    ) -> Result<PgLogSubscription, StoreError> {
         let shared = self.shared.get_or_try_init(|| self.start()).await?;
         Ok(PgLogSubscription {
             readers: shared.readers.clone(),
             // Subscribed before the first read: a commit between the two still wakes it.
             notices: shared.notices.subscribe(),
             contexts,
+            event_types,
             after,
             caught_up: false,
         })
@@ -121,6 +133,7 @@ pub struct PgLogSubscription {
     readers: PgPool,
     notices: broadcast::Receiver<Notice>,
     contexts: Option<Vec<String>>,
+    event_types: Option<&'static [&'static str]>,
     after: i64,
     /// Everything committed up to the cursor has been seen (a read reached the head, or
     /// a notice showed the batch after it holds nothing for this subscription), and any
@@ -139,6 +152,7 @@ impl PgLogSubscription {
             self.after,
             max as i64,
             self.contexts.as_deref(),
+            self.event_types,
         )
         .await?;
         let through = match events.last() {

@@ -6,6 +6,7 @@
 //! - [`decision`]: the rules as pure functions (new issue, regression, N errors in M
 //!   minutes; never a muted issue, at most one alert per issue per interval).
 //! - [`rules`]: the reactor that follows the errors context and raises the alerts.
+//! - [`memory`]: what the reactor remembers between events, read and written per batch.
 //! - [`projection`]: the alerts read model, which is also the delivery worker's queue.
 //! - [`target`]: where an alert went, as listings may show it (webhook URLs masked).
 //! - [`job`]: one alert as a job: its state, the claim and the end of an attempt.
@@ -19,6 +20,7 @@ pub mod attempt;
 pub mod decision;
 pub mod email;
 pub mod job;
+pub mod memory;
 pub mod message;
 pub mod projection;
 pub mod retry_after;

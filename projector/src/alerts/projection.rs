@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use error_report::alert::AlertStatus;
 use schemas::{
     DomainEvent, RecordedEvent,
-    errors::{AlertRaised, ErrorsEvent},
+    errors::{ALERT_EVENT_TYPES, AlertRaised, ErrorsEvent},
 };
 use sqlx::PgConnection;
 use time::OffsetDateTime;
@@ -22,6 +22,8 @@ impl Projection for AlertsProjection {
     const NAME: &str = "alerts";
     const CONTEXT: &str = ErrorsEvent::CONTEXT;
     const TABLES: &[&str] = &["error_alerts", "error_alert_attempts"];
+    /// Most of the context is errors and issues, which the runner need not even read.
+    const EVENT_TYPES: Option<&[&str]> = Some(&ALERT_EVENT_TYPES);
 
     async fn apply(
         &self,
@@ -32,10 +34,8 @@ impl Projection for AlertsProjection {
         let alerts = tables.name("error_alerts");
         let attempts = tables.name("error_alert_attempts");
         for recorded in events {
-            // Most of the context is errors and issues: skip them before decoding.
-            if !recorded.event_type.starts_with("Alert")
-                || recorded.event_type == "AlertRulesChanged"
-            {
+            // A replay reads the whole context: skip the rest before decoding.
+            if !ALERT_EVENT_TYPES.contains(&recorded.event_type.as_str()) {
                 continue;
             }
             let change = match recorded.decode::<ErrorsEvent>()? {

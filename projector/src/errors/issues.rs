@@ -1,4 +1,5 @@
-//! One row per issue, whichever of its first error and its `IssueOpened` comes first.
+//! One row per issue, whichever of its first error (see [`super::logged`]) and its
+//! `IssueOpened` comes first.
 //!
 //! The rules that make the order not matter: the title is `IssueOpened`'s once it came
 //! (an error's until then); the level is the highest seen; `first_seen` the least and
@@ -6,7 +7,7 @@
 //! issue's own stream, whose events all follow its `IssueOpened`, and with an error on a
 //! resolved issue, which reopens it as a regression.
 
-use schemas::errors::{ErrorLogged, IssueOpened, IssueStatus};
+use schemas::errors::{IssueOpened, IssueStatus};
 use sqlx::PgConnection;
 use uuid::Uuid;
 
@@ -42,76 +43,6 @@ pub(super) async fn opened(
     .execute(conn)
     .await?;
     Ok(())
-}
-
-/// An error counts towards its issue, creating its row if it comes first, and reopens
-/// a resolved issue as a regression. A muted issue stays muted.
-pub(super) async fn error_logged(
-    conn: &mut PgConnection,
-    tables: Tables,
-    e: &ErrorLogged,
-    at: At,
-) -> anyhow::Result<()> {
-    let new_user = match &e.user {
-        Some(user) => first_time(conn, tables, e.issue_id, user).await?,
-        None => false,
-    };
-    sqlx::query(&format!(
-        "INSERT INTO {} AS i (id, project, fingerprint, title, culprit, level, status, \
-         times_seen, users_seen, first_seen, last_seen, last_event_id, last_release, \
-         last_environment, version, position) \
-         VALUES ($1, $2, $3, $4, $5, $6, 'open', $7, $8, $9, $9, $10, $11, $12, 0, $13) \
-         ON CONFLICT (id) DO UPDATE SET culprit = coalesce(EXCLUDED.culprit, i.culprit), \
-         level = greatest(i.level, EXCLUDED.level), \
-         times_seen = i.times_seen + EXCLUDED.times_seen, \
-         users_seen = i.users_seen + EXCLUDED.users_seen, \
-         first_seen = least(i.first_seen, EXCLUDED.first_seen), \
-         last_seen = greatest(i.last_seen, EXCLUDED.last_seen), \
-         last_event_id = EXCLUDED.last_event_id, \
-         last_release = coalesce(EXCLUDED.last_release, i.last_release), \
-         last_environment = coalesce(EXCLUDED.last_environment, i.last_environment), \
-         status = CASE WHEN i.status = 'resolved' THEN 'open' ELSE i.status END, \
-         regressed = i.regressed OR i.status = 'resolved', \
-         last_regressed_at = CASE WHEN i.status = 'resolved' THEN EXCLUDED.last_seen \
-                             ELSE i.last_regressed_at END, \
-         position = greatest(i.position, EXCLUDED.position)",
-        tables.name("error_issues")
-    ))
-    .bind(e.issue_id)
-    .bind(e.project)
-    .bind(&e.fingerprint)
-    .bind(&e.title)
-    .bind(&e.culprit)
-    .bind(level_rank(e.level))
-    .bind(e.count)
-    .bind(i64::from(new_user))
-    .bind(e.received_at)
-    .bind(e.event_id)
-    .bind(&e.release)
-    .bind(&e.environment)
-    .bind(at.position)
-    .execute(conn)
-    .await?;
-    Ok(())
-}
-
-/// Whether `user` is new to the issue (and now remembered).
-async fn first_time(
-    conn: &mut PgConnection,
-    tables: Tables,
-    issue: Uuid,
-    user: &str,
-) -> anyhow::Result<bool> {
-    let inserted = sqlx::query(&format!(
-        "INSERT INTO {} (issue, \"user\") VALUES ($1, $2) ON CONFLICT DO NOTHING",
-        tables.name("error_issue_users")
-    ))
-    .bind(issue)
-    .bind(user)
-    .execute(conn)
-    .await?
-    .rows_affected();
-    Ok(inserted == 1)
 }
 
 /// An admin resolved, muted or reopened the issue: whatever brought it here, a

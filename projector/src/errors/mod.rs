@@ -7,9 +7,9 @@
 //! in either order (see [`issues`]).
 //!
 //! - [`projects`]: one row per project, its key, quota and alert rules.
-//! - [`issues`]: one row per issue, its status, counts and latest error; the users it
-//!   affected.
-//! - [`logged`]: every error whole, and the counts per project, level and minute.
+//! - [`issues`]: one row per issue, its title and status.
+//! - [`logged`]: runs of errors: every error whole, the counts per project, level and
+//!   minute, the users each issue affected, and the issues' counts and latest error.
 
 mod issues;
 mod logged;
@@ -44,45 +44,54 @@ impl Projection for ErrorsProjection {
         tables: Tables,
         events: &[RecordedEvent],
     ) -> anyhow::Result<()> {
+        let mut errors = logged::Run::default();
         for recorded in events {
-            let at = At {
-                version: recorded.stream_version,
-                position: recorded.position,
-            };
             match recorded.decode::<ErrorsEvent>()? {
-                ErrorsEvent::ProjectCreated(e) => projects::created(conn, tables, &e, at).await?,
-                ErrorsEvent::ProjectChanged(e) => projects::changed(conn, tables, &e, at).await?,
-                ErrorsEvent::ProjectKeyRotated(e) => {
-                    projects::key_rotated(conn, tables, &e, at).await?
+                ErrorsEvent::ErrorLogged(e) => errors.push(*e, recorded),
+                other => {
+                    // What follows a run of errors sees them applied.
+                    errors.apply(conn, tables).await?;
+                    apply_one(conn, tables, other, At::of(recorded)).await?;
                 }
-                ErrorsEvent::AlertRulesChanged(e) => {
-                    projects::rules_changed(conn, tables, &e, at).await?
-                }
-                ErrorsEvent::ErrorLogged(e) => {
-                    logged::record(conn, tables, &e, recorded).await?;
-                    issues::error_logged(conn, tables, &e, at).await?;
-                }
-                ErrorsEvent::IssueOpened(e) => issues::opened(conn, tables, &e, at).await?,
-                ErrorsEvent::IssueResolved(e) => {
-                    issues::moved(conn, tables, e.issue_id, IssueStatus::Resolved, at).await?
-                }
-                ErrorsEvent::IssueMuted(e) => {
-                    issues::moved(conn, tables, e.issue_id, IssueStatus::Muted, at).await?
-                }
-                ErrorsEvent::IssueReopened(e) => {
-                    issues::moved(conn, tables, e.issue_id, IssueStatus::Open, at).await?
-                }
-                // Alerts and log levels have read models of their own.
-                ErrorsEvent::AlertRaised(_)
-                | ErrorsEvent::AlertAttemptStarted(_)
-                | ErrorsEvent::AlertSent(_)
-                | ErrorsEvent::AlertDeferred(_)
-                | ErrorsEvent::AlertGivenUp(_)
-                | ErrorsEvent::LogLevelsChanged(_) => {}
             }
         }
-        Ok(())
+        errors.apply(conn, tables).await
     }
+}
+
+/// Any event but an error.
+async fn apply_one(
+    conn: &mut PgConnection,
+    tables: Tables,
+    event: ErrorsEvent,
+    at: At,
+) -> anyhow::Result<()> {
+    match event {
+        ErrorsEvent::ProjectCreated(e) => projects::created(conn, tables, &e, at).await?,
+        ErrorsEvent::ProjectChanged(e) => projects::changed(conn, tables, &e, at).await?,
+        ErrorsEvent::ProjectKeyRotated(e) => projects::key_rotated(conn, tables, &e, at).await?,
+        ErrorsEvent::AlertRulesChanged(e) => projects::rules_changed(conn, tables, &e, at).await?,
+        ErrorsEvent::IssueOpened(e) => issues::opened(conn, tables, &e, at).await?,
+        ErrorsEvent::IssueResolved(e) => {
+            issues::moved(conn, tables, e.issue_id, IssueStatus::Resolved, at).await?
+        }
+        ErrorsEvent::IssueMuted(e) => {
+            issues::moved(conn, tables, e.issue_id, IssueStatus::Muted, at).await?
+        }
+        ErrorsEvent::IssueReopened(e) => {
+            issues::moved(conn, tables, e.issue_id, IssueStatus::Open, at).await?
+        }
+        // Errors are applied in runs (see `logged`); alerts and log levels have read
+        // models of their own.
+        ErrorsEvent::ErrorLogged(_)
+        | ErrorsEvent::AlertRaised(_)
+        | ErrorsEvent::AlertAttemptStarted(_)
+        | ErrorsEvent::AlertSent(_)
+        | ErrorsEvent::AlertDeferred(_)
+        | ErrorsEvent::AlertGivenUp(_)
+        | ErrorsEvent::LogLevelsChanged(_) => {}
+    }
+    Ok(())
 }
 
 /// Where an event is: its version in its stream and its position in the log.
@@ -90,6 +99,15 @@ impl Projection for ErrorsProjection {
 struct At {
     version: i64,
     position: i64,
+}
+
+impl At {
+    fn of(recorded: &RecordedEvent) -> Self {
+        Self {
+            version: recorded.stream_version,
+            position: recorded.position,
+        }
+    }
 }
 
 /// A level as the tables keep it: its rank, so that the highest is `greatest` and a

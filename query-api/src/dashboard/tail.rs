@@ -191,10 +191,14 @@ impl Tail {
     }
 
     async fn follow_once(&self, source: &EventSource, group: &str) -> event_log::StoreError {
-        let mut subscription = match source
-            .subscribe(ErrorsEvent::CONTEXT, group, self.through())
-            .await
-        {
+        // Only the records: the rest of the context is passed over unread.
+        let subscription = source.subscribe_types(
+            ErrorsEvent::CONTEXT,
+            Some(&["ErrorLogged"]),
+            group,
+            self.through(),
+        );
+        let mut subscription = match subscription.await {
             Ok(subscription) => subscription,
             Err(err) => return err,
         };

@@ -25,7 +25,10 @@ pub mod projects;
 use std::sync::Arc;
 
 use axum::{Router, routing::get};
-use schemas::{DomainEvent, RecordedEvent, errors::ErrorsEvent};
+use schemas::{
+    DomainEvent, RecordedEvent,
+    errors::{ErrorsEvent, PROJECT_EVENT_TYPES},
+};
 
 use self::projects::ProjectRow;
 use crate::{AppState, cache::GuardedCache, follow::Invalidate, read_model::ReadModel};
@@ -35,13 +38,6 @@ const CHECKPOINT: &str = "SELECT coalesce((SELECT position FROM projection_check
      WHERE projection = 'errors' AND source = $1), 0)";
 
 /// The events that change a project's row.
-const PROJECT_EVENTS: [&str; 4] = [
-    "ProjectCreated",
-    "ProjectChanged",
-    "ProjectKeyRotated",
-    "AlertRulesChanged",
-];
-
 pub struct ErrorsReadModel {
     pub progress: ReadModel,
     /// The checkpoint source the rows are current for.
@@ -67,8 +63,12 @@ impl Invalidate for ErrorsReadModel {
 
     /// Only project events retire anything; errors, the bulk of the context, are told
     /// apart by their type without decoding them.
+    fn event_types(&self) -> Option<&'static [&'static str]> {
+        Some(&PROJECT_EVENT_TYPES)
+    }
+
     fn on_event(&self, event: &RecordedEvent) {
-        if PROJECT_EVENTS.contains(&event.event_type.as_str()) {
+        if PROJECT_EVENT_TYPES.contains(&event.event_type.as_str()) {
             self.projects.invalidate((), event.position);
         }
     }

@@ -42,6 +42,11 @@ const DELIVERY_BACKLOG: usize = 64;
 /// Settings of the capture, the same for every service.
 #[derive(Debug, Clone, clap::Args)]
 pub struct CaptureSettings {
+    /// Whether the platform's own errors are captured at all (`false` leaves the capture
+    /// layer out, as for measuring what it costs).
+    #[arg(long, env = "CAPTURE_ENABLED", default_value_t = true, action = clap::ArgAction::Set)]
+    pub capture_enabled: bool,
+
     /// Records from this level up become ErrorLogged events: `error` or `warning` (an
     /// admin changes it at run time).
     #[arg(long, env = "CAPTURE_LEVEL", default_value = "error", value_parser = parse_level)]
@@ -67,6 +72,7 @@ pub struct CaptureSettings {
 impl Default for CaptureSettings {
     fn default() -> Self {
         Self {
+            capture_enabled: true,
             capture_level: Level::Error,
             capture_queue_capacity: 4096,
             capture_storm_threshold: 10,

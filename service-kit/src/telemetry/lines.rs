@@ -54,11 +54,30 @@ impl LogFilter {
 pub struct FilteredLines<L> {
     lines: L,
     filter: LogFilter,
+    /// Whether a capture layer is beside this one (and the records it wants enabled).
+    capturing: bool,
 }
 
 impl<L> FilteredLines<L> {
+    /// The lines of `filter`, keeping what a capture layer wants enabled.
     pub fn new(lines: L, filter: LogFilter) -> Self {
-        Self { lines, filter }
+        Self {
+            lines,
+            filter,
+            capturing: true,
+        }
+    }
+
+    /// The lines of `filter` alone, where nothing is captured.
+    pub fn without_capture(lines: L, filter: LogFilter) -> Self {
+        Self {
+            capturing: false,
+            ..Self::new(lines, filter)
+        }
+    }
+
+    fn kept(&self, metadata: &Metadata<'_>) -> bool {
+        self.capturing && wants(metadata)
     }
 }
 
@@ -72,7 +91,7 @@ where
     }
 
     fn register_callsite(&self, metadata: &'static Metadata<'static>) -> Interest {
-        if wants(metadata) {
+        if self.kept(metadata) {
             return Interest::always();
         }
         self.filter
@@ -80,7 +99,7 @@ where
     }
 
     fn enabled(&self, metadata: &Metadata<'_>, ctx: Context<'_, S>) -> bool {
-        wants(metadata) || self.filter.with(|filter| filter.enabled(metadata, ctx))
+        self.kept(metadata) || self.filter.with(|filter| filter.enabled(metadata, ctx))
     }
 
     fn max_level_hint(&self) -> Option<LevelFilter> {
@@ -88,7 +107,10 @@ where
         let filter = self
             .filter
             .with(|filter| <EnvFilter as Layer<S>>::max_level_hint(filter));
-        filter.map(|hint| hint.max(LevelFilter::INFO))
+        match self.capturing {
+            true => filter.map(|hint| hint.max(LevelFilter::INFO)),
+            false => filter,
+        }
     }
 
     fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
@@ -241,5 +263,29 @@ mod tests {
                 .iter()
                 .all(|r| r.request_id.as_deref() == Some("r1"))
         );
+    }
+
+    #[test]
+    fn without_capture_the_filter_alone_enables_records() {
+        let buffer = Buffer::default();
+        let filter = LogFilter::new(EnvFilter::new("error"));
+        let lines = tracing_subscriber::fmt::layer()
+            .with_ansi(false)
+            .with_writer(buffer.clone());
+        let subscriber = tracing_subscriber::registry()
+            .with(FilteredLines::without_capture(lines, filter.clone()));
+        tracing::subscriber::with_default(subscriber, || {
+            let request = tracing::info_span!("request", request_id = "r1");
+            assert!(request.is_disabled(), "no capture keeps request spans");
+            assert!(!tracing::enabled!(target: "app", tracing::Level::WARN));
+            tracing::warn!(target: "app", "a warning");
+            tracing::error!(target: "app", "an error");
+            filter.replace(EnvFilter::new("warn"));
+            tracing::warn!(target: "app", "a later warning");
+        });
+        let written = buffer.take();
+        assert!(!written.contains("a warning"), "{written}");
+        assert!(written.contains("an error"), "{written}");
+        assert!(written.contains("a later warning"), "{written}");
     }
 }

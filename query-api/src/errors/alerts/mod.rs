@@ -14,7 +14,10 @@ pub mod queries;
 
 use axum::{Router, routing::get};
 use bytes::Bytes;
-use schemas::{DomainEvent, RecordedEvent, errors::ErrorsEvent};
+use schemas::{
+    DomainEvent, RecordedEvent,
+    errors::{ALERT_EVENT_TYPES, ErrorsEvent},
+};
 
 use self::listing::Listing;
 use crate::{AppState, cache::GuardedCache, follow::Invalidate, read_model::ReadModel};
@@ -37,21 +40,17 @@ impl AlertsReadModel {
     }
 }
 
-/// Whether the alerts read model applies `event_type` (errors and issues it does not).
-fn changes_alerts(event_type: &str) -> bool {
-    matches!(
-        event_type,
-        "AlertRaised" | "AlertAttemptStarted" | "AlertSent" | "AlertDeferred" | "AlertGivenUp"
-    )
-}
-
 impl Invalidate for AlertsReadModel {
     fn progress(&self) -> &ReadModel {
         &self.progress
     }
 
+    fn event_types(&self) -> Option<&'static [&'static str]> {
+        Some(&ALERT_EVENT_TYPES)
+    }
+
     fn on_event(&self, event: &RecordedEvent) {
-        if changes_alerts(&event.event_type) {
+        if ALERT_EVENT_TYPES.contains(&event.event_type.as_str()) {
             self.pages.invalidate_all(event.position);
         }
     }
