@@ -13,7 +13,7 @@
 //! - [`slack`], [`retry_after`]: posting to a webhook and reading its answer.
 //! - [`email`]: an alert as an email request.
 //! - [`attempt`]: one attempt, claimed on the alert's stream so only one worker delivers.
-//! - [`worker`]: the delivery worker's loop over the queue of due alerts.
+//! - [`worker`]: the delivery worker: the queue loop over the alerts that are due.
 
 pub mod attempt;
 pub mod decision;
