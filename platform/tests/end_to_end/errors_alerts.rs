@@ -30,6 +30,7 @@ const QUIET: Duration = Duration::from_millis(1500);
 /// How long a test waits for alerts to settle.
 const SETTLE: Duration = Duration::from_secs(60);
 
+/// The first project an admin creates.
 const PROJECT: i64 = 1;
 
 async fn spawn(smtp: &SmtpServer, extra: &[&str]) -> TestApp {
@@ -43,8 +44,9 @@ async fn spawn(smtp: &SmtpServer, extra: &[&str]) -> TestApp {
 async fn shop_alerting_to(webhook: &WebhookReceiver, smtp: &SmtpServer) -> (TestApp, Account) {
     let app = spawn(smtp, &[]).await;
     let admin = app.admin().await;
-    app.create_project(PROJECT, "shop").await;
-    app.set_alert_rules(PROJECT, rules(Some(webhook.url("SECRET")), &[], 30))
+    let project = app.create_project(&admin, "shop", 600).await;
+    assert_eq!(project.id, PROJECT);
+    app.set_alert_rules(&admin, PROJECT, rules(Some(webhook.url("SECRET")), &[], 30))
         .await;
     (app, admin)
 }
@@ -133,10 +135,15 @@ async fn a_new_issue_alerts_once_on_slack_and_by_email_and_a_second_error_alerts
     )
     .await;
     let admin = app.admin().await;
-    app.create_project(PROJECT, "shop").await;
+    let project = app.create_project(&admin, "shop", 600).await;
+    assert_eq!(project.id, PROJECT);
     let webhook = hook.url("SECRET");
-    app.set_alert_rules(PROJECT, rules(Some(webhook), &["ops@example.com"], 30))
-        .await;
+    app.set_alert_rules(
+        &admin,
+        PROJECT,
+        rules(Some(webhook), &["ops@example.com"], 30),
+    )
+    .await;
 
     let (issue, _) = app
         .log_error(PROJECT, "ValueError: bad <input> & more")

@@ -210,15 +210,8 @@ async fn issues_are_listed_resolved_regressed_muted_and_reopened() {
     let app = TestApp::spawn_with(&ADMIN_FLAGS).await;
     let admin = app.admin().await;
     let member = app.sign_up("ada@example.com").await;
-    let created = app
-        .errors_call(
-            Some(&admin),
-            Method::POST,
-            "/projects",
-            Some(&json!({ "name": "shop" })),
-        )
-        .await;
-    assert_eq!(created.status(), StatusCode::CREATED);
+    let shop = app.create_project(&admin, "shop", 600).await;
+    assert_eq!(shop.id, 1, "the project the errors below report to");
     // Three issues: KeyError thrice (two users), TypeError once (a warning), and one
     // in the platform's own project.
     let key_error = issues::error(1, "KeyError", Level::Error, Some("ada"));
