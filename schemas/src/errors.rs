@@ -68,111 +68,31 @@ pub fn issue_id(project: i64, fingerprint: &[String]) -> Uuid {
     uuid::Builder::from_custom_bytes(bytes).into_uuid()
 }
 
-/// How serious a record is, with Sentry's names.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
-)]
-#[serde(rename_all = "snake_case")]
-pub enum Level {
-    Debug,
-    Info,
-    Warning,
-    Error,
-    Fatal,
-}
-
-impl Level {
-    pub const ALL: [Self; 5] = [
-        Self::Debug,
-        Self::Info,
-        Self::Warning,
-        Self::Error,
-        Self::Fatal,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Debug => "debug",
-            Self::Info => "info",
-            Self::Warning => "warning",
-            Self::Error => "error",
-            Self::Fatal => "fatal",
-        }
-    }
-
-    /// The level named `text`, also under its other common names (`warn`, `critical`).
-    pub fn parse(text: &str) -> Option<Self> {
-        match text.to_ascii_lowercase().as_str() {
-            "debug" | "trace" => Some(Self::Debug),
-            "info" | "log" => Some(Self::Info),
-            "warning" | "warn" => Some(Self::Warning),
-            "error" => Some(Self::Error),
-            "fatal" | "critical" => Some(Self::Fatal),
-            _ => None,
-        }
+crate::named_enum! {
+    /// How serious a record is, with Sentry's names.
+    // (`parse` also takes other common names, `warn`, `critical`, in any case.)
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, JsonSchema)]
+    pub enum Level (any case) {
+        Debug = "debug" | "trace",
+        Info = "info" | "log",
+        Warning = "warning" | "warn",
+        Error = "error",
+        Fatal = "fatal" | "critical",
     }
 }
 
-impl std::fmt::Display for Level {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
+crate::named_enum! {
+    /// Where an issue is in its life.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, JsonSchema)]
+    pub enum IssueStatus {
+        /// New errors are expected to be looked at.
+        Open = "open",
+        /// Someone fixed it; a new error reopens it as a regression.
+        Resolved = "resolved",
+        /// Errors are still counted, but nobody is alerted.
+        Muted = "muted",
     }
 }
-
-impl TryFrom<String> for Level {
-    type Error = UnknownName;
-
-    fn try_from(text: String) -> Result<Self, UnknownName> {
-        Self::parse(&text).ok_or(UnknownName(text))
-    }
-}
-
-/// Where an issue is in its life.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum IssueStatus {
-    /// New errors are expected to be looked at.
-    Open,
-    /// Someone fixed it; a new error reopens it as a regression.
-    Resolved,
-    /// Errors are still counted, but nobody is alerted.
-    Muted,
-}
-
-impl IssueStatus {
-    pub const ALL: [Self; 3] = [Self::Open, Self::Resolved, Self::Muted];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Open => "open",
-            Self::Resolved => "resolved",
-            Self::Muted => "muted",
-        }
-    }
-
-    pub fn parse(text: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|status| status.as_str() == text)
-    }
-}
-
-impl std::fmt::Display for IssueStatus {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl TryFrom<String> for IssueStatus {
-    type Error = UnknownName;
-
-    fn try_from(text: String) -> Result<Self, Self::Error> {
-        Self::parse(&text).ok_or(UnknownName(text))
-    }
-}
-
-/// A name that is none of the enumeration's values.
-#[derive(Debug, thiserror::Error)]
-#[error("unknown name {0:?}")]
-pub struct UnknownName(pub String);
 
 /// One frame of a stack trace, oldest first within its exception.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
