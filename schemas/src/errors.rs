@@ -81,6 +81,22 @@ crate::named_enum! {
     }
 }
 
+impl Level {
+    /// The level as read models keep it, a number that orders levels (0 `debug` to 4
+    /// `fatal`): the highest is `greatest`, and "at least" is a comparison.
+    pub fn rank(self) -> i16 {
+        self as i16
+    }
+
+    /// The level of a stored `rank`; a rank above every level's is the highest level.
+    pub fn from_rank(rank: i16) -> Self {
+        Self::ALL
+            .get(usize::try_from(rank).unwrap_or(0))
+            .copied()
+            .unwrap_or(Self::Fatal)
+    }
+}
+
 crate::named_enum! {
     /// Where an issue is in its life.
     #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, JsonSchema)]
@@ -578,6 +594,15 @@ mod tests {
         assert_eq!(Level::parse("critical"), Some(Level::Fatal));
         assert_eq!(Level::parse("loud"), None);
         assert!(Level::Warning < Level::Error);
+    }
+
+    #[test]
+    fn a_level_s_rank_is_its_place_in_order_and_reads_back() {
+        for (rank, level) in (0..).zip(Level::ALL) {
+            assert_eq!(level.rank(), rank);
+            assert_eq!(Level::from_rank(rank), level);
+        }
+        assert_eq!(Level::from_rank(99), Level::Fatal);
     }
 
     #[test]

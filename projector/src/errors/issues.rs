@@ -10,7 +10,7 @@ use schemas::errors::{ErrorLogged, IssueOpened, IssueStatus};
 use sqlx::PgConnection;
 use uuid::Uuid;
 
-use super::{At, level_rank};
+use super::At;
 use crate::Tables;
 
 pub(super) async fn opened(
@@ -35,7 +35,7 @@ pub(super) async fn opened(
     .bind(e.project)
     .bind(&e.fingerprint)
     .bind(&e.title)
-    .bind(level_rank(e.level))
+    .bind(e.level.rank())
     .bind(e.opened_at)
     .bind(at.version)
     .bind(at.position)
@@ -82,7 +82,7 @@ pub(super) async fn error_logged(
     .bind(&e.fingerprint)
     .bind(&e.title)
     .bind(&e.culprit)
-    .bind(level_rank(e.level))
+    .bind(e.level.rank())
     .bind(e.count)
     .bind(i64::from(new_user))
     .bind(e.received_at)

@@ -4,7 +4,6 @@
 use schemas::{RecordedEvent, errors::ErrorLogged};
 use sqlx::PgConnection;
 
-use super::level_rank;
 use crate::Tables;
 
 pub(super) async fn record(
@@ -21,7 +20,7 @@ pub(super) async fn record(
     .bind(e.project)
     .bind(e.event_id)
     .bind(e.issue_id)
-    .bind(level_rank(e.level))
+    .bind(e.level.rank())
     .bind(&e.title)
     .bind(e.received_at)
     .bind(e.occurred_at)
@@ -36,7 +35,7 @@ pub(super) async fn record(
         counts = tables.name("error_counts")
     ))
     .bind(e.project)
-    .bind(level_rank(e.level))
+    .bind(e.level.rank())
     .bind(e.received_at)
     .bind(e.count)
     .execute(conn)

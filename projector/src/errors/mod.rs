@@ -18,7 +18,7 @@ mod projects;
 use async_trait::async_trait;
 use schemas::{
     DomainEvent, RecordedEvent,
-    errors::{ErrorsEvent, IssueStatus, Level},
+    errors::{ErrorsEvent, IssueStatus},
 };
 use sqlx::PgConnection;
 
@@ -90,13 +90,4 @@ impl Projection for ErrorsProjection {
 struct At {
     version: i64,
     position: i64,
-}
-
-/// A level as the tables keep it: its rank, so that the highest is `greatest` and a
-/// filter can compare.
-pub fn level_rank(level: Level) -> i16 {
-    Level::ALL
-        .iter()
-        .position(|l| *l == level)
-        .expect("every level is in ALL") as i16
 }

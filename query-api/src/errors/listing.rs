@@ -28,7 +28,8 @@ pub struct IssueSearch {
     // Text rather than the enum, so that a wrong name gets the error `parse` gives.
     #[param(value_type = Option<IssueStatusSchema>, inline)]
     pub status: Option<String>,
-    /// Only issues whose highest level is this one.
+    /// Only issues whose highest level is at least this one (`warning`: warnings, errors
+    /// and fatal errors).
     #[param(value_type = Option<LevelSchema>, inline)]
     pub level: Option<String>,
     /// `last_seen` (default: most recently seen first), `first_seen` (newest first),
