@@ -10,10 +10,12 @@
 //! - [`issues`]: one row per issue, its status, counts and latest error; the users it
 //!   affected.
 //! - [`logged`]: every error whole, and the counts per project, level and minute.
+//! - [`retention`]: errors past their retention leave the table of every error.
 
 mod issues;
 mod logged;
 mod projects;
+pub mod retention;
 
 use async_trait::async_trait;
 use schemas::{
