@@ -10,7 +10,7 @@
 //!   first error, then resolved, muted or reopened by admins. Its errors are not in it, so
 //!   loading an issue never reads its (possibly millions of) events.
 //! - `alert-<id>`: one alert on one channel, raised by the alert rules and delivered by a
-//!   worker, with every attempt.
+//!   worker, with every attempt, and an admin's request to try a given-up one again.
 //! - `log-levels`: the log filters and capture level admins set at run time.
 
 use std::collections::BTreeMap;
@@ -462,6 +462,19 @@ pub struct AlertGivenUp {
     pub given_up_at: OffsetDateTime,
 }
 
+/// An admin asked for a given-up alert to be tried again: it is due at once, with a
+/// fresh allowance of attempts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AlertRetryRequested {
+    pub alert_id: Uuid,
+    /// The admin who asked.
+    pub by: Uuid,
+    #[serde(with = "time::serde::rfc3339")]
+    #[schemars(with = "String", extend("format" = "date-time"))]
+    pub requested_at: OffsetDateTime,
+}
+
 /// An admin changed how much the services log (`RUST_LOG` syntax) and from which level
 /// their records become [`ErrorLogged`] events, for one service or for all.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -497,6 +510,7 @@ pub enum ErrorsEvent {
     AlertSent(AlertSent),
     AlertDeferred(AlertDeferred),
     AlertGivenUp(AlertGivenUp),
+    AlertRetryRequested(AlertRetryRequested),
     LogLevelsChanged(LogLevelsChanged),
 }
 
@@ -519,6 +533,7 @@ impl DomainEvent for ErrorsEvent {
             Self::AlertSent(_) => "AlertSent",
             Self::AlertDeferred(_) => "AlertDeferred",
             Self::AlertGivenUp(_) => "AlertGivenUp",
+            Self::AlertRetryRequested(_) => "AlertRetryRequested",
             Self::LogLevelsChanged(_) => "LogLevelsChanged",
         }
     }
@@ -543,6 +558,7 @@ impl DomainEvent for ErrorsEvent {
             Self::AlertSent(e) => serde_json::to_value(e),
             Self::AlertDeferred(e) => serde_json::to_value(e),
             Self::AlertGivenUp(e) => serde_json::to_value(e),
+            Self::AlertRetryRequested(e) => serde_json::to_value(e),
             Self::LogLevelsChanged(e) => serde_json::to_value(e),
         };
         value.expect("errors events serialize")
@@ -565,6 +581,7 @@ impl DomainEvent for ErrorsEvent {
             "AlertSent" => payload(event_type, data).map(Self::AlertSent),
             "AlertDeferred" => payload(event_type, data).map(Self::AlertDeferred),
             "AlertGivenUp" => payload(event_type, data).map(Self::AlertGivenUp),
+            "AlertRetryRequested" => payload(event_type, data).map(Self::AlertRetryRequested),
             "LogLevelsChanged" => payload(event_type, data).map(Self::LogLevelsChanged),
             other => Err(DecodeError::UnknownType(other.to_owned())),
         }

@@ -8,7 +8,7 @@
 //! - [`rules`]: the reactor that follows the errors context and raises the alerts.
 //! - [`projection`]: the alerts read model, which is also the delivery worker's queue.
 //! - [`target`]: where an alert went, as listings may show it (webhook URLs masked).
-//! - [`job`]: one alert as a job: its state, the claim and the end of an attempt.
+//! - [`job`]: the claim that starts an attempt and the event that ends it.
 //! - [`message`]: what an alert says on each channel.
 //! - [`slack`], [`retry_after`]: posting to a webhook and reading its answer.
 //! - [`email`]: an alert as an email request.

@@ -80,6 +80,7 @@ impl Projection for ErrorsProjection {
                 | ErrorsEvent::AlertSent(_)
                 | ErrorsEvent::AlertDeferred(_)
                 | ErrorsEvent::AlertGivenUp(_)
+                | ErrorsEvent::AlertRetryRequested(_)
                 | ErrorsEvent::LogLevelsChanged(_) => {}
             }
         }

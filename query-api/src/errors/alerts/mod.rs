@@ -41,7 +41,12 @@ impl AlertsReadModel {
 fn changes_alerts(event_type: &str) -> bool {
     matches!(
         event_type,
-        "AlertRaised" | "AlertAttemptStarted" | "AlertSent" | "AlertDeferred" | "AlertGivenUp"
+        "AlertRaised"
+            | "AlertAttemptStarted"
+            | "AlertSent"
+            | "AlertDeferred"
+            | "AlertGivenUp"
+            | "AlertRetryRequested"
     )
 }
 
