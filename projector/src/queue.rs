@@ -82,42 +82,24 @@ async fn work<W: Worker>(
     let mut listener = database::listener(&pool).await?;
     listener.listen(checkpoint::CHANNEL).await?;
     tracing::info!(worker = %worker.name(), "{} worker started", queue.kind);
-    let slots = worker.slots();
-    let mut attempts: JoinSet<(Uuid, bool)> = JoinSet::new();
-    let mut in_flight: HashSet<Uuid> = HashSet::new();
-    let mut resting: HashMap<Uuid, Instant> = HashMap::new();
+    let mut slots = Slots::new(queue.kind, worker);
     let mut depth_measured = Instant::now() - DEPTH_INTERVAL;
     loop {
-        resting.retain(|_, since| since.elapsed() < REST);
-        let free = slots.saturating_sub(attempts.len());
-        if free > 0 {
-            let skip = in_flight.len() + resting.len();
-            for id in reads.due(&pool, free + skip).await? {
-                if in_flight.len() >= slots || resting.contains_key(&id) || !in_flight.insert(id) {
-                    continue;
-                }
-                let worker = Arc::clone(worker);
-                attempts.spawn(async move {
-                    match worker.attempt(id).await {
-                        Ok(attempted) => (id, attempted),
-                        Err(err) => {
-                            tracing::error!(job_id = %id, error = %err, "{} attempt failed", queue.kind);
-                            (id, false)
-                        }
-                    }
-                });
+        slots.end_rests();
+        if slots.free() > 0 {
+            for id in reads.due(&pool, slots.free() + slots.taken_count()).await? {
+                slots.start(id);
             }
         }
         if depth_measured.elapsed() >= DEPTH_INTERVAL {
             metrics::gauge!(queue.depth_gauge).set(reads.depth(&pool).await? as f64);
             depth_measured = Instant::now();
         }
-        let wait = if attempts.len() >= slots {
+        let wait = if slots.free() == 0 {
             // Every slot is busy: the next free one wakes the loop.
             IDLE_POLL
         } else {
-            let taken = in_flight.iter().chain(resting.keys()).copied().collect();
-            reads.until_next_due(&pool, taken).await?
+            reads.until_next_due(&pool, slots.taken()).await?
         };
         let deadline = Instant::now() + wait;
         loop {
@@ -131,24 +113,95 @@ async fn work<W: Worker>(
                         break;
                     }
                 }
-                Some(done) = attempts.join_next(), if !attempts.is_empty() => {
+                Some(done) = slots.attempts.join_next(), if !slots.attempts.is_empty() => {
                     let (id, attempted) = done?;
-                    in_flight.remove(&id);
-                    if !attempted {
-                        resting.insert(id, Instant::now());
-                    }
+                    slots.ended(id, attempted);
                     break;
                 }
                 _ = tokio::time::sleep_until(deadline) => break,
                 _ = shutdown.cancelled() => {
                     // Let attempts under way record their outcome; each is bounded by its
                     // channel's timeout.
-                    while let Some(done) = attempts.join_next().await {
+                    while let Some(done) = slots.attempts.join_next().await {
                         done?;
                     }
                     return Ok(());
                 }
             }
+        }
+    }
+}
+
+/// The attempts one worker has under way, and the jobs it leaves alone for a while.
+struct Slots<W> {
+    kind: &'static str,
+    worker: Arc<W>,
+    size: usize,
+    attempts: JoinSet<(Uuid, bool)>,
+    in_flight: HashSet<Uuid>,
+    /// Jobs the queue offered but their streams said were not due, since when.
+    resting: HashMap<Uuid, Instant>,
+}
+
+impl<W: Worker> Slots<W> {
+    fn new(kind: &'static str, worker: &Arc<W>) -> Self {
+        Self {
+            kind,
+            worker: Arc::clone(worker),
+            size: worker.slots(),
+            attempts: JoinSet::new(),
+            in_flight: HashSet::new(),
+            resting: HashMap::new(),
+        }
+    }
+
+    fn free(&self) -> usize {
+        self.size.saturating_sub(self.attempts.len())
+    }
+
+    /// Jobs the queue may offer that are not to be started: under way or resting.
+    fn taken(&self) -> Vec<Uuid> {
+        self.in_flight
+            .iter()
+            .chain(self.resting.keys())
+            .copied()
+            .collect()
+    }
+
+    fn taken_count(&self) -> usize {
+        self.in_flight.len() + self.resting.len()
+    }
+
+    /// Offers the jobs that rested long enough to the queue again.
+    fn end_rests(&mut self) {
+        self.resting.retain(|_, since| since.elapsed() < REST);
+    }
+
+    /// Starts an attempt on job `id`, unless every slot is busy or the job is taken.
+    fn start(&mut self, id: Uuid) {
+        if self.in_flight.len() >= self.size
+            || self.resting.contains_key(&id)
+            || !self.in_flight.insert(id)
+        {
+            return;
+        }
+        let (worker, kind) = (Arc::clone(&self.worker), self.kind);
+        self.attempts.spawn(async move {
+            match worker.attempt(id).await {
+                Ok(attempted) => (id, attempted),
+                Err(err) => {
+                    tracing::error!(job_id = %id, error = %err, "{kind} attempt failed");
+                    (id, false)
+                }
+            }
+        });
+    }
+
+    /// An attempt ended; a job that was not due after all rests.
+    fn ended(&mut self, id: Uuid, attempted: bool) {
+        self.in_flight.remove(&id);
+        if !attempted {
+            self.resting.insert(id, Instant::now());
         }
     }
 }
