@@ -77,7 +77,27 @@ async fn register_user(
     let body = json!({ "email": email, "password": PASSWORD, "name": format!("Bench user {k}") });
     let response = client.post(register).json(&body).send().await?;
     expect_status(response, StatusCode::CREATED, "register").await?;
-    let body = json!({ "email": email, "password": PASSWORD });
+    log_in_at(client, login, email, PASSWORD).await
+}
+
+/// Logs `email` in with `password` at `base` (an admin an operator made, say).
+pub async fn log_in(
+    client: &Client,
+    base: &Url,
+    email: &str,
+    password: &str,
+) -> anyhow::Result<User> {
+    let login = endpoint(base, "/api/v1/auth/login")?;
+    log_in_at(client, login, email, password).await
+}
+
+async fn log_in_at(
+    client: &Client,
+    login: Url,
+    email: &str,
+    password: &str,
+) -> anyhow::Result<User> {
+    let body = json!({ "email": email, "password": password });
     let response = client.post(login).json(&body).send().await?;
     let body = expect_status(response, StatusCode::OK, "login").await?;
     let data = &body["data"];

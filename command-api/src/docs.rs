@@ -41,6 +41,7 @@ use utoipa::OpenApi;
         crate::errors::issues::handlers::resolve_issue,
         crate::errors::issues::handlers::mute_issue,
         crate::errors::issues::handlers::reopen_issue,
+        crate::errors::alerts::handlers::retry_alert,
         crate::errors::sentry::ingest::envelope,
         crate::errors::sentry::ingest::store,
         crate::errors::levels::change_log_levels,

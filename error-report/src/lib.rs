@@ -8,7 +8,8 @@
 //! - [`sentry`]: a Sentry SDK's event payload read into the error to record.
 //! - [`project`]: a project's state, folded from its events: what authenticates and
 //!   limits its reports, and its alert rules.
-//! - [`alert`]: the statuses of an alert's delivery.
+//! - [`alert`]: an alert folded from its stream, its statuses, and an admin's retry of a
+//!   given-up one.
 
 pub mod alert;
 pub mod grouping;

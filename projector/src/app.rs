@@ -42,6 +42,9 @@ pub struct ProjectorSettings {
 
     #[command(flatten)]
     pub alerts: crate::alerts::AlertSettings,
+
+    #[command(flatten)]
+    pub errors: crate::errors::retention::RetentionSettings,
 }
 
 #[derive(Debug, Clone, clap::Subcommand)]
@@ -67,7 +70,7 @@ pub fn event_source(common: &CommonConfig, pool: &PgPool) -> EventSource {
 }
 
 /// Starts a runner per projection and per reactor (mail, alert rules), the email and
-/// alert workers and the lag watcher; they stop on `shutdown`.
+/// alert workers, the lag watcher and the errors' retention; they stop on `shutdown`.
 pub fn spawn_runners(
     pool: &PgPool,
     source: &EventSource,
@@ -93,6 +96,12 @@ pub fn spawn_runners(
         &settings.alerts,
         shutdown,
     )?);
+    // The projector owns the errors read model, so it prunes it too.
+    tasks.extend(crate::errors::retention::spawn(
+        pool,
+        &settings.errors,
+        shutdown,
+    ));
     Ok(tasks)
 }
 

@@ -23,6 +23,7 @@
 //!   webhooks and by email.
 //! - [`mail`]: the reactors that send mail: the email worker, and the mail the platform
 //!   sends on its own (welcome, order confirmation and shipping notice).
+//! - [`queue`]: the loop a delivery worker (email, alerts) runs over its queue of due jobs.
 
 pub mod alerts;
 pub mod app;
@@ -37,6 +38,7 @@ pub mod members;
 pub mod orders;
 pub mod progress;
 pub mod projection;
+pub mod queue;
 pub mod replay;
 pub mod runner;
 

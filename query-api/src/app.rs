@@ -242,6 +242,7 @@ pub async fn start(
             .merge(crate::dashboard::router())
             .merge(crate::errors::alerts::router())
             .merge(crate::errors::levels::router())
+            .merge(crate::pages::router())
             .with_state(state),
         checks,
         tasks,

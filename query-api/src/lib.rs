@@ -17,10 +17,11 @@
 //! - [`chat`]: rooms, history, live streams (SSE) and presence; a user's stream also
 //!   carries their emails' status changes.
 //! - [`email`]: emails with their attempts, and listings (operators: by status).
-//! - [`dashboard`]: the errors dashboard page and its live tail of collected records.
+//! - [`dashboard`]: the live tail of collected records the errors dashboard follows.
 //! - [`errors`]: error tracking for admins: projects with their DSNs, issues with their
 //!   latest error, an issue's errors, counts per level per minute, alerts with their
 //!   delivery attempts, and the log levels in force.
+//! - [`pages`]: the chat page, the errors dashboard and the session script they share.
 //! - [`respond`]: responses rendered once, so cached bodies are sent as they are.
 //! - [`docs`]: the OpenAPI document.
 
@@ -37,6 +38,7 @@ pub mod follow;
 pub mod items;
 pub mod members;
 pub mod orders;
+pub mod pages;
 pub mod read_model;
 pub mod respond;
 

@@ -33,17 +33,17 @@ pub fn json(body: Bytes, etag: Option<HeaderValue>) -> Response {
 /// A rendered resource at `version`: `304` when `If-None-Match` names that version,
 /// otherwise the body with the version as its ETag.
 pub fn versioned(body: Bytes, version: i64, headers: &HeaderMap) -> Response {
-    let etag = HeaderValue::from_str(&format!("\"{version}\"")).expect("digits");
-    if none_match(headers, version) {
+    let current = format!("\"{version}\"");
+    let etag = HeaderValue::from_str(&current).expect("digits");
+    if none_match(headers, &current) {
         return (StatusCode::NOT_MODIFIED, [(header::ETAG, etag)]).into_response();
     }
     json(body, Some(etag))
 }
 
-/// Whether `If-None-Match` names the current version (weak comparison, lists and `*`,
-/// as RFC 9110 asks for GET).
-fn none_match(headers: &HeaderMap, version: i64) -> bool {
-    let current = format!("\"{version}\"");
+/// Whether `If-None-Match` names the `current` entity tag (weak comparison, lists and
+/// `*`, as RFC 9110 asks for GET).
+pub fn none_match(headers: &HeaderMap, current: &str) -> bool {
     headers
         .get_all(header::IF_NONE_MATCH)
         .iter()

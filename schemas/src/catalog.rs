@@ -77,6 +77,7 @@ pub fn event_schemas() -> Vec<EventSchema> {
         entry::<errors::AlertSent>("errors", "AlertSent"),
         entry::<errors::AlertDeferred>("errors", "AlertDeferred"),
         entry::<errors::AlertGivenUp>("errors", "AlertGivenUp"),
+        entry::<errors::AlertRetryRequested>("errors", "AlertRetryRequested"),
         entry::<errors::LogLevelsChanged>("errors", "LogLevelsChanged"),
     ]
 }

@@ -36,26 +36,12 @@ pub fn reads_stream(room_id: i64, user_id: Uuid) -> String {
     format!("reads-{room_id}-{user_id}")
 }
 
-/// A direct room joins exactly two users; a group room has a name and an owner.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum RoomKind {
-    Direct,
-    Group,
-}
-
-impl RoomKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Direct => "direct",
-            Self::Group => "group",
-        }
-    }
-
-    pub fn parse(text: &str) -> Option<Self> {
-        [Self::Direct, Self::Group]
-            .into_iter()
-            .find(|kind| kind.as_str() == text)
+crate::named_enum! {
+    /// A direct room joins exactly two users; a group room has a name and an owner.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, JsonSchema)]
+    pub enum RoomKind {
+        Direct = "direct",
+        Group = "group",
     }
 }
 

@@ -24,79 +24,33 @@ pub fn stream_id(id: Uuid) -> String {
     format!("{STREAM_PREFIX}{id}")
 }
 
-/// Where an email is in its life.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum EmailStatus {
-    /// Waiting for its first attempt (or, after an operator's retry, its next one).
-    Queued,
-    /// A worker is delivering it.
-    Sending,
-    /// The last attempt failed for now; the next one is due at a set time.
-    Retrying,
-    /// The SMTP server accepted it.
-    Sent,
-    /// The SMTP server refused it for good (a 5xx reply).
-    Failed,
-    /// Every attempt failed for now; no more are made unless an operator retries it.
-    Dead,
-    /// Its sender withdrew it before it was sent.
-    Cancelled,
+crate::named_enum! {
+    /// Where an email is in its life.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, JsonSchema)]
+    pub enum EmailStatus {
+        /// Waiting for its first attempt (or, after an operator's retry, its next one).
+        Queued = "queued",
+        /// A worker is delivering it.
+        Sending = "sending",
+        /// The last attempt failed for now; the next one is due at a set time.
+        Retrying = "retrying",
+        /// The SMTP server accepted it.
+        Sent = "sent",
+        /// The SMTP server refused it for good (a 5xx reply).
+        Failed = "failed",
+        /// Every attempt failed for now; no more are made unless an operator retries it.
+        Dead = "dead",
+        /// Its sender withdrew it before it was sent.
+        Cancelled = "cancelled",
+    }
 }
 
 impl EmailStatus {
-    pub const ALL: [Self; 7] = [
-        Self::Queued,
-        Self::Sending,
-        Self::Retrying,
-        Self::Sent,
-        Self::Failed,
-        Self::Dead,
-        Self::Cancelled,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Queued => "queued",
-            Self::Sending => "sending",
-            Self::Retrying => "retrying",
-            Self::Sent => "sent",
-            Self::Failed => "failed",
-            Self::Dead => "dead",
-            Self::Cancelled => "cancelled",
-        }
-    }
-
-    /// The status named `text` (as in JSON: lower case).
-    pub fn parse(text: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|status| status.as_str() == text)
-    }
-
     /// Whether a worker still has something to do with an email in this status.
     pub fn is_pending(self) -> bool {
         matches!(self, Self::Queued | Self::Sending | Self::Retrying)
     }
 }
-
-impl std::fmt::Display for EmailStatus {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// Read models keep a status as its name; this reads one back (e.g. a text column).
-impl TryFrom<String> for EmailStatus {
-    type Error = UnknownStatus;
-
-    fn try_from(text: String) -> Result<Self, Self::Error> {
-        Self::parse(&text).ok_or(UnknownStatus(text))
-    }
-}
-
-/// A name that is none of the email statuses.
-#[derive(Debug, thiserror::Error)]
-#[error("unknown email status {0:?}")]
-pub struct UnknownStatus(pub String);
 
 /// Someone asked for an email to be sent. Nothing is sent yet: a worker picks it up.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]

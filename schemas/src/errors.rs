@@ -10,7 +10,7 @@
 //!   first error, then resolved, muted or reopened by admins. Its errors are not in it, so
 //!   loading an issue never reads its (possibly millions of) events.
 //! - `alert-<id>`: one alert on one channel, raised by the alert rules and delivered by a
-//!   worker, with every attempt.
+//!   worker, with every attempt, and an admin's request to try a given-up one again.
 //! - `log-levels`: the log filters and capture level admins set at run time.
 
 use std::collections::BTreeMap;
@@ -45,12 +45,13 @@ pub const PROJECT_EVENT_TYPES: [&str; 4] = [
     "AlertRulesChanged",
 ];
 /// The event types of an alert's stream.
-pub const ALERT_EVENT_TYPES: [&str; 5] = [
+pub const ALERT_EVENT_TYPES: [&str; 6] = [
     "AlertRaised",
     "AlertAttemptStarted",
     "AlertSent",
     "AlertDeferred",
     "AlertGivenUp",
+    "AlertRetryRequested",
 ];
 
 pub fn project_stream_id(project: i64) -> String {
@@ -84,111 +85,47 @@ pub fn issue_id(project: i64, fingerprint: &[String]) -> Uuid {
     uuid::Builder::from_custom_bytes(bytes).into_uuid()
 }
 
-/// How serious a record is, with Sentry's names.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
-)]
-#[serde(rename_all = "snake_case")]
-pub enum Level {
-    Debug,
-    Info,
-    Warning,
-    Error,
-    Fatal,
+crate::named_enum! {
+    /// How serious a record is, with Sentry's names.
+    // (`parse` also takes other common names, `warn`, `critical`, in any case.)
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, JsonSchema)]
+    pub enum Level (any case) {
+        Debug = "debug" | "trace",
+        Info = "info" | "log",
+        Warning = "warning" | "warn",
+        Error = "error",
+        Fatal = "fatal" | "critical",
+    }
 }
 
 impl Level {
-    pub const ALL: [Self; 5] = [
-        Self::Debug,
-        Self::Info,
-        Self::Warning,
-        Self::Error,
-        Self::Fatal,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Debug => "debug",
-            Self::Info => "info",
-            Self::Warning => "warning",
-            Self::Error => "error",
-            Self::Fatal => "fatal",
-        }
+    /// The level as read models keep it, a number that orders levels (0 `debug` to 4
+    /// `fatal`): the highest is `greatest`, and "at least" is a comparison.
+    pub fn rank(self) -> i16 {
+        self as i16
     }
 
-    /// The level named `text`, also under its other common names (`warn`, `critical`).
-    pub fn parse(text: &str) -> Option<Self> {
-        match text.to_ascii_lowercase().as_str() {
-            "debug" | "trace" => Some(Self::Debug),
-            "info" | "log" => Some(Self::Info),
-            "warning" | "warn" => Some(Self::Warning),
-            "error" => Some(Self::Error),
-            "fatal" | "critical" => Some(Self::Fatal),
-            _ => None,
-        }
+    /// The level of a stored `rank`; a rank above every level's is the highest level.
+    pub fn from_rank(rank: i16) -> Self {
+        Self::ALL
+            .get(usize::try_from(rank).unwrap_or(0))
+            .copied()
+            .unwrap_or(Self::Fatal)
     }
 }
 
-impl std::fmt::Display for Level {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
+crate::named_enum! {
+    /// Where an issue is in its life.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, JsonSchema)]
+    pub enum IssueStatus {
+        /// New errors are expected to be looked at.
+        Open = "open",
+        /// Someone fixed it; a new error reopens it as a regression.
+        Resolved = "resolved",
+        /// Errors are still counted, but nobody is alerted.
+        Muted = "muted",
     }
 }
-
-impl TryFrom<String> for Level {
-    type Error = UnknownName;
-
-    fn try_from(text: String) -> Result<Self, UnknownName> {
-        Self::parse(&text).ok_or(UnknownName(text))
-    }
-}
-
-/// Where an issue is in its life.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum IssueStatus {
-    /// New errors are expected to be looked at.
-    Open,
-    /// Someone fixed it; a new error reopens it as a regression.
-    Resolved,
-    /// Errors are still counted, but nobody is alerted.
-    Muted,
-}
-
-impl IssueStatus {
-    pub const ALL: [Self; 3] = [Self::Open, Self::Resolved, Self::Muted];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Open => "open",
-            Self::Resolved => "resolved",
-            Self::Muted => "muted",
-        }
-    }
-
-    pub fn parse(text: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|status| status.as_str() == text)
-    }
-}
-
-impl std::fmt::Display for IssueStatus {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl TryFrom<String> for IssueStatus {
-    type Error = UnknownName;
-
-    fn try_from(text: String) -> Result<Self, Self::Error> {
-        Self::parse(&text).ok_or(UnknownName(text))
-    }
-}
-
-/// A name that is none of the enumeration's values.
-#[derive(Debug, thiserror::Error)]
-#[error("unknown name {0:?}")]
-pub struct UnknownName(pub String);
 
 /// One frame of a stack trace, oldest first within its exception.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
@@ -542,6 +479,19 @@ pub struct AlertGivenUp {
     pub given_up_at: OffsetDateTime,
 }
 
+/// An admin asked for a given-up alert to be tried again: it is due at once, with a
+/// fresh allowance of attempts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AlertRetryRequested {
+    pub alert_id: Uuid,
+    /// The admin who asked.
+    pub by: Uuid,
+    #[serde(with = "time::serde::rfc3339")]
+    #[schemars(with = "String", extend("format" = "date-time"))]
+    pub requested_at: OffsetDateTime,
+}
+
 /// An admin changed how much the services log (`RUST_LOG` syntax) and from which level
 /// their records become [`ErrorLogged`] events, for one service or for all.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -577,6 +527,7 @@ pub enum ErrorsEvent {
     AlertSent(AlertSent),
     AlertDeferred(AlertDeferred),
     AlertGivenUp(AlertGivenUp),
+    AlertRetryRequested(AlertRetryRequested),
     LogLevelsChanged(LogLevelsChanged),
 }
 
@@ -599,6 +550,7 @@ impl DomainEvent for ErrorsEvent {
             Self::AlertSent(_) => "AlertSent",
             Self::AlertDeferred(_) => "AlertDeferred",
             Self::AlertGivenUp(_) => "AlertGivenUp",
+            Self::AlertRetryRequested(_) => "AlertRetryRequested",
             Self::LogLevelsChanged(_) => "LogLevelsChanged",
         }
     }
@@ -623,6 +575,7 @@ impl DomainEvent for ErrorsEvent {
             Self::AlertSent(e) => serde_json::to_value(e),
             Self::AlertDeferred(e) => serde_json::to_value(e),
             Self::AlertGivenUp(e) => serde_json::to_value(e),
+            Self::AlertRetryRequested(e) => serde_json::to_value(e),
             Self::LogLevelsChanged(e) => serde_json::to_value(e),
         };
         value.expect("errors events serialize")
@@ -645,6 +598,7 @@ impl DomainEvent for ErrorsEvent {
             "AlertSent" => payload(event_type, data).map(Self::AlertSent),
             "AlertDeferred" => payload(event_type, data).map(Self::AlertDeferred),
             "AlertGivenUp" => payload(event_type, data).map(Self::AlertGivenUp),
+            "AlertRetryRequested" => payload(event_type, data).map(Self::AlertRetryRequested),
             "LogLevelsChanged" => payload(event_type, data).map(Self::LogLevelsChanged),
             other => Err(DecodeError::UnknownType(other.to_owned())),
         }
@@ -674,6 +628,15 @@ mod tests {
         assert_eq!(Level::parse("critical"), Some(Level::Fatal));
         assert_eq!(Level::parse("loud"), None);
         assert!(Level::Warning < Level::Error);
+    }
+
+    #[test]
+    fn a_level_s_rank_is_its_place_in_order_and_reads_back() {
+        for (rank, level) in (0..).zip(Level::ALL) {
+            assert_eq!(level.rank(), rank);
+            assert_eq!(Level::from_rank(rank), level);
+        }
+        assert_eq!(Level::from_rank(99), Level::Fatal);
     }
 
     #[test]

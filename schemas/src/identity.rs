@@ -26,20 +26,12 @@ pub fn session_stream(session_id: Uuid) -> String {
     format!("session-{session_id}")
 }
 
-/// A user's role.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum Role {
-    User,
-    Admin,
-}
-
-impl Role {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::User => "user",
-            Self::Admin => "admin",
-        }
+crate::named_enum! {
+    /// A user's role.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, JsonSchema)]
+    pub enum Role {
+        User = "user",
+        Admin = "admin",
     }
 }
 

@@ -16,6 +16,8 @@
 //! - [`chat`]: rooms, their members, messages and read markers.
 //! - [`email`]: emails requested and every attempt to deliver them.
 //! - [`errors`]: reported errors, their issues, projects, alerts and log levels.
+//! - [`named`]: enumerations known by name (statuses, levels), declared with
+//!   [`named_enum!`].
 //! - [`catalog`]: every event type, for schema generation and the Kafka topics.
 
 pub mod board;
@@ -28,6 +30,7 @@ pub mod envelope;
 pub mod errors;
 pub mod identity;
 pub mod items;
+pub mod named;
 pub mod orders;
 
 pub use domain::{DecodeError, DomainEvent};

@@ -19,62 +19,18 @@ pub fn stream_id(number: i64) -> String {
     format!("{STREAM_PREFIX}{number}")
 }
 
-/// Where an order is in its life: PLACED -> PAID -> SHIPPED -> DELIVERED, and CANCELLED
-/// from PLACED or PAID.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum OrderStatus {
-    Placed,
-    Paid,
-    Shipped,
-    Delivered,
-    Cancelled,
-}
-
-impl OrderStatus {
-    pub const ALL: [Self; 5] = [
-        Self::Placed,
-        Self::Paid,
-        Self::Shipped,
-        Self::Delivered,
-        Self::Cancelled,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Placed => "PLACED",
-            Self::Paid => "PAID",
-            Self::Shipped => "SHIPPED",
-            Self::Delivered => "DELIVERED",
-            Self::Cancelled => "CANCELLED",
-        }
-    }
-
-    /// The status named `text` (as in JSON: upper case).
-    pub fn parse(text: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|status| status.as_str() == text)
+crate::named_enum! {
+    /// Where an order is in its life: PLACED -> PAID -> SHIPPED -> DELIVERED, and CANCELLED
+    /// from PLACED or PAID.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, JsonSchema)]
+    pub enum OrderStatus {
+        Placed = "PLACED",
+        Paid = "PAID",
+        Shipped = "SHIPPED",
+        Delivered = "DELIVERED",
+        Cancelled = "CANCELLED",
     }
 }
-
-impl std::fmt::Display for OrderStatus {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// Read models keep a status as its name; this reads one back (e.g. a text column).
-impl TryFrom<String> for OrderStatus {
-    type Error = UnknownStatus;
-
-    fn try_from(text: String) -> Result<Self, Self::Error> {
-        Self::parse(&text).ok_or(UnknownStatus(text))
-    }
-}
-
-/// A name that is none of the order statuses.
-#[derive(Debug, thiserror::Error)]
-#[error("unknown order status {0:?}")]
-pub struct UnknownStatus(pub String);
 
 /// A member placed an order.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -216,7 +172,7 @@ mod tests {
             );
         }
         let err = OrderStatus::try_from("LOST".to_owned()).unwrap_err();
-        assert_eq!(err.to_string(), r#"unknown order status "LOST""#);
+        assert_eq!(err.to_string(), r#"unknown OrderStatus name "LOST""#);
     }
 
     #[test]

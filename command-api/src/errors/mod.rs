@@ -5,8 +5,10 @@
 //! - [`projects`]: the projects applications report to (admins create them, each with a
 //!   DSN) and their alert rules.
 //! - [`issues`]: admins resolving, muting and reopening issues.
+//! - [`alerts`]: admins trying a given-up alert again.
 //! - [`levels`]: the log filter and capture level admins set at run time.
 
+pub mod alerts;
 pub mod issues;
 pub mod levels;
 pub mod projects;
@@ -19,5 +21,6 @@ use crate::AppState;
 pub fn router() -> Router<AppState> {
     projects::router()
         .merge(issues::router())
+        .merge(alerts::router())
         .merge(sentry::router())
 }

@@ -1,7 +1,8 @@
 //! Alerts on reported errors, delivered to a local Slack-style webhook receiver and
 //! through a real SMTP server: a new issue alerts once on each channel, the interval
 //! keeps a second error quiet, failures for now are retried (a `429` no sooner than its
-//! `Retry-After`), a refusal is given up, and all of it is listed.
+//! `Retry-After`), a refusal is given up, an admin tries a given-up alert again, and all
+//! of it is listed.
 
 use std::time::{Duration, Instant};
 
@@ -30,6 +31,7 @@ const QUIET: Duration = Duration::from_millis(1500);
 /// How long a test waits for alerts to settle.
 const SETTLE: Duration = Duration::from_secs(60);
 
+/// The first project an admin creates.
 const PROJECT: i64 = 1;
 
 async fn spawn(smtp: &SmtpServer, extra: &[&str]) -> TestApp {
@@ -41,10 +43,20 @@ async fn spawn(smtp: &SmtpServer, extra: &[&str]) -> TestApp {
 
 /// The platform with project 1, "shop", alerting new issues to `webhook` only.
 async fn shop_alerting_to(webhook: &WebhookReceiver, smtp: &SmtpServer) -> (TestApp, Account) {
-    let app = spawn(smtp, &[]).await;
+    shop_alerting_with(webhook, smtp, &[]).await
+}
+
+/// [`shop_alerting_to`], the platform started with `extra` settings too.
+async fn shop_alerting_with(
+    webhook: &WebhookReceiver,
+    smtp: &SmtpServer,
+    extra: &[&str],
+) -> (TestApp, Account) {
+    let app = spawn(smtp, extra).await;
     let admin = app.admin().await;
-    app.create_project(PROJECT, "shop").await;
-    app.set_alert_rules(PROJECT, rules(Some(webhook.url("SECRET")), &[], 30))
+    let project = app.create_project(&admin, "shop", 600).await;
+    assert_eq!(project.id, PROJECT);
+    app.set_alert_rules(&admin, PROJECT, rules(Some(webhook.url("SECRET")), &[], 30))
         .await;
     (app, admin)
 }
@@ -133,10 +145,15 @@ async fn a_new_issue_alerts_once_on_slack_and_by_email_and_a_second_error_alerts
     )
     .await;
     let admin = app.admin().await;
-    app.create_project(PROJECT, "shop").await;
+    let project = app.create_project(&admin, "shop", 600).await;
+    assert_eq!(project.id, PROJECT);
     let webhook = hook.url("SECRET");
-    app.set_alert_rules(PROJECT, rules(Some(webhook), &["ops@example.com"], 30))
-        .await;
+    app.set_alert_rules(
+        &admin,
+        PROJECT,
+        rules(Some(webhook), &["ops@example.com"], 30),
+    )
+    .await;
 
     let (issue, _) = app
         .log_error(PROJECT, "ValueError: bad <input> & more")
@@ -308,6 +325,69 @@ async fn a_webhook_answering_404_is_given_up_at_once() {
     tokio::time::sleep(QUIET).await;
     assert_eq!(hook.hooks().len(), 1, "a refused alert is not retried");
     assert_eq!(app.alerts(&admin, "status=sent").await["total"], 0);
+    app.stop().await;
+}
+
+impl TestApp {
+    /// `POST /api/v1/errors/alerts/{id}/retry` as `account`.
+    async fn retry_alert(&self, account: &Account, id: &str) -> reqwest::Response {
+        let path = format!("/api/v1/errors/alerts/{id}/retry");
+        self.send_as(Some(account), Method::POST, &path, None).await
+    }
+}
+
+#[tokio::test]
+async fn an_admin_retries_a_given_up_alert_and_it_is_delivered() {
+    let smtp = SmtpServer::start(SmtpBehaviour::default()).await;
+    let hook = WebhookReceiver::start().await;
+    // Two attempts allowed, both answered 500: given up. The receiver then answers 200.
+    hook.answer_next(2, Answer::status(500, "internal error"));
+    let (app, admin) = shop_alerting_with(&hook, &smtp, &["--alert-max-attempts=2"]).await;
+
+    app.log_error(PROJECT, "ConnectionError: database").await;
+
+    let given_up = app
+        .alerts_when(&admin, "status=given_up", |alerts| alerts.len() == 1)
+        .await;
+    assert_eq!(outcomes(&given_up[0]), ["deferred", "given_up"]);
+    let id = given_up[0]["id"].as_str().unwrap().to_owned();
+    tokio::time::sleep(QUIET).await;
+    assert_eq!(hook.hooks().len(), 2, "a given-up alert waits for an admin");
+
+    let member = app.sign_up("ada@example.com").await;
+    let refused = app.retry_alert(&member, &id).await;
+    crate::support::error(refused, StatusCode::FORBIDDEN, "FORBIDDEN", "admin").await;
+    let unknown = app
+        .retry_alert(&admin, &uuid::Uuid::new_v4().to_string())
+        .await;
+    crate::support::error(unknown, StatusCode::NOT_FOUND, "NOT_FOUND", "alert").await;
+
+    let retried = app.retry_alert(&admin, &id).await;
+    let retried = json(retried, StatusCode::OK).await["data"].clone();
+    assert_eq!(
+        (retried["status"].as_str(), retried["attempts"].as_i64()),
+        (Some("pending"), Some(2))
+    );
+
+    let hooks = hook.wait_for(3, SETTLE).await;
+    let answered: Vec<u16> = hooks.iter().map(|h| h.answered).collect();
+    assert_eq!(
+        answered,
+        [500, 500, 200],
+        "tried again, with attempts to spare"
+    );
+    let sent = app
+        .alerts_when(&admin, "status=sent", |alerts| alerts.len() == 1)
+        .await;
+    assert_eq!(outcomes(&sent[0]), ["deferred", "given_up", "sent"]);
+    assert!(sent[0]["given_up_at"].is_null(), "{:#}", sent[0]);
+
+    // Only a given-up alert is retried: a sent one is a conflict naming its status.
+    let again = app.retry_alert(&admin, &id).await;
+    let conflict = crate::support::error(again, StatusCode::CONFLICT, "CONFLICT", "given-up").await;
+    assert_eq!(conflict["details"]["current_status"], "sent");
+    tokio::time::sleep(QUIET).await;
+    assert_eq!(hook.hooks().len(), 3);
     app.stop().await;
 }
 

@@ -210,15 +210,8 @@ async fn issues_are_listed_resolved_regressed_muted_and_reopened() {
     let app = TestApp::spawn_with(&ADMIN_FLAGS).await;
     let admin = app.admin().await;
     let member = app.sign_up("ada@example.com").await;
-    let created = app
-        .errors_call(
-            Some(&admin),
-            Method::POST,
-            "/projects",
-            Some(&json!({ "name": "shop" })),
-        )
-        .await;
-    assert_eq!(created.status(), StatusCode::CREATED);
+    let shop = app.create_project(&admin, "shop", 600).await;
+    assert_eq!(shop.id, 1, "the project the errors below report to");
     // Three issues: KeyError thrice (two users), TypeError once (a warning), and one
     // in the platform's own project.
     let key_error = issues::error(1, "KeyError", Level::Error, Some("ada"));
@@ -229,8 +222,9 @@ async fn issues_are_listed_resolved_regressed_muted_and_reopened() {
     let type_error = issues::error(1, "TypeError", Level::Warning, None);
     let type_issue = type_error.issue_id.to_string();
     app.report_error(type_error).await;
-    app.report_error(issues::error(0, "PanicError", Level::Error, None))
-        .await;
+    let panic_error = issues::error(0, "PanicError", Level::Error, None);
+    let panic_issue = panic_error.issue_id.to_string();
+    app.report_error(panic_error).await;
     let latest = issues::error(1, "KeyError", Level::Fatal, Some("ada"));
     let latest_id = latest.event_id.simple().to_string();
     let at = app.report_error(latest).await;
@@ -257,8 +251,17 @@ async fn issues_are_listed_resolved_regressed_muted_and_reopened() {
     );
     assert_eq!(key["level"], "fatal", "the highest level seen");
     assert_eq!(key["status"], "open");
+    // A level filter means that level or higher.
     let warnings = app.errors_get(&admin, "/issues?level=warning", at).await;
-    assert_eq!(ids(&warnings), [type_issue.as_str()]);
+    assert_eq!(warnings["total"], 3);
+    let errors = app.errors_get(&admin, "/issues?level=error", at).await;
+    let mut error_ids = ids(&errors);
+    error_ids.sort();
+    let mut expected = vec![key_issue.clone(), panic_issue];
+    expected.sort();
+    assert_eq!(error_ids, expected, "the warning is left out");
+    let fatal = app.errors_get(&admin, "/issues?level=fatal", at).await;
+    assert_eq!(ids(&fatal), [key_issue.as_str()]);
     let searched = app.errors_get(&admin, "/issues?q=typeerror", at).await;
     assert_eq!(ids(&searched), [type_issue.as_str()]);
     let platform = app.errors_get(&admin, "/issues?project=0", at).await;

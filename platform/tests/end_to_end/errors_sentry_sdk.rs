@@ -12,13 +12,22 @@ use uuid::Uuid;
 
 use crate::support::{
     TestApp,
-    sentry::{create_project, errors_logged, issues_opened, send_with_python},
+    accounts::ADMIN_FLAGS,
+    errors::TestProject,
+    sentry::{errors_logged, issues_opened, send_with_python},
 };
+
+/// The platform with one project, made by its admin, taking `per_minute` events a minute.
+async fn reporting_to_a_project(per_minute: i64) -> (TestApp, TestProject) {
+    let app = TestApp::spawn_with(&ADMIN_FLAGS).await;
+    let admin = app.admin().await;
+    let project = app.create_project(&admin, "app", per_minute).await;
+    (app, project)
+}
 
 #[tokio::test]
 async fn the_python_sdk_reports_exceptions_grouped_by_kind_and_messages() {
-    let app = TestApp::spawn().await;
-    let project = create_project(&app, 1, 1000).await;
+    let (app, project) = reporting_to_a_project(1000).await;
     let ids = send_with_python(
         &project.dsn,
         &[
@@ -29,7 +38,7 @@ async fn the_python_sdk_reports_exceptions_grouped_by_kind_and_messages() {
     )
     .await;
 
-    let logged = errors_logged(&app, 1).await;
+    let logged = errors_logged(&app, project.id).await;
     assert_eq!(logged.len(), 3, "{logged:#?}");
     let by_id = |id: Uuid| logged.iter().find(|e| e.event_id == id).unwrap();
     let (first, second, message) = (by_id(ids[0]), by_id(ids[1]), by_id(ids[2]));
@@ -70,7 +79,7 @@ async fn the_python_sdk_reports_exceptions_grouped_by_kind_and_messages() {
     assert_eq!(message.fingerprint, ["message", "disk <int>% full"]);
     assert_ne!(message.issue_id, first.issue_id);
 
-    let issues = issues_opened(&app, 1).await;
+    let issues = issues_opened(&app, project.id).await;
     assert_eq!(issues.len(), 2, "one issue per fingerprint: {issues:#?}");
     assert_eq!(issues[0].first_event_id, ids[0]);
     app.stop().await;
@@ -117,11 +126,10 @@ async fn send_with_rust(dsn: &str) -> Vec<Uuid> {
 
 #[tokio::test]
 async fn the_rust_sdk_reports_errors_and_messages_beside_its_sessions() {
-    let app = TestApp::spawn().await;
-    let project = create_project(&app, 2, 1000).await;
+    let (app, project) = reporting_to_a_project(1000).await;
     let ids = send_with_rust(&project.dsn).await;
 
-    let logged = errors_logged(&app, 2).await;
+    let logged = errors_logged(&app, project.id).await;
     assert_eq!(logged.len(), 3, "{logged:#?}");
     let by_id = |id: Uuid| logged.iter().find(|e| e.event_id == id).unwrap();
     let (first, second, message) = (by_id(ids[0]), by_id(ids[1]), by_id(ids[2]));
@@ -146,7 +154,7 @@ async fn the_rust_sdk_reports_errors_and_messages_beside_its_sessions() {
     );
     assert_eq!(message.level, Level::Warning);
     assert_eq!(message.fingerprint, ["message", "queue <int> is stalled"]);
-    assert_eq!(issues_opened(&app, 2).await.len(), 2);
+    assert_eq!(issues_opened(&app, project.id).await.len(), 2);
     app.stop().await;
 }
 
@@ -184,8 +192,7 @@ async fn error_code(response: reqwest::Response, status: StatusCode) -> String {
 
 #[tokio::test]
 async fn an_event_sent_twice_is_recorded_once_and_answered_twice() {
-    let app = TestApp::spawn().await;
-    let project = create_project(&app, 3, 1000).await;
+    let (app, project) = reporting_to_a_project(1000).await;
     let id = Uuid::new_v4().simple().to_string();
     let body = envelope(&id, &json!({"event_id": id, "message": "once"}));
     for _ in 0..2 {
@@ -210,9 +217,9 @@ async fn an_event_sent_twice_is_recorded_once_and_answered_twice() {
         .await
         .unwrap();
     assert_eq!(response.json::<Value>().await.unwrap(), json!({"id": id}));
-    let logged = errors_logged(&app, 3).await;
+    let logged = errors_logged(&app, project.id).await;
     assert_eq!(logged.len(), 1);
-    let stream = error_stream_id(3, logged[0].event_id);
+    let stream = error_stream_id(project.id, logged[0].event_id);
     let log = event_log::EventLog::new(app.db.pool.clone());
     assert_eq!(log.read_stream(&stream, None).await.unwrap().len(), 1);
     app.stop().await;
@@ -220,20 +227,24 @@ async fn an_event_sent_twice_is_recorded_once_and_answered_twice() {
 
 #[tokio::test]
 async fn an_envelope_without_events_is_accepted_and_records_nothing() {
-    let app = TestApp::spawn().await;
-    let project = create_project(&app, 4, 1000).await;
+    let (app, project) = reporting_to_a_project(1000).await;
     let body = "{}\n{\"type\":\"session\"}\n{\"status\":\"ok\"}\n".to_owned();
-    let response = post_envelope(&app, "/api/4/envelope", Some(&project.key), body).await;
+    let response = post_envelope(
+        &app,
+        &format!("/api/{}/envelope", project.id),
+        Some(&project.key),
+        body,
+    )
+    .await;
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(response.json::<Value>().await.unwrap(), json!({}));
-    assert!(errors_logged(&app, 4).await.is_empty());
+    assert!(errors_logged(&app, project.id).await.is_empty());
     app.stop().await;
 }
 
 #[tokio::test]
 async fn reports_without_the_right_key_or_project_are_refused() {
-    let app = TestApp::spawn().await;
-    let project = create_project(&app, 5, 1000).await;
+    let (app, project) = reporting_to_a_project(1000).await;
     let body = || {
         envelope(
             &Uuid::new_v4().simple().to_string(),
@@ -248,8 +259,9 @@ async fn reports_without_the_right_key_or_project_are_refused() {
     );
     let wrong = post_envelope(&app, &path, Some(&"0".repeat(32)), body()).await;
     assert_eq!(error_code(wrong, StatusCode::FORBIDDEN).await, "FORBIDDEN");
-    for other in ["/api/6/envelope/", "/api/0/envelope/"] {
-        let missing = post_envelope(&app, other, Some(&project.key), body()).await;
+    for other in [project.id + 1, 0] {
+        let other = format!("/api/{other}/envelope/");
+        let missing = post_envelope(&app, &other, Some(&project.key), body()).await;
         assert_eq!(
             error_code(missing, StatusCode::NOT_FOUND).await,
             "NOT_FOUND"
@@ -263,14 +275,13 @@ async fn reports_without_the_right_key_or_project_are_refused() {
     );
     let response = post_envelope(&app, &path, None, with_dsn).await;
     assert_eq!(response.status(), StatusCode::OK);
-    assert_eq!(errors_logged(&app, 5).await.len(), 1);
+    assert_eq!(errors_logged(&app, project.id).await.len(), 1);
     app.stop().await;
 }
 
 #[tokio::test]
 async fn malformed_and_oversized_bodies_are_refused_in_the_envelope() {
-    let app = TestApp::spawn().await;
-    let project = create_project(&app, 7, 1000).await;
+    let (app, project) = reporting_to_a_project(1000).await;
     let path = project.path("envelope");
     let key = Some(project.key.as_str());
     for body in [
@@ -319,19 +330,19 @@ async fn malformed_and_oversized_bodies_are_refused_in_the_envelope() {
     ) + &"\n".repeat(3 * 1024 * 1024);
     let response = post_envelope(&app, &path, key, padded).await;
     assert_eq!(response.status(), StatusCode::OK);
-    assert_eq!(errors_logged(&app, 7).await.len(), 1);
+    assert_eq!(errors_logged(&app, project.id).await.len(), 1);
     app.stop().await;
 }
 
 #[tokio::test]
 async fn events_over_a_projects_quota_are_refused_with_sentrys_rate_limit_headers() {
-    let app = TestApp::spawn().await;
-    let project = create_project(&app, 8, 2).await;
+    let (app, project) = reporting_to_a_project(2).await;
+    let path = project.path("envelope");
     let send = || {
         let id = Uuid::new_v4().simple().to_string();
         post_envelope(
             &app,
-            "/api/8/envelope/",
+            &path,
             Some(&project.key),
             envelope(&id, &json!({"message": "m"})),
         )
@@ -354,6 +365,6 @@ async fn events_over_a_projects_quota_are_refused_with_sentrys_rate_limit_header
         error_code(over, StatusCode::TOO_MANY_REQUESTS).await,
         "RATE_LIMITED"
     );
-    assert_eq!(errors_logged(&app, 8).await.len(), 2);
+    assert_eq!(errors_logged(&app, project.id).await.len(), 2);
     app.stop().await;
 }

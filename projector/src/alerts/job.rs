@@ -1,58 +1,13 @@
-//! One alert as a job: its state folded from its stream, the claim that starts an attempt
-//! and the event that ends it. Pure: the worker decides by these rules, the tests need
-//! no server.
+//! One alert as the delivery worker sees it: the claim that starts an attempt and the
+//! event that ends it, on the alert as its stream leaves it ([`error_report::alert`]).
+//! Pure: the worker decides by these rules, the tests need no server.
 
 use std::time::Duration;
 
 use email_job::RetryPolicy;
-use error_report::alert::AlertStatus;
-use schemas::errors::{
-    AlertAttemptStarted, AlertDeferred, AlertGivenUp, AlertRaised, AlertSent, ErrorsEvent,
-};
+pub use error_report::alert::{Alert, evolve};
+use schemas::errors::{AlertAttemptStarted, AlertDeferred, AlertGivenUp, AlertSent, ErrorsEvent};
 use time::OffsetDateTime;
-
-/// An alert as its events leave it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Alert {
-    pub raised: AlertRaised,
-    pub status: AlertStatus,
-    /// Attempts started so far.
-    pub attempts: i32,
-    /// When a worker may next start an attempt: none once sent or given up.
-    pub due_at: Option<OffsetDateTime>,
-    /// The stream's version.
-    pub version: i64,
-}
-
-/// The alert after `event`, the stream's `version`-th; events of other kinds leave it.
-pub fn evolve(alert: Option<Alert>, event: &ErrorsEvent, version: i64) -> Option<Alert> {
-    let mut alert = match (alert, event) {
-        (None, ErrorsEvent::AlertRaised(raised)) => {
-            return Some(Alert {
-                raised: raised.clone(),
-                status: AlertStatus::Pending,
-                attempts: 0,
-                due_at: Some(raised.raised_at),
-                version,
-            });
-        }
-        (alert, _) => alert?,
-    };
-    let (status, due_at) = match event {
-        ErrorsEvent::AlertAttemptStarted(e) => {
-            alert.attempts = e.attempt;
-            (AlertStatus::Sending, Some(e.lease_until))
-        }
-        ErrorsEvent::AlertSent(_) => (AlertStatus::Sent, None),
-        ErrorsEvent::AlertDeferred(e) => (AlertStatus::Retrying, Some(e.retry_at)),
-        ErrorsEvent::AlertGivenUp(_) => (AlertStatus::GivenUp, None),
-        _ => return Some(alert),
-    };
-    alert.status = status;
-    alert.due_at = due_at;
-    alert.version = version;
-    Some(alert)
-}
 
 /// The attempt `worker` may start on `alert` at `now`, holding it for `lease`, if one is
 /// due: pending or retrying and due, or sending under a lease that ran out (its worker
@@ -92,7 +47,8 @@ pub enum Delivery {
 
 /// The event that ends the attempt `alert` is in (its state after the claim): sent,
 /// deferred to the later of the `policy`'s delay (spread by `jitter` in `[0, 1)`) and
-/// the channel's `Retry-After`, or given up when refused or out of attempts.
+/// the channel's `Retry-After`, or given up when refused or out of attempts. Attempts and
+/// backoff count from an admin's last retry.
 pub fn finish(
     alert: &Alert,
     delivery: Delivery,
@@ -101,6 +57,7 @@ pub fn finish(
     jitter: f64,
 ) -> ErrorsEvent {
     let (alert_id, attempt) = (alert.raised.alert_id, alert.attempts);
+    let in_round = u32::try_from(alert.attempts_in_round()).unwrap_or(u32::MAX);
     match delivery {
         Delivery::Delivered(detail) => ErrorsEvent::AlertSent(AlertSent {
             alert_id,
@@ -114,9 +71,7 @@ pub fn finish(
             reason,
             given_up_at: now,
         }),
-        Delivery::Retry { reason, .. }
-            if !policy.allows_another(u32::try_from(attempt).unwrap_or(u32::MAX)) =>
-        {
+        Delivery::Retry { reason, .. } if !policy.allows_another(in_round) => {
             ErrorsEvent::AlertGivenUp(AlertGivenUp {
                 alert_id,
                 attempt,
@@ -125,8 +80,7 @@ pub fn finish(
             })
         }
         Delivery::Retry { reason, not_before } => {
-            let failed = u32::try_from(attempt).unwrap_or(u32::MAX);
-            let backoff = now + policy.delay(failed, jitter);
+            let backoff = now + policy.delay(in_round, jitter);
             ErrorsEvent::AlertDeferred(AlertDeferred {
                 alert_id,
                 attempt,
@@ -140,7 +94,8 @@ pub fn finish(
 
 #[cfg(test)]
 mod tests {
-    use schemas::errors::{AlertChannel, AlertReason, Level};
+    use error_report::alert::AlertStatus;
+    use schemas::errors::{AlertChannel, AlertRaised, AlertReason, AlertRetryRequested, Level};
     use time::{Duration as Span, macros::datetime};
     use uuid::Uuid;
 
@@ -276,6 +231,39 @@ mod tests {
         );
         let settled = fold(&[raised(), ErrorsEvent::AlertGivenUp(given_up)]);
         assert_eq!(start(&settled, "w", LEASE, T0 + Span::days(1)), None);
+    }
+
+    #[test]
+    fn after_an_admin_s_retry_attempts_and_backoff_count_afresh() {
+        let retry = || Delivery::Retry {
+            reason: "500".into(),
+            not_before: None,
+        };
+        let first = claimed(&[raised()], T0);
+        let spent = finish(&first, retry(), &policy(1), T0, 0.5);
+        assert!(matches!(spent, ErrorsEvent::AlertGivenUp(_)), "{spent:?}");
+        let later = T0 + Span::hours(1);
+        let retried = ErrorsEvent::AlertRetryRequested(AlertRetryRequested {
+            alert_id: Uuid::from_u128(1),
+            by: Uuid::from_u128(9),
+            requested_at: later,
+        });
+        let history = [raised(), first_claim(), spent, retried];
+        let again = claimed(&history, later);
+        assert_eq!(again.attempts, 2, "attempt numbers go on");
+        let ErrorsEvent::AlertDeferred(deferred) = finish(&again, retry(), &policy(2), later, 0.5)
+        else {
+            panic!("a second attempt of the new round is allowed");
+        };
+        assert_eq!(
+            deferred.retry_at,
+            later + Span::seconds(10),
+            "the first backoff again"
+        );
+    }
+
+    fn first_claim() -> ErrorsEvent {
+        ErrorsEvent::AlertAttemptStarted(start(&fold(&[raised()]), "w", LEASE, T0).unwrap())
     }
 
     #[test]

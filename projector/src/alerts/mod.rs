@@ -9,12 +9,12 @@
 //! - [`memory`]: what the reactor remembers between events, read and written per batch.
 //! - [`projection`]: the alerts read model, which is also the delivery worker's queue.
 //! - [`target`]: where an alert went, as listings may show it (webhook URLs masked).
-//! - [`job`]: one alert as a job: its state, the claim and the end of an attempt.
+//! - [`job`]: the claim that starts an attempt and the event that ends it.
 //! - [`message`]: what an alert says on each channel.
 //! - [`slack`], [`retry_after`]: posting to a webhook and reading its answer.
 //! - [`email`]: an alert as an email request.
 //! - [`attempt`]: one attempt, claimed on the alert's stream so only one worker delivers.
-//! - [`worker`]: the delivery worker's loop over the queue of due alerts.
+//! - [`worker`]: the delivery worker: the queue loop over the alerts that are due.
 
 pub mod attempt;
 pub mod decision;

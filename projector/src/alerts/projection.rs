@@ -1,12 +1,13 @@
 //! The alerts read model: one row per alert with its status, its masked target and when
 //! a worker should next look at it (the delivery worker's queue), and one row per attempt
-//! with how it ended. Only the alert events of the errors context touch it.
+//! with how it ended. Only the alert events of the errors context touch it; an admin's
+//! retry of a given-up alert puts it back in the queue.
 
 use async_trait::async_trait;
 use error_report::alert::AlertStatus;
 use schemas::{
     DomainEvent, RecordedEvent,
-    errors::{ALERT_EVENT_TYPES, AlertRaised, ErrorsEvent},
+    errors::{ALERT_EVENT_TYPES, AlertRaised, AlertRetryRequested, ErrorsEvent},
 };
 use sqlx::PgConnection;
 use time::OffsetDateTime;
@@ -41,6 +42,10 @@ impl Projection for AlertsProjection {
             let change = match recorded.decode::<ErrorsEvent>()? {
                 ErrorsEvent::AlertRaised(e) => {
                     insert(conn, &alerts, &e, recorded).await?;
+                    continue;
+                }
+                ErrorsEvent::AlertRetryRequested(e) => {
+                    retry_requested(conn, &alerts, &e, recorded).await?;
                     continue;
                 }
                 ErrorsEvent::AlertAttemptStarted(e) => {
@@ -119,6 +124,28 @@ async fn insert(
     .bind(AlertStatus::Pending.as_str())
     .bind(e.raised_at)
     .bind(e.source_event_id)
+    .bind(recorded.stream_version)
+    .bind(recorded.position)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// An admin's retry: the alert is pending and due again, no longer given up; its attempts
+/// so far stay listed.
+async fn retry_requested(
+    conn: &mut PgConnection,
+    alerts: &str,
+    e: &AlertRetryRequested,
+    recorded: &RecordedEvent,
+) -> anyhow::Result<()> {
+    sqlx::query(&format!(
+        "UPDATE {alerts} SET status = $2, next_attempt_at = $3, given_up_at = NULL, \
+         updated_at = $3, version = $4, position = $5 WHERE alert_id = $1"
+    ))
+    .bind(e.alert_id)
+    .bind(AlertStatus::Pending.as_str())
+    .bind(e.requested_at)
     .bind(recorded.stream_version)
     .bind(recorded.position)
     .execute(conn)

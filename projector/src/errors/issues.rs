@@ -11,7 +11,7 @@ use schemas::errors::{IssueOpened, IssueStatus};
 use sqlx::PgConnection;
 use uuid::Uuid;
 
-use super::{At, level_rank};
+use super::At;
 use crate::Tables;
 
 pub(super) async fn opened(
@@ -36,7 +36,7 @@ pub(super) async fn opened(
     .bind(e.project)
     .bind(&e.fingerprint)
     .bind(&e.title)
-    .bind(level_rank(e.level))
+    .bind(e.level.rank())
     .bind(e.opened_at)
     .bind(at.version)
     .bind(at.position)

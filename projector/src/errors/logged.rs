@@ -14,7 +14,6 @@ use sqlx::PgConnection;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::level_rank;
 use crate::Tables;
 
 /// Consecutive errors, in log order, waiting to be applied.
@@ -56,7 +55,7 @@ async fn insert_events(
     let project: Vec<i64> = errors.iter().map(|(e, _)| e.project).collect();
     let event_id: Vec<Uuid> = errors.iter().map(|(e, _)| e.event_id).collect();
     let issue: Vec<Uuid> = errors.iter().map(|(e, _)| e.issue_id).collect();
-    let level: Vec<i16> = errors.iter().map(|(e, _)| level_rank(e.level)).collect();
+    let level: Vec<i16> = errors.iter().map(|(e, _)| e.level.rank()).collect();
     let title: Vec<&str> = errors.iter().map(|(e, _)| e.title.as_str()).collect();
     let received: Vec<OffsetDateTime> = errors.iter().map(|(e, _)| e.received_at).collect();
     let occurred: Vec<OffsetDateTime> = errors.iter().map(|(e, _)| e.occurred_at).collect();
@@ -90,7 +89,7 @@ async fn add_counts(
     errors: &[(ErrorLogged, &RecordedEvent)],
 ) -> anyhow::Result<()> {
     let project: Vec<i64> = errors.iter().map(|(e, _)| e.project).collect();
-    let level: Vec<i16> = errors.iter().map(|(e, _)| level_rank(e.level)).collect();
+    let level: Vec<i16> = errors.iter().map(|(e, _)| e.level.rank()).collect();
     let received: Vec<OffsetDateTime> = errors.iter().map(|(e, _)| e.received_at).collect();
     let count: Vec<i64> = errors.iter().map(|(e, _)| e.count).collect();
     // Grouped first: one statement may not update the same row twice.
@@ -175,7 +174,7 @@ impl IssueChanges {
                 changes.start(e, recorded, new_users);
                 continue;
             };
-            let rank = level_rank(e.level);
+            let rank = e.level.rank();
             changes.level[at] = changes.level[at].max(rank);
             changes.times_seen[at] += e.count;
             changes.first_seen[at] = changes.first_seen[at].min(e.received_at);
@@ -201,7 +200,7 @@ impl IssueChanges {
         self.fingerprint.push(Value::from(e.fingerprint.clone()));
         self.title.push(e.title.clone());
         self.culprit.push(e.culprit.clone());
-        self.level.push(level_rank(e.level));
+        self.level.push(e.level.rank());
         self.times_seen.push(e.count);
         self.new_users
             .push(new_users.get(&e.issue_id).copied().unwrap_or(0));

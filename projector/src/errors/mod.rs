@@ -10,15 +10,17 @@
 //! - [`issues`]: one row per issue, its title and status.
 //! - [`logged`]: runs of errors: every error whole, the counts per project, level and
 //!   minute, the users each issue affected, and the issues' counts and latest error.
+//! - [`retention`]: errors past their retention leave the table of every error.
 
 mod issues;
 mod logged;
 mod projects;
+pub mod retention;
 
 use async_trait::async_trait;
 use schemas::{
     DomainEvent, RecordedEvent,
-    errors::{ErrorsEvent, IssueStatus, Level},
+    errors::{ErrorsEvent, IssueStatus},
 };
 use sqlx::PgConnection;
 
@@ -89,6 +91,7 @@ async fn apply_one(
         | ErrorsEvent::AlertSent(_)
         | ErrorsEvent::AlertDeferred(_)
         | ErrorsEvent::AlertGivenUp(_)
+        | ErrorsEvent::AlertRetryRequested(_)
         | ErrorsEvent::LogLevelsChanged(_) => {}
     }
     Ok(())
@@ -108,13 +111,4 @@ impl At {
             position: recorded.position,
         }
     }
-}
-
-/// A level as the tables keep it: its rank, so that the highest is `greatest` and a
-/// filter can compare.
-pub fn level_rank(level: Level) -> i16 {
-    Level::ALL
-        .iter()
-        .position(|l| *l == level)
-        .expect("every level is in ALL") as i16
 }

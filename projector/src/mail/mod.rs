@@ -3,7 +3,7 @@
 //!
 //! - [`settings`]: the SMTP server, the sender address, the retry rules.
 //! - [`transport`]: SMTP over one pooled transport, or `.eml` files; the message itself.
-//! - [`worker`]: the email worker's loop over the queue of due emails.
+//! - [`worker`]: the email worker: the queue loop over the emails that are due.
 //! - [`attempt`]: one attempt, claimed on the email's stream so only one worker sends.
 //! - [`notices`]: the mail the platform sends on its own, requested in reaction to other
 //!   contexts' events.

@@ -1,160 +1,47 @@
-//! The email worker: takes the emails that are due from the emails read model (the
-//! queue, ordered by when each is due), and runs an attempt for each, several at once.
-//!
-//! It wakes when the emails projection commits (its notice on the checkpoint channel,
-//! which every projector process sends), when the next retry falls due, and at least
-//! every [`IDLE_POLL`] in case a notice was missed. Which worker sends an email is
-//! decided by the email's own stream, not here (see [`super::attempt`]), so any number of
-//! workers may share the queue.
+//! The email worker: the queue loop (see [`crate::queue`]) over the emails read model,
+//! an attempt per due email.
 
-use std::{
-    collections::{HashMap, HashSet},
-    sync::Arc,
-    time::Duration,
-};
+use std::sync::Arc;
 
-use event_log::{checkpoint, database};
 use sqlx::PgPool;
-use time::OffsetDateTime;
-use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use super::attempt::{self, Sender};
-use crate::{Projection, email::EmailProjection};
+use crate::{
+    Projection,
+    email::EmailProjection,
+    queue::{self, Queue, Worker},
+};
 
-/// The longest the worker sleeps with nothing due.
-const IDLE_POLL: Duration = Duration::from_secs(1);
-/// How often the queue depth gauge is refreshed.
-const DEPTH_INTERVAL: Duration = Duration::from_secs(1);
-/// How long an email the queue offered but its stream said was not due (the read model
-/// had not caught up yet) is left alone, so a lagging projection does not make the worker
-/// read the same stream over and over.
-const REST: Duration = Duration::from_millis(500);
+const QUEUE: Queue = Queue {
+    kind: "email",
+    table: "emails",
+    id_column: "email_id",
+    projection: EmailProjection::NAME,
+    depth_gauge: "emails_queue_depth",
+};
 
-/// Runs the worker until `shutdown`, starting over after failures (the queue is in
-/// PostgreSQL: nothing is lost by starting over).
-pub async fn run(sender: Arc<Sender>, shutdown: CancellationToken) {
-    service_kit::restart::restarting(
-        &shutdown,
-        || {
-            let (sender, shutdown) = (Arc::clone(&sender), shutdown.clone());
-            async move { work(&sender, &shutdown).await }
-        },
-        |err| tracing::error!(error = %err, "email worker failed; starting over"),
-    )
-    .await;
-}
+impl Worker for Sender {
+    fn name(&self) -> &str {
+        &self.worker
+    }
 
-async fn work(sender: &Arc<Sender>, shutdown: &CancellationToken) -> anyhow::Result<()> {
-    let pool = sender.store.pool().clone();
-    let mut listener = database::listener(&pool).await?;
-    listener.listen(checkpoint::CHANNEL).await?;
-    tracing::info!(worker = %sender.worker, to = %sender.mailer.describe(), "email worker started");
-    let mut attempts: JoinSet<(Uuid, bool)> = JoinSet::new();
-    let mut in_flight: HashSet<Uuid> = HashSet::new();
-    let mut resting: HashMap<Uuid, tokio::time::Instant> = HashMap::new();
-    let mut depth_measured = tokio::time::Instant::now() - DEPTH_INTERVAL;
-    loop {
-        resting.retain(|_, since| since.elapsed() < REST);
-        let free = sender.attempts.saturating_sub(attempts.len());
-        if free > 0 {
-            let skip = in_flight.len() + resting.len();
-            for id in due(&pool, free + skip).await? {
-                if in_flight.len() >= sender.attempts
-                    || resting.contains_key(&id)
-                    || !in_flight.insert(id)
-                {
-                    continue;
-                }
-                let sender = Arc::clone(sender);
-                attempts.spawn(async move {
-                    match attempt::run(&sender, id).await {
-                        Ok(attempted) => (id, attempted),
-                        Err(err) => {
-                            tracing::error!(email_id = %id, error = %err, "email attempt failed");
-                            (id, false)
-                        }
-                    }
-                });
-            }
-        }
-        if depth_measured.elapsed() >= DEPTH_INTERVAL {
-            metrics::gauge!("emails_queue_depth").set(depth(&pool).await? as f64);
-            depth_measured = tokio::time::Instant::now();
-        }
-        let wait = if attempts.len() >= sender.attempts {
-            // Every slot is busy: the next free one wakes the loop.
-            IDLE_POLL
-        } else {
-            let taken = in_flight.iter().chain(resting.keys()).copied().collect();
-            until_next_due(&pool, taken).await?
-        };
-        let deadline = tokio::time::Instant::now() + wait;
-        loop {
-            tokio::select! {
-                notice = listener.recv() => {
-                    let notice = notice?;
-                    // Other projections' notices are many and say nothing of the queue.
-                    if checkpoint::Notice::parse(notice.payload())
-                        .is_some_and(|n| n.projection == EmailProjection::NAME)
-                    {
-                        break;
-                    }
-                }
-                Some(done) = attempts.join_next(), if !attempts.is_empty() => {
-                    let (id, attempted) = done?;
-                    in_flight.remove(&id);
-                    if !attempted {
-                        resting.insert(id, tokio::time::Instant::now());
-                    }
-                    break;
-                }
-                _ = tokio::time::sleep_until(deadline) => break,
-                _ = shutdown.cancelled() => {
-                    // Let attempts under way record their outcome; each is bounded by
-                    // the SMTP timeout.
-                    while let Some(done) = attempts.join_next().await {
-                        done?;
-                    }
-                    return Ok(());
-                }
-            }
-        }
+    fn pool(&self) -> &PgPool {
+        self.store.pool()
+    }
+
+    fn slots(&self) -> usize {
+        self.attempts
+    }
+
+    async fn attempt(&self, id: Uuid) -> anyhow::Result<bool> {
+        attempt::run(self, id).await
     }
 }
 
-/// Up to `limit` emails due now, the longest-waiting first.
-async fn due(pool: &PgPool, limit: usize) -> Result<Vec<Uuid>, sqlx::Error> {
-    sqlx::query_scalar(
-        "SELECT email_id FROM emails WHERE next_attempt_at <= $1 \
-         ORDER BY next_attempt_at LIMIT $2",
-    )
-    .bind(OffsetDateTime::now_utc())
-    .bind(limit as i64)
-    .fetch_all(pool)
-    .await
-}
-
-/// How long until the next email not `taken` here falls due, at most [`IDLE_POLL`].
-async fn until_next_due(pool: &PgPool, taken: Vec<Uuid>) -> Result<Duration, sqlx::Error> {
-    let next: Option<OffsetDateTime> = sqlx::query_scalar(
-        "SELECT min(next_attempt_at) FROM emails \
-         WHERE next_attempt_at IS NOT NULL AND email_id <> ALL($1)",
-    )
-    .bind(&taken)
-    .fetch_one(pool)
-    .await?;
-    let wait = next.map_or(IDLE_POLL, |next| {
-        let until = next - OffsetDateTime::now_utc();
-        Duration::try_from(until).unwrap_or(Duration::ZERO)
-    });
-    Ok(wait.clamp(Duration::from_millis(5), IDLE_POLL))
-}
-
-/// Emails waiting for an attempt or being sent.
-async fn depth(pool: &PgPool) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar("SELECT count(*) FROM emails WHERE next_attempt_at IS NOT NULL")
-        .fetch_one(pool)
-        .await
+/// Runs the email worker until `shutdown`.
+pub async fn run(sender: Arc<Sender>, shutdown: CancellationToken) {
+    tracing::info!(to = %sender.mailer.describe(), "email worker sends");
+    queue::run(QUEUE, sender, shutdown).await;
 }

@@ -1,7 +1,8 @@
 //! The errors projection: issues follow their errors and admins' actions (a resolved
 //! issue that errs again regresses, a muted one stays muted), an issue ends the same
-//! whether its first error or its opening came first, and a replay rebuilds every table
-//! exactly.
+//! whether its first error or its opening came first, a replay rebuilds every table
+//! exactly, and errors past their retention leave the read model but for each issue's
+//! latest.
 
 use crate::common::caught_up;
 
@@ -339,6 +340,62 @@ async fn an_issue_ends_the_same_whether_its_first_error_or_its_opening_came_firs
     assert_eq!(late["times_seen"], 3);
     assert_eq!(late["users_seen"], 2);
     assert!(!late["opened_at"].is_null());
+    stop.cancel();
+    for runner in runners {
+        runner.await.unwrap();
+    }
+    db.drop().await;
+}
+
+/// The titles of the errors the read model keeps whole, oldest first.
+async fn kept(pool: &PgPool) -> Vec<String> {
+    sqlx::query_scalar("SELECT title FROM error_events ORDER BY received_at")
+        .fetch_all(pool)
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn old_errors_are_pruned_but_each_issue_keeps_its_latest_and_a_replay_restores_them() {
+    let db = TestDatabase::new().await;
+    let store = EventStore::new(db.pool.clone());
+    let stop = CancellationToken::new();
+    let runners =
+        projector::app::spawn_projections(&db.pool, &EventSource::log(&db.pool), "g", &stop);
+    project(&store).await;
+    // "a" erred three times long ago; "b" once long ago and once lately.
+    for t in [1, 2, 3] {
+        append(&store, error("a", t, Level::Error, None, 1)).await;
+    }
+    append(&store, error("b", 4, Level::Error, None, 1)).await;
+    append(&store, error("b", 1000, Level::Error, None, 1)).await;
+    caught_up(&db.pool, "errors").await;
+    let prune = || {
+        // One row per batch: the batches go on until nothing is left to prune.
+        projector::errors::retention::prune(&db.pool, at(500), 1, &stop)
+    };
+
+    assert_eq!(prune().await.unwrap(), 3);
+    assert_eq!(
+        kept(&db.pool).await,
+        ["ValueError: a 3", "ValueError: b 1000"],
+        "a's latest stays however old; b's recent one stays"
+    );
+    let a = row(&db.pool, issue("a")).await;
+    assert_eq!(a["times_seen"], 3, "the counts remember what was pruned");
+    assert_eq!(prune().await.unwrap(), 0, "nothing more is old");
+
+    // The log keeps everything: a replay brings every error back, to be pruned again.
+    let projection = projector::projections()
+        .into_iter()
+        .find(|p| p.name() == "errors")
+        .unwrap();
+    projector::replay::replay(&db.pool, projection.as_ref())
+        .await
+        .unwrap();
+    assert_eq!(kept(&db.pool).await.len(), 5);
+    assert_eq!(prune().await.unwrap(), 3);
+    assert_eq!(kept(&db.pool).await.len(), 2);
     stop.cancel();
     for runner in runners {
         runner.await.unwrap();

@@ -13,7 +13,6 @@
 //! - [`frames`]: SSE frames, rendered once per event.
 //! - [`presence`]: who is online across instances, pushed to contacts.
 //! - [`handlers`] and [`queries`]: the read endpoints and their SQL.
-//! - [`page`]: a minimal chat page.
 
 pub mod align;
 pub mod fanout;
@@ -22,7 +21,6 @@ pub mod frames;
 pub mod handlers;
 pub mod history;
 pub mod hub;
-pub mod page;
 pub mod presence;
 pub mod queries;
 pub mod stream;
@@ -166,5 +164,4 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/users", get(handlers::online_users))
         .route("/api/v1/users/search", get(handlers::search_users))
         .route("/api/v1/users/{id}/chats", get(handlers::user_rooms))
-        .route("/chat", get(page::chat_page))
 }

@@ -1,15 +1,13 @@
-//! The errors dashboard: a page for admins, and the live tail of collected records it
-//! follows over Server-Sent Events.
+//! The errors dashboard's live tail of collected records, which the page (in
+//! [`crate::pages`]) follows over Server-Sent Events.
 //!
 //! - [`tail`]: follows the errors context and broadcasts each record.
 //! - [`stream`]: `GET /api/v1/errors/stream`, history from the log then live records.
 //! - [`history`]: the records a stream starts with, from the log.
 //! - [`filter`]: minimum level, service, project and text.
-//! - [`page`]: the dashboard page.
 
 pub mod filter;
 pub mod history;
-pub mod page;
 pub mod stream;
 pub mod tail;
 
@@ -45,7 +43,5 @@ impl Dashboard {
 }
 
 pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/api/v1/errors/stream", get(stream::tail_stream))
-        .route("/errors", get(page::dashboard_page))
+    Router::new().route("/api/v1/errors/stream", get(stream::tail_stream))
 }

@@ -27,21 +27,6 @@ crate::docs::status_schema!(
     "How serious an error is, lowest first."
 );
 
-/// A level as the tables keep it: its rank in [`Level::ALL`].
-pub fn rank(level: Level) -> i16 {
-    Level::ALL
-        .iter()
-        .position(|l| *l == level)
-        .expect("every level is in ALL") as i16
-}
-
-fn level_of(rank: i16) -> Level {
-    Level::ALL
-        .get(rank as usize)
-        .copied()
-        .unwrap_or(Level::Fatal)
-}
-
 /// An issue as listings show it.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct IssueSummary {
@@ -121,7 +106,7 @@ fn summary(row: &sqlx::postgres::PgRow) -> Result<IssueSummary, sqlx::Error> {
         project: row.try_get("project")?,
         title: row.try_get("title")?,
         culprit: row.try_get("culprit")?,
-        level: level_of(row.try_get("level")?),
+        level: Level::from_rank(row.try_get("level")?),
         status: IssueStatus::parse(&status).ok_or_else(|| sqlx::Error::ColumnDecode {
             index: "status".into(),
             source: format!("unknown status {status:?}").into(),
@@ -181,8 +166,9 @@ fn filters<'a>(query: &mut QueryBuilder<'a, Postgres>, listing: &'a Listing) {
     if let Some(status) = listing.status {
         query.push(" AND i.status = ").push_bind(status.as_str());
     }
+    // The issues at this level or above.
     if let Some(level) = listing.level {
-        query.push(" AND i.level = ").push_bind(rank(level));
+        query.push(" AND i.level >= ").push_bind(level.rank());
     }
     // strpos, not LIKE: the search text is never a pattern.
     if let Some(q) = &listing.q {
@@ -246,7 +232,7 @@ pub async fn errors(
         .map(|row| {
             Ok(ErrorView {
                 event_id: row.try_get("event_id")?,
-                level: level_of(row.try_get("level")?),
+                level: Level::from_rank(row.try_get("level")?),
                 title: row.try_get("title")?,
                 received_at: row.try_get("received_at")?,
                 occurred_at: row.try_get("occurred_at")?,

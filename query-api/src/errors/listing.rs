@@ -28,7 +28,8 @@ pub struct IssueSearch {
     // Text rather than the enum, so that a wrong name gets the error `parse` gives.
     #[param(value_type = Option<IssueStatusSchema>, inline)]
     pub status: Option<String>,
-    /// Only issues whose highest level is this one.
+    /// Only issues whose highest level is at least this one (`warning`: warnings, errors
+    /// and fatal errors).
     #[param(value_type = Option<LevelSchema>, inline)]
     pub level: Option<String>,
     /// `last_seen` (default: most recently seen first), `first_seen` (newest first),
@@ -38,27 +39,18 @@ pub struct IssueSearch {
     pub q: Option<String>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Sort {
-    LastSeen,
-    FirstSeen,
-    Frequent,
-    Users,
+schemas::named_enum! {
+    /// The order of an issue listing.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+    pub enum Sort {
+        LastSeen = "last_seen",
+        FirstSeen = "first_seen",
+        Frequent = "frequent",
+        Users = "users",
+    }
 }
 
 impl Sort {
-    const NAMES: [&str; 4] = ["last_seen", "first_seen", "frequent", "users"];
-
-    fn parse(text: &str) -> Option<Self> {
-        match text {
-            "last_seen" => Some(Self::LastSeen),
-            "first_seen" => Some(Self::FirstSeen),
-            "frequent" => Some(Self::Frequent),
-            "users" => Some(Self::Users),
-            _ => None,
-        }
-    }
-
     /// The column the listing is ordered by, descending.
     pub fn column(self) -> &'static str {
         match self {
@@ -108,7 +100,8 @@ impl IssueSearch {
             .transpose()?;
         let sort = match self.sort.as_deref() {
             None => Sort::LastSeen,
-            Some(text) => Sort::parse(text).ok_or_else(|| one_of("sort", text, &Sort::NAMES))?,
+            Some(text) => Sort::parse(text)
+                .ok_or_else(|| one_of("sort", text, &Sort::ALL.map(Sort::as_str)))?,
         };
         let q = self
             .q

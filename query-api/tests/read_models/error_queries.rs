@@ -169,6 +169,28 @@ async fn issues_are_filtered_ordered_and_paged_with_their_totals() {
     );
     assert_eq!((page[0].times_seen, page[0].users_seen), (2, 2));
     assert_eq!(page[0].status, IssueStatus::Open);
+    // A level asks for that level or a higher one.
+    for (level, titles_seen) in [
+        ("info", vec!["Spread", "Common", "Rare"]),
+        ("warning", vec!["Spread", "Common", "Rare"]),
+        ("error", vec!["Common", "Rare"]),
+        ("fatal", vec![]),
+    ] {
+        let search = IssueSearch {
+            level: Some(level.into()),
+            ..IssueSearch::default()
+        };
+        let (total, page) = issues::page(&db.pool, &listing(search)).await.unwrap();
+        let expected: Vec<String> = titles_seen
+            .iter()
+            .map(|t| format!("{t}: it broke"))
+            .collect();
+        assert_eq!(
+            (total, titles(&page)),
+            (expected.len() as i64, expected),
+            "{level}"
+        );
+    }
     let nothing = IssueSearch {
         project: Some(7),
         ..IssueSearch::default()

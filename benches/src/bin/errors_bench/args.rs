@@ -54,14 +54,19 @@ pub(crate) struct Args {
     #[arg(long)]
     pub baseline_url: Option<Url>,
 
-    /// The database of `--url`'s platform, where the benchmark's project is created
-    /// (appending `ProjectCreated` to `project-<n>`) before the ingest phase.
-    #[arg(long, default_value = "postgres://postgres@127.0.0.1:5432/platform")]
-    pub database_url: String,
+    /// An admin of `--url`'s platform (its `ADMIN_EMAIL`), who creates the project the
+    /// ingest phase reports to.
+    #[arg(long, env = "ADMIN_EMAIL", default_value = "root@example.com")]
+    pub admin_email: String,
 
-    /// The project reported to; created by the benchmark unless it exists.
-    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(i64).range(1..))]
-    pub project: i64,
+    /// That admin's password (the platform's `ADMIN_PASSWORD`).
+    #[arg(
+        long,
+        env = "ADMIN_PASSWORD",
+        default_value = "Rootpass1",
+        hide_env_values = true
+    )]
+    pub admin_password: String,
 
     /// Concurrent clients of the commands and ingest phases.
     #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u32).range(1..=1024))]
@@ -142,9 +147,6 @@ impl Args {
         cli::ensure_loopback_url(self.layer_url())?;
         if let Some(baseline) = &self.baseline_url {
             cli::ensure_loopback_url(baseline)?;
-        }
-        if self.runs(Phase::Ingest) {
-            cli::ensure_loopback_database(&self.database_url)?;
         }
         Ok(())
     }

@@ -19,6 +19,7 @@ use serde_json::Value;
 use crate::{
     args::{Args, Encoding},
     envelope::Template,
+    project::Project,
 };
 
 /// What the Python SDK sends with each envelope.
@@ -46,13 +47,14 @@ struct Target {
 pub(crate) async fn ingest_phase(
     args: &Args,
     client: &Client,
-    key: &str,
+    project: &Project,
     encoding: Encoding,
 ) -> anyhow::Result<IngestResult> {
     let target = Target {
-        url: endpoint(&args.url, &format!("/api/{}/envelope/", args.project))?,
+        url: endpoint(&args.url, &format!("/api/{}/envelope/", project.id))?,
         auth: HeaderValue::from_str(&format!(
-            "Sentry sentry_key={key}, sentry_version=7, sentry_client={SENTRY_CLIENT}"
+            "Sentry sentry_key={}, sentry_version=7, sentry_client={SENTRY_CLIENT}",
+            project.key
         ))
         .context("the client key is not a header value")?,
         template: Arc::new(Template::new()),

@@ -10,8 +10,9 @@
 //!    Envelopes per second and latency; their ratio to the commands' rate. Each event is
 //!    one append through the same group-commit writer as an item command. Run after the
 //!    commands, ingestion meets the larger events table: the order favours the commands.
-//!    The project (`--project`, created in `--database-url` unless it exists) takes a
-//!    quota far above what a run sends.
+//!    The project is created by the platform's admin (`--admin-email`, `--admin-password`)
+//!    through `POST /api/v1/errors/projects` unless it exists, with a quota far above what
+//!    a run sends.
 //! 3. `layer`: `GET /api/v1/items/{id}` at `--layer-rate` requests a second on a fixed
 //!    schedule against `--layer-url` (a platform with the error layer; default `--url`)
 //!    and `--baseline-url` (the same without it), in `--layer-rounds` alternating rounds; p50/p99/p99.9 of each
@@ -33,8 +34,8 @@
 //!
 //! ```text
 //! cargo build --release -p benches
-//! target/release/errors-bench --url http://127.0.0.1:8080 \
-//!     --database-url postgres://postgres@127.0.0.1:5432/platform \
+//! ADMIN_EMAIL=root@example.com ADMIN_PASSWORD=... \
+//!     target/release/errors-bench --url http://127.0.0.1:8080 \
 //!     --baseline-url http://127.0.0.1:8081
 //! ```
 //!
@@ -147,8 +148,8 @@ async fn commands(args: &Args, client: &Client) -> anyhow::Result<benches::load:
 }
 
 async fn ingest(args: &Args, client: &Client, summary: &mut Summary) {
-    let key = match ensure_project(&args.database_url, args.project).await {
-        Ok(key) => key,
+    let project = match ensure_project(args, client).await {
+        Ok(project) => project,
         Err(error) => {
             summary
                 .failures
@@ -157,7 +158,7 @@ async fn ingest(args: &Args, client: &Client, summary: &mut Summary) {
         }
     };
     for &encoding in &args.encodings {
-        match ingest_phase(args, client, &key, encoding).await {
+        match ingest_phase(args, client, &project, encoding).await {
             Ok(result) => {
                 if result.throughput.errors > 0 {
                     summary.failures.push(format!(

@@ -1,6 +1,7 @@
-//! nginx.conf against the services' routes: every documented route reaches the service
-//! that serves it, Sentry SDKs reach the ingestion endpoints with bodies as large as
-//! Sentry takes, a body over a limit is told that limit, and no access token is logged.
+//! nginx.conf against the services' routes: every documented route and every page reaches
+//! the service that serves it, Sentry SDKs reach the ingestion endpoints with bodies as
+//! large as Sentry takes, a body over a limit is told that limit, and no access token is
+//! logged.
 
 use serde_json::Value;
 
@@ -56,6 +57,20 @@ fn nginx_sends_every_documented_route_to_the_service_that_serves_it() {
                 route.location
             );
         }
+    }
+}
+
+#[test]
+fn nginx_sends_the_pages_and_their_script_to_query_api() {
+    let nginx = nginx();
+    for path in query_api::pages::paths() {
+        let route = nginx.route("GET", path);
+        assert_eq!(
+            route.upstream().as_deref(),
+            Some("query_api"),
+            "nginx sends GET {path} (location {}) elsewhere than query-api, which serves it",
+            route.location
+        );
     }
 }
 

@@ -1,57 +1,79 @@
-//! The errors context for tests: projects, alert rules and reported errors appended to
-//! the store directly, as the command side and the Sentry ingestion will append them.
-//! When those land, these helpers may switch to the HTTP API without changing the tests.
+//! The errors context for tests: projects and their alert rules, made by an admin through
+//! the API as an operator makes them, and reported errors appended to the store directly,
+//! as the Sentry ingestion and the capture layer append them.
 
 use event_store::{AppendRequest, EventStore, ExpectedVersion};
+use reqwest::{Method, StatusCode};
 use schemas::{
     EventMetadata, NewEvent,
-    errors::{
-        self, AlertRules, AlertRulesChanged, ErrorLogged, ErrorsEvent, IssueOpened, Level, Origin,
-        ProjectCreated,
-    },
+    errors::{self, AlertRules, ErrorLogged, ErrorsEvent, IssueOpened, Level, Origin},
 };
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use super::TestApp;
+use super::{TestApp, accounts::Account};
+
+/// A project reports can be sent to, as `POST /api/v1/errors/projects` answered.
+pub(crate) struct TestProject {
+    pub(crate) id: i64,
+    pub(crate) key: String,
+    /// `http://<key>@127.0.0.1:<port>/<id>`.
+    pub(crate) dsn: String,
+}
+
+impl TestProject {
+    /// The path of one of its ingestion endpoints (`envelope` or `store`).
+    pub(crate) fn path(&self, endpoint: &str) -> String {
+        format!("/api/{}/{endpoint}/", self.id)
+    }
+}
 
 impl TestApp {
     fn store(&self) -> EventStore {
         EventStore::new(self.db.pool.clone())
     }
 
-    /// Creates project `project` named `name`; returns the position of its creation.
-    pub(crate) async fn create_project(&self, project: i64, name: &str) -> i64 {
-        let created = ErrorsEvent::ProjectCreated(ProjectCreated {
-            project,
-            name: name.to_owned(),
-            public_key: "a".repeat(32),
-            rate_limit_per_minute: 600,
-            created_by: Uuid::nil(),
-            created_at: schemas::clock::now(),
-        });
-        self.append_errors(
-            errors::project_stream_id(project),
-            ExpectedVersion::NoStream,
-            &[created],
-        )
-        .await
+    /// Creates a project named `name` taking `per_minute` events a minute, as `admin`
+    /// through `POST /api/v1/errors/projects`.
+    pub(crate) async fn create_project(
+        &self,
+        admin: &Account,
+        name: &str,
+        per_minute: i64,
+    ) -> TestProject {
+        let body = json!({ "name": name, "rate_limit_per_minute": per_minute });
+        let response = self
+            .send_as(
+                Some(admin),
+                Method::POST,
+                "/api/v1/errors/projects",
+                Some(&body),
+            )
+            .await;
+        let created = &super::json(response, StatusCode::CREATED).await["data"];
+        TestProject {
+            id: created["id"].as_i64().expect("a project id"),
+            key: created["public_key"].as_str().expect("a key").to_owned(),
+            dsn: created["dsn"].as_str().expect("a DSN").to_owned(),
+        }
     }
 
-    /// Sets a project's alert rules; returns the position of the change.
-    pub(crate) async fn set_alert_rules(&self, project: i64, rules: AlertRules) -> i64 {
-        let changed = ErrorsEvent::AlertRulesChanged(AlertRulesChanged {
-            project,
-            rules,
-            by: Uuid::nil(),
-            changed_at: schemas::clock::now(),
-        });
-        self.append_errors(
-            errors::project_stream_id(project),
-            ExpectedVersion::Any,
-            &[changed],
-        )
-        .await
+    /// Sets a project's alert rules as `admin` through
+    /// `PUT /api/v1/errors/projects/{id}/alert-rules`; returns the position of the change.
+    pub(crate) async fn set_alert_rules(
+        &self,
+        admin: &Account,
+        project: i64,
+        rules: AlertRules,
+    ) -> i64 {
+        let path = format!("/api/v1/errors/projects/{project}/alert-rules");
+        let body = serde_json::to_value(rules).unwrap();
+        let response = self
+            .send_as(Some(admin), Method::PUT, &path, Some(&body))
+            .await;
+        super::json(response, StatusCode::OK).await["data"]["position"]
+            .as_i64()
+            .expect("a position")
     }
 
     /// Reports an error titled `title` to `project`: its `ErrorLogged`, with the
@@ -116,19 +138,6 @@ impl TestApp {
             Err(err) => panic!("cannot append the error: {err}"),
         };
         (issue_id, appended.last().unwrap().last_position)
-    }
-
-    async fn append_errors(
-        &self,
-        stream: String,
-        expected: ExpectedVersion,
-        events: &[ErrorsEvent],
-    ) -> i64 {
-        self.store()
-            .append(request(stream, expected, events))
-            .await
-            .unwrap()
-            .last_position
     }
 }
 

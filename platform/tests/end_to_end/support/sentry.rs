@@ -1,66 +1,14 @@
-//! Sentry reporting in tests: projects to report to, the real Python SDK as a child
-//! process (`TEST_SENTRY_PYTHON` is the python `scripts/install-sentry-sdk` prints;
-//! `scripts/test` sets it, and a test that needs it fails without it), and the errors and
-//! issues the store recorded.
+//! Sentry reporting in tests: the real Python SDK as a child process (`TEST_SENTRY_PYTHON`
+//! is the python `scripts/install-sentry-sdk` prints; `scripts/test` sets it, and a test
+//! that needs it fails without it), and the errors and issues the store recorded. Projects
+//! to report to come from [`super::errors`].
 
 use std::{path::PathBuf, process::Command};
 
-use event_store::{AppendRequest, EventStore, ExpectedVersion};
-use schemas::{
-    EventMetadata, NewEvent,
-    errors::{ErrorLogged, ErrorsEvent, IssueOpened, ProjectCreated, project_stream_id},
-};
+use schemas::errors::{ErrorLogged, ErrorsEvent, IssueOpened};
 use uuid::Uuid;
 
 use super::TestApp;
-
-/// A project reports can be sent to.
-pub(crate) struct TestProject {
-    pub(crate) id: i64,
-    pub(crate) key: String,
-    /// `http://<key>@127.0.0.1:<port>/<id>`.
-    pub(crate) dsn: String,
-}
-
-impl TestProject {
-    /// The path of one of its ingestion endpoints (`envelope` or `store`).
-    pub(crate) fn path(&self, endpoint: &str) -> String {
-        format!("/api/{}/{endpoint}/", self.id)
-    }
-}
-
-/// Creates project `id` taking `per_minute` events a minute. Projects are created by
-/// appending their first event, as the admin endpoint that creates them will.
-pub(crate) async fn create_project(app: &TestApp, id: i64, per_minute: i64) -> TestProject {
-    let key = Uuid::new_v4().simple().to_string();
-    let created = ErrorsEvent::ProjectCreated(ProjectCreated {
-        project: id,
-        name: format!("app {id}"),
-        public_key: key.clone(),
-        rate_limit_per_minute: per_minute,
-        created_by: Uuid::nil(),
-        created_at: time::OffsetDateTime::now_utc(),
-    });
-    let metadata = EventMetadata {
-        correlation_id: "test".into(),
-        actor: None,
-    };
-    EventStore::new(app.db.pool.clone())
-        .append(AppendRequest::new(
-            project_stream_id(id),
-            ExpectedVersion::NoStream,
-            vec![NewEvent::from_domain(&created)],
-            metadata,
-        ))
-        .await
-        .expect("project created");
-    let host = app.base.trim_start_matches("http://");
-    TestProject {
-        id,
-        dsn: format!("http://{key}@{host}/{id}"),
-        key,
-    }
-}
 
 /// Every `ErrorLogged` of `project` in the log, in log order.
 pub(crate) async fn errors_logged(app: &TestApp, project: i64) -> Vec<ErrorLogged> {
