@@ -21,7 +21,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::{
-    decision::{self, Trigger},
+    decision::{self, IssueState, Trigger},
     memory::Memory,
 };
 use crate::{Projection, Tables};
@@ -76,6 +76,17 @@ struct Subject {
     level: Level,
 }
 
+impl Subject {
+    fn new(project: i64, issue_id: Uuid, title: String, level: Level) -> Self {
+        Self {
+            project,
+            issue_id,
+            title,
+            level,
+        }
+    }
+}
+
 /// An alert the rules called for, and the channels it goes to.
 struct Called {
     subject: Subject,
@@ -101,24 +112,14 @@ async fn react(
             memory.set_rules(conn, e.project, &e.rules, true).await?;
         }
         ErrorsEvent::IssueOpened(e) => {
-            let issue = memory
-                .touch_issue(conn, e.issue_id, e.project, &e.title, e.level)
-                .await?;
-            let rules = memory.rules(conn, e.project).await?;
+            let subject = Subject::new(e.project, e.issue_id, e.title, e.level);
+            let (issue, rules) = look_up(memory, conn, &subject).await?;
             let reason = decision::decide(&rules, &issue, Trigger::Opened, at);
-            let subject = Subject {
-                project: e.project,
-                issue_id: e.issue_id,
-                title: e.title,
-                level: e.level,
-            };
             return called(memory, conn, reason, &rules, subject, at).await;
         }
         ErrorsEvent::ErrorLogged(e) => {
-            let issue = memory
-                .touch_issue(conn, e.issue_id, e.project, &e.title, e.level)
-                .await?;
-            let rules = memory.rules(conn, e.project).await?;
+            let subject = Subject::new(e.project, e.issue_id, e.title, e.level);
+            let (issue, rules) = look_up(memory, conn, &subject).await?;
             let window = match rules.frequency {
                 Some(rule) => {
                     memory
@@ -134,12 +135,6 @@ async fn react(
                     .set_status(conn, e.issue_id, e.project, IssueStatus::Open)
                     .await?;
             }
-            let subject = Subject {
-                project: e.project,
-                issue_id: e.issue_id,
-                title: e.title,
-                level: e.level,
-            };
             return called(memory, conn, reason, &rules, subject, at).await;
         }
         ErrorsEvent::IssueResolved(e) => {
@@ -160,6 +155,26 @@ async fn react(
         _ => {}
     }
     Ok(None)
+}
+
+/// What the reactor knows of the subject's issue before this event (its title and level
+/// brought up to date), and its project's rules.
+async fn look_up(
+    memory: &mut Memory,
+    conn: &mut PgConnection,
+    subject: &Subject,
+) -> anyhow::Result<(IssueState, AlertRules)> {
+    let issue = memory
+        .touch_issue(
+            conn,
+            subject.issue_id,
+            subject.project,
+            &subject.title,
+            subject.level,
+        )
+        .await?;
+    let rules = memory.rules(conn, subject.project).await?;
+    Ok((issue, rules))
 }
 
 /// The alert for `reason`, if any, noted as the issue's last.
