@@ -228,10 +228,12 @@ pub async fn build(config: Config) -> anyhow::Result<Server> {
     // Before any task starts: samples recorded without a recorder are lost.
     service_kit::metrics::handle();
     let common = &config.common;
+    // Refused before anything starts: tokens this process signs or checks are shared.
+    let tokens = common.shared_tokens()?;
     let pool = database::connect_and_migrate(&common.database_url, common.db_pool_size).await?;
     let shutdown = CancellationToken::new();
     let telemetry = service_kit::telemetry::start(&pool, &shutdown);
-    let mut service = start(&config, pool, common.tokens(), &shutdown).await?;
+    let mut service = start(&config, pool, tokens, &shutdown).await?;
     service.tasks.extend(telemetry);
     Ok(Server::bind(common.http_addr_or(PORT), vec![service], shutdown).await?)
 }

@@ -1,5 +1,8 @@
 //! The binary as operators run it: JSON logs carrying the request id, and a graceful
-//! stop on SIGTERM.
+//! stop on SIGTERM; and the refusal to start with a token secret others could know.
+
+// Test support code unwraps too: a panic there is the test failing, with its cause.
+#![allow(clippy::unwrap_used)]
 
 use std::{
     io::{BufRead, BufReader},
@@ -8,6 +11,45 @@ use std::{
 };
 
 use event_log::testing::TestDatabase;
+
+/// What the binary printed when it stopped by itself within 20 s (it is killed otherwise).
+fn refusal(secret: Option<&str>) -> String {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_command-api"));
+    // No database is reached: the secret is checked before anything starts.
+    command
+        .env("DATABASE_URL", "postgres://nobody@127.0.0.1:1/none")
+        .env("HTTP_ADDR", "127.0.0.1:0")
+        .env_remove("KAFKA_BROKERS")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    match secret {
+        Some(secret) => command.env("JWT_SECRET", secret),
+        None => command.env_remove("JWT_SECRET"),
+    };
+    let mut child = command.spawn().unwrap();
+    let started = Instant::now();
+    let exit = loop {
+        if let Some(exit) = child.try_wait().unwrap() {
+            break exit;
+        }
+        if started.elapsed() > Duration::from_secs(20) {
+            child.kill().unwrap();
+            panic!("command-api started with JWT_SECRET {secret:?}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert!(!exit.success(), "exit status {exit}");
+    let mut printed = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut printed).unwrap();
+    printed
+}
+
+#[test]
+fn refuses_to_start_without_a_strong_shared_token_secret() {
+    assert!(refusal(None).contains("JWT_SECRET is not set"));
+    assert!(refusal(Some("change-me-outside-development")).contains("at least 32"));
+    assert!(refusal(Some("change-me-outside-development-0123456789")).contains("placeholder"));
+}
 
 #[tokio::test]
 async fn sigterm_drains_and_stops_the_server_and_logs_are_json_with_the_request_id() {
@@ -22,6 +64,7 @@ async fn sigterm_drains_and_stops_the_server_and_logs_are_json_with_the_request_
         .env("HTTP_ADDR", format!("127.0.0.1:{port}"))
         .env("LOG_FORMAT", "json")
         .env("RUST_LOG", "info")
+        .env("JWT_SECRET", "9f2c4e1ab07d6e35c8f14a92b3d0e7c6")
         .env_remove("KAFKA_BROKERS")
         .stdout(Stdio::piped())
         .spawn()

@@ -36,14 +36,15 @@ pub async fn build(config: Config) -> anyhow::Result<Server> {
     // Before any task starts: samples recorded without a recorder are lost.
     service_kit::metrics::handle();
     let common = &config.common;
+    // One issuer for both APIs, so a random secret (JWT_SECRET unset) still verifies; a
+    // secret that is set must be strong.
+    let tokens = common.tokens()?;
     let pool = database::connect_and_migrate(&common.database_url, common.db_pool_size).await?;
     let shutdown = CancellationToken::new();
     let command = command_api::Config {
         common: common.clone(),
         settings: config.command.clone(),
     };
-    // One issuer for both APIs, so a random secret (JWT_SECRET unset) still verifies.
-    let tokens = common.tokens();
     let query = query_api::Config {
         common: common.clone(),
         settings: config.query.clone(),

@@ -72,11 +72,12 @@ impl CommonConfig {
         crate::telemetry::init(service, self.log_format, &self.capture);
     }
 
-    /// The token issuer and verifier these settings describe.
-    pub fn tokens(&self) -> Arc<Tokens> {
-        let ttl = Duration::from_secs(self.access_token_ttl_seconds);
+    /// The token issuer and verifier of a process that alone issues and verifies its
+    /// tokens: a random secret when `JWT_SECRET` is unset. A secret that is set must be
+    /// strong (see [`check_secret`]).
+    pub fn tokens(&self) -> anyhow::Result<Arc<Tokens>> {
         let secret = match &self.jwt_secret {
-            Some(secret) => secret.expose_secret().to_owned(),
+            Some(secret) => check_secret(secret.expose_secret())?.to_owned(),
             None => {
                 tracing::warn!(
                     "JWT_SECRET is not set: using a random secret; tokens will not survive a restart"
@@ -84,6 +85,24 @@ impl CommonConfig {
                 format!("{}{}", Uuid::new_v4().simple(), Uuid::new_v4().simple())
             }
         };
+        Ok(self.issuer(&secret))
+    }
+
+    /// The token issuer and verifier of a process that shares its tokens with others
+    /// (command-api issues what query-api verifies): `JWT_SECRET` must be set, and strong.
+    pub fn shared_tokens(&self) -> anyhow::Result<Arc<Tokens>> {
+        let secret = self.jwt_secret.as_ref().ok_or_else(|| {
+            anyhow::anyhow!(
+                "JWT_SECRET is not set: command-api and query-api must share a secret of at \
+                 least {MIN_SECRET_BYTES} random bytes (e.g. `openssl rand -hex 32`)"
+            )
+        })?;
+        let secret = check_secret(secret.expose_secret())?;
+        Ok(self.issuer(secret))
+    }
+
+    fn issuer(&self, secret: &str) -> Arc<Tokens> {
+        let ttl = Duration::from_secs(self.access_token_ttl_seconds);
         Arc::new(Tokens::new(secret.as_bytes(), ttl))
     }
 
@@ -99,6 +118,43 @@ impl CommonConfig {
     }
 }
 
+/// The shortest token secret taken: HS256 wants a key at least as long as its hash
+/// (RFC 7518, section 3.2).
+pub const MIN_SECRET_BYTES: usize = 32;
+
+/// Words that mark a secret copied from an example rather than drawn at random.
+const PLACEHOLDER_WORDS: [&str; 5] = [
+    "change-me",
+    "changeme",
+    "change_me",
+    "placeholder",
+    "example",
+];
+
+/// `secret` when it can sign tokens: at least [`MIN_SECRET_BYTES`], not an example's
+/// placeholder, not one character repeated. Anyone who knows or guesses it can sign an
+/// admin's token.
+pub fn check_secret(secret: &str) -> anyhow::Result<&str> {
+    if secret.len() < MIN_SECRET_BYTES {
+        anyhow::bail!(
+            "JWT_SECRET holds {} bytes; at least {MIN_SECRET_BYTES} random bytes are needed \
+             (e.g. `openssl rand -hex 32`)",
+            secret.len()
+        );
+    }
+    let lower = secret.to_ascii_lowercase();
+    if PLACEHOLDER_WORDS.iter().any(|word| lower.contains(word)) {
+        anyhow::bail!(
+            "JWT_SECRET is a placeholder; set a random one (e.g. `openssl rand -hex 32`)"
+        );
+    }
+    let distinct: std::collections::BTreeSet<u8> = secret.bytes().collect();
+    if distinct.len() < 8 {
+        anyhow::bail!("JWT_SECRET repeats too few characters to be random");
+    }
+    Ok(secret)
+}
+
 #[cfg(test)]
 mod tests {
     use clap::Parser;
@@ -109,6 +165,39 @@ mod tests {
     struct Settings {
         #[command(flatten)]
         common: CommonConfig,
+    }
+
+    fn settings(args: &[&str]) -> Settings {
+        Settings::try_parse_from([&["test"], args].concat()).expect("valid settings")
+    }
+
+    #[test]
+    fn a_shared_secret_must_be_set_long_and_random() {
+        let unset = settings(&[]);
+        let refused = unset.common.shared_tokens().err().expect("refused");
+        assert!(
+            refused.to_string().contains("JWT_SECRET is not set"),
+            "{refused}"
+        );
+        assert!(
+            unset.common.tokens().is_ok(),
+            "one process may draw its own"
+        );
+        for (secret, why) in [
+            ("hunter2-signing-key", "bytes"),
+            ("change-me-outside-development", "bytes"),
+            ("change-me-outside-development-0123456789", "placeholder"),
+            ("0123456789abcdef-EXAMPLE-0123456789abcdef", "placeholder"),
+            ("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", "repeats"),
+        ] {
+            let config = settings(&["--jwt-secret", secret]);
+            for result in [config.common.shared_tokens(), config.common.tokens()] {
+                let refused = result.err().unwrap_or_else(|| panic!("{secret} taken"));
+                assert!(refused.to_string().contains(why), "{secret}: {refused}");
+            }
+        }
+        let strong = settings(&["--jwt-secret", "9f2c4e1ab07d6e35c8f14a92b3d0e7c6"]);
+        assert!(strong.common.shared_tokens().is_ok());
     }
 
     #[test]

@@ -219,6 +219,17 @@ fn compose_services_share_one_database_broker_and_token_secret() {
 }
 
 #[test]
+fn compose_demands_a_token_secret_and_has_no_default_for_it() {
+    for (name, service) in platform_services(&compose()) {
+        let secret = service.environment.get("JWT_SECRET").map(String::as_str);
+        assert!(
+            secret.is_some_and(|s| s.starts_with("${JWT_SECRET:?") && s.ends_with('}')),
+            "service {name}: JWT_SECRET must be demanded from the environment (`${{JWT_SECRET:?...}}`), not {secret:?}"
+        );
+    }
+}
+
+#[test]
 fn compose_creates_a_topic_for_every_context() {
     let compose = compose();
     let init = environment(&services(&compose)["kafka-init"]);
