@@ -65,12 +65,31 @@ pub struct IdentityConfig {
     #[arg(long, env = "AUTH_RATE_LIMIT_PER_MINUTE", default_value_t = NonZeroU32::new(30).expect("non-zero"))]
     pub auth_rate_limit_per_minute: NonZeroU32,
 
+    /// Password changes one account may attempt per minute (each costs a hash, right or
+    /// wrong).
+    #[arg(long, env = "PASSWORD_CHANGE_RATE_LIMIT_PER_MINUTE", default_value_t = NonZeroU32::new(5).expect("non-zero"))]
+    pub password_change_rate_limit_per_minute: NonZeroU32,
+
+    /// Password hashes computed at once (each holds 19 MiB and a core while it runs);
+    /// more wait their turn. Default: the number of cores.
+    #[arg(long, env = "PASSWORD_HASH_CONCURRENCY", value_parser = clap::value_parser!(u32).range(1..))]
+    pub password_hash_concurrency: Option<u32>,
+
     /// Take the client address from `X-Real-IP` (only behind a proxy that sets it).
     #[arg(long, env = "TRUST_PROXY_HEADERS", default_value_t = false, action = clap::ArgAction::Set)]
     pub trust_proxy_headers: bool,
 
     #[command(flatten)]
     pub admin: AdminConfig,
+}
+
+impl IdentityConfig {
+    /// Hashes at once: as set, else one per core.
+    pub fn hash_concurrency(&self) -> usize {
+        self.password_hash_concurrency
+            .map(|n| n as usize)
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, usize::from))
+    }
 }
 
 /// Settings of the email endpoints.
@@ -135,6 +154,8 @@ pub struct Shared {
     pub refresh_ttl: time::Duration,
     /// Emails each user may request a minute.
     pub email_limit: KeyedRateLimit<Uuid>,
+    /// Password changes each user may attempt a minute.
+    pub password_change_limit: KeyedRateLimit<Uuid>,
     /// Where clients reach the platform, for the DSNs of projects.
     pub public_address: PublicAddress,
     /// Reports from Sentry SDKs: the projects, their quotas, the recorder.
@@ -179,11 +200,15 @@ pub async fn start(
         sentry: crate::errors::sentry::Ingest::new(store.clone(), project_ttl),
         store,
         tokens,
-        passwords: Passwords::new(),
+        passwords: Passwords::new(settings.identity.hash_concurrency()),
         refresh_ttl: time::Duration::hours(settings.identity.refresh_token_ttl_hours.into()),
         email_limit: KeyedRateLimit::per_minute(
             settings.email.email_rate_limit_per_minute,
             "emails requested by this account",
+        ),
+        password_change_limit: KeyedRateLimit::per_minute(
+            settings.identity.password_change_rate_limit_per_minute,
+            "password changes by this account",
         ),
         public_address: config.common.public_address(PORT),
     }));

@@ -73,7 +73,8 @@ pub async fn change_profile(
 }
 
 /// Replace the caller's password; the current one is needed. Every other session of the
-/// caller ends.
+/// caller ends. Each account may try `PASSWORD_CHANGE_RATE_LIMIT_PER_MINUTE` times a
+/// minute (default 5), right or wrong.
 #[utoipa::path(
     put, path = "/api/v1/users/me/password", tag = "users",
     request_body = PasswordInput,
@@ -82,6 +83,8 @@ pub async fn change_profile(
         Unauthorized,
         (status = 403, description = "The current password is wrong", body = ErrorBody),
         (status = 422, description = "The new password breaks a rule", body = ErrorBody),
+        (status = 429, description = "Too many password changes by this account this minute", body = ErrorBody,
+         headers(("Retry-After" = u64))),
     ),
     security(("bearer" = []))
 )]
@@ -96,6 +99,10 @@ pub async fn change_password(
         ApiError::invalid(message.clone())
             .with_details(json!({ "fields": { "new_password": message } }))
     })?;
+    // Counted before the hash: each attempt, right or wrong, costs one.
+    if let Err(over) = state.password_change_limit.check(&caller.user_id) {
+        return Ok(over.into_response());
+    }
     let hash = secrets::password_hash(state.pool(), caller.user_id)
         .await
         .map_err(ApiError::internal)?;

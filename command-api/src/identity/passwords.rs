@@ -1,13 +1,19 @@
 //! Password hashing with argon2id at OWASP's minimum (19 MiB, 2 iterations, 1 lane), on
-//! the blocking pool so hashing never stalls the async runtime.
+//! the blocking pool so hashing never stalls the async runtime, a bounded number at once:
+//! the blocking pool would otherwise run up to 512 of them, gigabytes and every core for
+//! whoever sends many wrong passwords at once.
 
-use std::sync::Arc;
+use std::sync::{
+    Arc,
+    atomic::{AtomicUsize, Ordering},
+};
 
 use argon2::{
     Algorithm, Argon2, Params, PasswordHash, PasswordHasher, PasswordVerifier, Version,
     password_hash::{SaltString, rand_core::OsRng},
 };
 use service_kit::ApiError;
+use tokio::sync::Semaphore;
 
 /// Hashes and verifies passwords.
 #[derive(Clone)]
@@ -15,6 +21,16 @@ pub struct Passwords {
     /// A hash of no one's password: verifying against it when the account does not exist
     /// makes a wrong email cost as much time as a wrong password.
     decoy: Arc<str>,
+    /// One permit per hash that may run at once; the others wait in line.
+    turns: Arc<Semaphore>,
+    running: Arc<Running>,
+}
+
+/// Hashes running now, and the most that ever ran at once.
+#[derive(Default)]
+struct Running {
+    now: AtomicUsize,
+    peak: AtomicUsize,
 }
 
 fn argon2() -> Argon2<'static> {
@@ -39,17 +55,18 @@ fn verify_now(password: &str, hash: &str) -> bool {
 }
 
 impl Passwords {
-    pub fn new() -> Self {
+    /// At most `concurrency` hashes (or verifications) at once.
+    pub fn new(concurrency: usize) -> Self {
         Self {
             decoy: hash_now("decoy password, never valid").into(),
+            turns: Arc::new(Semaphore::new(concurrency.max(1))),
+            running: Arc::default(),
         }
     }
 
     /// The PHC string of a new hash of `password`.
     pub async fn hash(&self, password: String) -> Result<String, ApiError> {
-        tokio::task::spawn_blocking(move || hash_now(&password))
-            .await
-            .map_err(ApiError::internal)
+        self.in_turn(move || hash_now(&password)).await
     }
 
     /// Whether `password` matches `hash`; with no hash, checks against the decoy and
@@ -57,22 +74,58 @@ impl Passwords {
     pub async fn verify(&self, password: String, hash: Option<String>) -> Result<bool, ApiError> {
         let known = hash.is_some();
         let hash = hash.unwrap_or_else(|| self.decoy.to_string());
-        let matches = tokio::task::spawn_blocking(move || verify_now(&password, &hash))
-            .await
-            .map_err(ApiError::internal)?;
+        let matches = self.in_turn(move || verify_now(&password, &hash)).await?;
         Ok(known && matches)
     }
-}
 
-impl Default for Passwords {
-    fn default() -> Self {
-        Self::new()
+    /// Runs `work` on the blocking pool once a turn is free.
+    async fn in_turn<T: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, ApiError> {
+        let turn = self
+            .turns
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(ApiError::internal)?;
+        let running = self.running.clone();
+        tokio::task::spawn_blocking(move || {
+            let now = running.now.fetch_add(1, Ordering::SeqCst) + 1;
+            running.peak.fetch_max(now, Ordering::SeqCst);
+            metrics::gauge!("password_hashes_running").set(now as f64);
+            let done = work();
+            running.now.fetch_sub(1, Ordering::SeqCst);
+            drop(turn);
+            done
+        })
+        .await
+        .map_err(ApiError::internal)
+    }
+
+    /// The most hashes that ever ran at once.
+    pub fn peak_concurrency(&self) -> usize {
+        self.running.peak.load(Ordering::SeqCst)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn no_more_hashes_run_at_once_than_allowed() {
+        let passwords = Passwords::new(2);
+        let mut hashes = tokio::task::JoinSet::new();
+        for n in 0..8 {
+            let passwords = passwords.clone();
+            hashes.spawn(async move { passwords.hash(format!("password number {n}")).await });
+        }
+        while let Some(hashed) = hashes.join_next().await {
+            assert!(hashed.expect("no panic").is_ok());
+        }
+        assert_eq!(passwords.peak_concurrency(), 2);
+    }
 
     #[test]
     fn hashes_are_argon2id_with_owasp_parameters_and_verify() {
@@ -92,7 +145,7 @@ mod tests {
 
     #[tokio::test]
     async fn an_unknown_account_never_verifies_even_with_the_decoy_password() {
-        let passwords = Passwords::new();
+        let passwords = Passwords::new(2);
         let verified = passwords
             .verify("decoy password, never valid".into(), None)
             .await

@@ -1,8 +1,9 @@
-//! Registration and login are rate limited per client address.
+//! Registration and login are rate limited per client address; password changes per
+//! account.
 
 use crate::support;
 
-use reqwest::StatusCode;
+use reqwest::{Method, StatusCode};
 use serde_json::json;
 use support::{TestApp, error, header};
 
@@ -50,5 +51,54 @@ async fn logins_and_registrations_over_the_limit_get_429_with_retry_after() {
     let list = app.get("/api/v1/items").await;
     assert_eq!(list.status(), StatusCode::OK);
     assert!(list.headers().get("ratelimit-limit").is_none());
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn password_changes_over_the_limit_get_429_before_any_hash() {
+    let app = TestApp::spawn_with(&["--password-change-rate-limit-per-minute=2"]).await;
+    let ada = app.sign_up("ada@example.com").await;
+    let bob = app.sign_up("bob@example.com").await;
+    let change =
+        |current: &str| json!({ "current_password": current, "new_password": "Changed12345" });
+    for _ in 0..2 {
+        let wrong = app
+            .send_as(
+                Some(&ada),
+                Method::PUT,
+                "/api/v1/users/me/password",
+                Some(&change("Wrong1234")),
+            )
+            .await;
+        assert_eq!(wrong.status(), StatusCode::FORBIDDEN);
+    }
+    // The right password too, once the account's budget is spent.
+    let limited = app
+        .send_as(
+            Some(&ada),
+            Method::PUT,
+            "/api/v1/users/me/password",
+            Some(&change(support::accounts::PASSWORD)),
+        )
+        .await;
+    let retry_after: u64 = header(&limited, "retry-after").parse().unwrap();
+    assert!((1..=60).contains(&retry_after), "{retry_after}");
+    error(
+        limited,
+        StatusCode::TOO_MANY_REQUESTS,
+        "RATE_LIMITED",
+        "too many password changes",
+    )
+    .await;
+    // Another account keeps its own budget.
+    let changed = app
+        .send_as(
+            Some(&bob),
+            Method::PUT,
+            "/api/v1/users/me/password",
+            Some(&change(support::accounts::PASSWORD)),
+        )
+        .await;
+    assert_eq!(changed.status(), StatusCode::NO_CONTENT);
     app.stop().await;
 }

@@ -7,7 +7,7 @@ use tokio::{sync::oneshot, task::JoinHandle};
 use super::{TestApp, stopped};
 
 /// The JWT secret both instances share (give it to the platform with [`SHARED_SECRET`]).
-pub(crate) const SHARED_SECRET: &str = "--jwt-secret=a secret every instance shares";
+pub(crate) const SHARED_SECRET: &str = "--jwt-secret=5b1e9a7c3d2f4e6081a9c7b5d3e1f2a4";
 
 /// A query-api of its own, serving until stopped.
 pub(crate) struct QueryInstance {
