@@ -202,6 +202,31 @@ async fn a_revocation_announced_by_another_instance_is_heard_here() {
 }
 
 #[tokio::test]
+async fn a_revocation_announced_while_the_listener_was_cut_off_is_still_heard() {
+    let app = TestApp::spawn().await;
+    let session = ada(&app).await;
+    assert_ne!(me(&app, &session).await.status(), StatusCode::UNAUTHORIZED);
+    // The listener's connection dies in the same statement that announces the logout: the
+    // announcement reaches no one, and the listener reconnects after it.
+    let cut: i64 = sqlx::query_scalar(
+        "WITH k AS (SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+                    WHERE datname = current_database() AND query ILIKE 'LISTEN%revocations%'), \
+              r AS (UPDATE sessions SET revoked_at = now() RETURNING session_id) \
+         SELECT (SELECT count(*) FROM k) + 0 * count(pg_notify('revocations', session_id::text)::text) FROM r",
+    )
+    .fetch_one(&app.db.pool)
+    .await
+    .unwrap();
+    assert!(cut >= 1, "no revocation listener was found to cut off");
+    first_refusal(
+        async || me(&app, &session).await,
+        "a revocation announced during the reconnection was lost",
+    )
+    .await;
+    app.stop().await;
+}
+
+#[tokio::test]
 async fn a_logout_ends_the_session_on_a_second_running_instance() {
     let app = TestApp::spawn_with(&[SHARED_SECRET]).await;
     let other = app.second_query_api().await;

@@ -98,9 +98,9 @@ impl Revocations {
             let mut listener = Some(listener);
             loop {
                 let result = match listener.take() {
-                    Some(listener) => revocations.listen(listener, ttl, &shutdown).await,
+                    Some(listener) => revocations.listen(&pool, listener, ttl, &shutdown).await,
                     None => match revocations.start(&pool, ttl).await {
-                        Ok(listener) => revocations.listen(listener, ttl, &shutdown).await,
+                        Ok(listener) => revocations.listen(&pool, listener, ttl, &shutdown).await,
                         Err(err) => Err(err),
                     },
                 };
@@ -128,6 +128,13 @@ impl Revocations {
             .await?;
         let mut listener = PgListener::connect_with(&own).await?;
         listener.listen(CHANNEL).await?;
+        self.load_recent(pool, ttl).await?;
+        Ok(listener)
+    }
+
+    /// The revocations of the last `ttl`, from the table every revocation is written to:
+    /// what a listener that was not listening would have missed.
+    async fn load_recent(&self, pool: &PgPool, ttl: Duration) -> sqlx::Result<()> {
         let recent: Vec<Uuid> = sqlx::query_scalar(
             "SELECT session_id FROM sessions WHERE revoked_at > now() - make_interval(secs => $1)",
         )
@@ -137,20 +144,27 @@ impl Revocations {
         for session in recent {
             self.revoke(session);
         }
-        Ok(listener)
+        Ok(())
     }
 
-    /// Hears revocations until `shutdown` (Ok) or a failure (Err).
+    /// Hears revocations until `shutdown` (Ok) or a failure (Err). The listener reconnects
+    /// by itself after a lost connection; what was announced meanwhile is reloaded.
     async fn listen(
         &self,
+        pool: &PgPool,
         mut listener: PgListener,
         ttl: Duration,
         shutdown: &CancellationToken,
     ) -> sqlx::Result<()> {
         loop {
-            let notification = tokio::select! {
-                notification = listener.recv() => notification?,
+            let received = tokio::select! {
+                received = listener.try_recv() => received?,
                 _ = shutdown.cancelled() => return Ok(()),
+            };
+            let Some(notification) = received else {
+                tracing::warn!("revocation listener reconnecting; reloading recent revocations");
+                self.load_recent(pool, ttl).await?;
+                continue;
             };
             match notification.payload().parse::<Uuid>() {
                 Ok(session) => self.revoke(session),
