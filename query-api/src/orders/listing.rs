@@ -216,8 +216,9 @@ impl Cursor {
             .next()
             .and_then(|p| p.parse().ok())
             .ok_or_else(invalid)?;
-        let placed_at =
-            OffsetDateTime::from_unix_timestamp_nanos(micros * 1000).map_err(|_| invalid())?;
+        // A crafted number of microseconds must not overflow into a panic.
+        let nanos = micros.checked_mul(1000).ok_or_else(invalid)?;
+        let placed_at = OffsetDateTime::from_unix_timestamp_nanos(nanos).map_err(|_| invalid())?;
         Ok(Self {
             sort,
             placed_at,
@@ -275,6 +276,11 @@ mod tests {
         assert_eq!(Cursor::decode(&cursor.encode()).unwrap(), cursor);
         assert!(Cursor::decode("bm90IGEgY3Vyc29y").is_err());
         assert!(Cursor::decode("%%%").is_err());
+        let huge = URL_SAFE_NO_PAD.encode(format!("n:{}:1", i128::MAX / 10));
+        assert!(
+            Cursor::decode(&huge).is_err(),
+            "an overflowing time is refused"
+        );
     }
 
     #[test]
