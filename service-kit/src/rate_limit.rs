@@ -35,11 +35,15 @@ const POLICY: HeaderName = HeaderName::from_static("ratelimit-policy");
 
 /// Keys tracked before those whose budget has refilled are forgotten.
 const TRACKED_KEYS: usize = 10_000;
+/// Forgetting scans every key: at most this often, however many keys are recent.
+const PRUNE_INTERVAL: Duration = Duration::from_secs(1);
 
 /// At most `per_minute` requests a minute for one key, in bursts of at most that many.
 #[derive(Clone)]
 pub struct KeyedRateLimit<K: Hash + Eq + Clone> {
     limiter: Arc<DefaultKeyedRateLimiter<K, StateInformationMiddleware>>,
+    /// When the keys were last pruned.
+    pruned: Arc<std::sync::Mutex<std::time::Instant>>,
     per_minute: u32,
     /// What the limit counts, for the refusal's message (e.g. "requests from this
     /// address").
@@ -52,6 +56,7 @@ impl<K: Hash + Eq + Clone> KeyedRateLimit<K> {
             .with_middleware::<StateInformationMiddleware>();
         Self {
             limiter: Arc::new(limiter),
+            pruned: Arc::new(std::sync::Mutex::new(std::time::Instant::now())),
             per_minute: per_minute.get(),
             counted,
         }
@@ -60,9 +65,10 @@ impl<K: Hash + Eq + Clone> KeyedRateLimit<K> {
     /// Counts one request against `key`: the `RateLimit-*` headers its answer carries, or
     /// the refusal when `key` has no budget left.
     pub fn check(&self, key: &K) -> Result<HeaderMap, OverLimit> {
-        // Now and then, so memory stays bounded.
+        // Now and then, so memory stays bounded; never on every request, which would scan
+        // every key each time while more than TRACKED_KEYS are recent.
         if self.limiter.len() > TRACKED_KEYS {
-            self.limiter.retain_recent();
+            self.prune();
         }
         match self.limiter.check_key(key) {
             Ok(state) => {
@@ -79,6 +85,18 @@ impl<K: Hash + Eq + Clone> KeyedRateLimit<K> {
                     counted: self.counted,
                 })
             }
+        }
+    }
+}
+
+impl<K: Hash + Eq + Clone> KeyedRateLimit<K> {
+    fn prune(&self) {
+        let Ok(mut pruned) = self.pruned.try_lock() else {
+            return; // Another request is pruning.
+        };
+        if pruned.elapsed() >= PRUNE_INTERVAL {
+            self.limiter.retain_recent();
+            *pruned = std::time::Instant::now();
         }
     }
 }
@@ -150,12 +168,29 @@ impl RateLimit {
             .flatten()
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.trim().parse().ok());
-        forwarded.or_else(|| {
-            request
-                .extensions()
-                .get::<ConnectInfo<SocketAddr>>()
-                .map(|ConnectInfo(addr)| addr.ip())
-        })
+        forwarded
+            .or_else(|| {
+                request
+                    .extensions()
+                    .get::<ConnectInfo<SocketAddr>>()
+                    .map(|ConnectInfo(addr)| addr.ip())
+            })
+            .map(client_key)
+    }
+}
+
+/// What one client's budget is kept under: an IPv4 address, or an IPv6 address's /64
+/// (one host holds a whole /64 and could otherwise draw a fresh budget per address).
+fn client_key(address: IpAddr) -> IpAddr {
+    match address {
+        IpAddr::V4(_) => address,
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => {
+                let prefix = u128::from(v6) & !((1u128 << 64) - 1);
+                IpAddr::V6(prefix.into())
+            }
+        },
     }
 }
 
@@ -181,6 +216,22 @@ mod tests {
 
     fn three_a_minute() -> KeyedRateLimit<u32> {
         KeyedRateLimit::per_minute(NonZeroU32::new(3).unwrap(), "tries")
+    }
+
+    #[test]
+    fn an_ipv6_client_is_its_64_and_a_mapped_ipv4_its_address() {
+        let key = |text: &str| client_key(text.parse().unwrap());
+        assert_eq!(
+            key("2001:db8:1:2:aaaa::1"),
+            key("2001:db8:1:2:ffff:ffff:ffff:ffff")
+        );
+        assert_eq!(
+            key("2001:db8:1:2::7"),
+            "2001:db8:1:2::".parse::<IpAddr>().unwrap()
+        );
+        assert_ne!(key("2001:db8:1:2::1"), key("2001:db8:1:3::1"));
+        assert_eq!(key("::ffff:192.0.2.7"), key("192.0.2.7"));
+        assert_ne!(key("192.0.2.7"), key("192.0.2.8"));
     }
 
     #[test]
