@@ -52,6 +52,9 @@ pub struct CommandSettings {
 
     #[command(flatten)]
     pub errors: ErrorsConfig,
+
+    #[command(flatten)]
+    pub housekeeping: crate::housekeeping::HousekeepingConfig,
 }
 
 /// Settings of the identity endpoints.
@@ -194,6 +197,7 @@ pub async fn start(
         .spawn(pool.clone(), tokens.ttl, shutdown.clone())
         .await?;
     let settings = &config.settings;
+    let retention = settings.housekeeping.retention(tokens.ttl);
     let store = EventStore::new(pool.clone());
     let project_ttl = Duration::from_secs(settings.errors.sentry_project_cache_seconds);
     let state = AppState(Arc::new(Shared {
@@ -229,7 +233,10 @@ pub async fn start(
             )))
             .with_state(state),
         checks: vec![("postgres", health::postgres(pool.clone()))],
-        tasks: revocations.into_iter().collect(),
+        tasks: revocations
+            .into_iter()
+            .chain([crate::housekeeping::spawn(&pool, retention, shutdown)])
+            .collect(),
         docs: vec![("/api-docs/command.json", crate::docs::openapi())],
         larger_bodies: vec![crate::errors::sentry::larger_bodies()],
         ..Default::default()

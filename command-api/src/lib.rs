@@ -17,6 +17,7 @@
 //!   by the rules of the `email_job` crate.
 //! - [`errors`]: errors other applications report through the Sentry protocol, read and
 //!   recorded; the projects they report to (admins only) and admins' actions on issues.
+//! - [`housekeeping`]: answered idempotency keys and ended sessions deleted once lapsed.
 //! - [`text`]: the rules of free-text fields.
 //! - [`docs`]: the OpenAPI document.
 
@@ -27,6 +28,7 @@ pub mod command;
 pub mod docs;
 pub mod email;
 pub mod errors;
+pub mod housekeeping;
 pub mod identity;
 pub mod items;
 pub mod orders;

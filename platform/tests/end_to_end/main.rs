@@ -27,6 +27,7 @@ mod errors_issues;
 mod errors_levels;
 mod errors_masking;
 mod errors_sentry_sdk;
+mod housekeeping;
 mod identity_auth;
 mod identity_authorization;
 mod identity_changes;
