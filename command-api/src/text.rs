@@ -1,5 +1,7 @@
 //! The rules every free-text field follows: a length counted in characters, not bytes,
-//! and no control characters but the line breaks and tabs of multi-line text.
+//! no control characters but the line breaks and tabs of multi-line text, and on a single
+//! line no bidirectional embedding, override or isolate characters (which would turn the
+//! rest of a listing around them; right-to-left text needs none of them).
 
 /// Checks `text` against its field's rules; the error is the broken rule, to be named
 /// after the field (e.g. "must be at most 200 characters, got 201").
@@ -19,7 +21,15 @@ pub fn check(text: &str, max: usize, multiline: bool, required: bool) -> Result<
             "must not contain control characters".into()
         });
     }
+    if !multiline && text.chars().any(is_direction_control) {
+        return Err("must not contain direction override characters".into());
+    }
     Ok(())
+}
+
+/// U+202A to U+202E (embeddings and overrides) and U+2066 to U+2069 (isolates).
+fn is_direction_control(c: char) -> bool {
+    matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
 }
 
 #[cfg(test)]

@@ -39,9 +39,57 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Json<T> {
                 kind(&value)
             )));
         }
+        refuse_nul(&bytes)?;
         axum::Json::<T>::from_bytes(&bytes)
             .map(|axum::Json(value)| Self(value))
             .map_err(json_rejection)
+    }
+}
+
+/// PostgreSQL stores no NUL character (`\u0000`) in text or `jsonb`: a body holding one
+/// anywhere is refused here, naming where, before it can fail an append (and with it the
+/// other requests committed in the same batch).
+fn refuse_nul(bytes: &[u8]) -> Result<(), ApiError> {
+    if !bytes.windows(6).any(|w| w == b"\\u0000") {
+        return Ok(());
+    }
+    // The escape may be a backslash followed by `u0000`: only the parsed text tells.
+    let Ok(value) = serde_json::from_slice::<Value>(bytes) else {
+        return Ok(());
+    };
+    match nul_at(&value, "") {
+        Some(field) => Err(ApiError::invalid_fields(serde_json::Map::from_iter([(
+            field,
+            Value::from("must not contain a NUL character"),
+        )]))),
+        None => Ok(()),
+    }
+}
+
+/// Where in `value` a string or a key holds a NUL character (`field`, `list[2]`,
+/// `outer.inner`).
+fn nul_at(value: &Value, path: &str) -> Option<String> {
+    let join = |key: &str| {
+        if path.is_empty() {
+            key.to_owned()
+        } else {
+            format!("{path}.{key}")
+        }
+    };
+    match value {
+        Value::String(text) => text.contains('\0').then(|| path.to_owned()),
+        Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .find_map(|(i, item)| nul_at(item, &format!("{path}[{i}]"))),
+        Value::Object(fields) => fields.iter().find_map(|(key, field)| {
+            if key.contains('\0') {
+                Some(join(&key.replace('\0', "\\u0000")))
+            } else {
+                nul_at(field, &join(key))
+            }
+        }),
+        _ => None,
     }
 }
 
@@ -108,6 +156,15 @@ impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for Path<T>
     }
 }
 
+/// The name of a query parameter holding an encoded NUL character (`%00`), which no
+/// query may hand on to PostgreSQL.
+fn nul_parameter(query: &str) -> Option<&str> {
+    query.split('&').find_map(|pair| {
+        let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+        (name.contains("%00") || value.contains("%00")).then_some(name)
+    })
+}
+
 /// Query parameters; a malformed one is a 400 naming it.
 pub struct Query<T>(pub T);
 
@@ -115,6 +172,11 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for Query<T> {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        if let Some(name) = parts.uri.query().and_then(nul_parameter) {
+            return Err(ApiError::bad_request(format!(
+                "query parameter {name} must not contain a NUL character (%00)"
+            )));
+        }
         match axum::extract::Query::<T>::from_request_parts(parts, state).await {
             Ok(axum::extract::Query(value)) => Ok(Self(value)),
             Err(QueryRejection::FailedToDeserializeQueryString(err)) => {
@@ -122,5 +184,33 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for Query<T> {
             }
             Err(other) => Err(ApiError::bad_request(other.body_text())),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn a_nul_anywhere_in_a_body_is_named() {
+        let body = json!({ "name": "ok", "lines": [{ "note": "a\u{0}b" }] }).to_string();
+        let refused = refuse_nul(body.as_bytes()).unwrap_err();
+        assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+        let refused = serde_json::to_value(&refused).unwrap();
+        assert_eq!(
+            refused["details"]["fields"]["lines[0].note"], "must not contain a NUL character",
+            "{refused}"
+        );
+        // An escaped backslash before `u0000` is no NUL.
+        assert!(refuse_nul(br#"{"name": "C:\\u0000dir"}"#).is_ok());
+        assert!(refuse_nul(br#"{"name": "plain"}"#).is_ok());
+    }
+
+    #[test]
+    fn a_nul_in_a_query_names_its_parameter() {
+        assert_eq!(nul_parameter("q=%C3%94%00&page=1"), Some("q"));
+        assert_eq!(nul_parameter("page=1&size=2"), None);
     }
 }

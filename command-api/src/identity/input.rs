@@ -40,7 +40,9 @@ impl Email {
     }
 }
 
-/// A display name: 1 to 100 characters after trimming.
+/// A display name: 1 to 100 characters after trimming, on one line, under the rules of
+/// every single-line text (no control or bidirectional override characters: a name is
+/// shown to everyone in search results and room lists).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Name(String);
 
@@ -51,6 +53,7 @@ impl Name {
         if length == 0 || length > MAX_NAME {
             return Err(format!("name must be 1 to {MAX_NAME} characters"));
         }
+        crate::text::check(name, MAX_NAME, false, true).map_err(|rule| format!("name {rule}"))?;
         Ok(Self(name.to_owned()))
     }
 
@@ -218,5 +221,22 @@ mod tests {
         assert!(Name::parse("   ").is_err());
         assert!(Name::parse(&"가".repeat(100)).is_ok());
         assert!(Name::parse(&"가".repeat(101)).is_err());
+    }
+
+    #[test]
+    fn names_hold_no_control_or_direction_override_characters() {
+        for name in [
+            "Ada\0",
+            "Ada\nLovelace",
+            "Ada\u{202e}ecalevoL",
+            "\u{2066}Ada",
+        ] {
+            let refused = Name::parse(name).unwrap_err();
+            assert!(
+                refused.starts_with("name must not contain"),
+                "{name:?}: {refused}"
+            );
+        }
+        assert!(Name::parse("أدا لوفليس").is_ok());
     }
 }

@@ -281,3 +281,63 @@ async fn a_client_request_id_that_is_not_visible_ascii_still_gets_a_matching_tra
     assert_eq!(trace_id.as_bytes(), request_id, "{body}");
     app.stop().await;
 }
+
+/// A NUL character cannot be stored by PostgreSQL: sent in any command's body, among
+/// other requests committed in the same batches, it is a `422` naming the field, and every
+/// other request is accepted. In a query parameter it is a `400`, never a `500`.
+#[tokio::test]
+async fn a_nul_character_is_refused_by_name_and_fails_no_one_else() {
+    let app = TestApp::spawn().await;
+    let ada = app.sign_up("ada@example.com").await;
+    let posts = "/api/v1/posts";
+    let refused = [
+        (
+            Method::POST,
+            "/api/v1/auth/register",
+            json!({ "email": "eve@example.com", "password": "Analytical1", "name": "Eve\u{0}" }),
+            "name",
+        ),
+        (
+            Method::POST,
+            ITEMS,
+            json!({ "name": "lamp", "description": "a\u{0}b" }),
+            "description",
+        ),
+        (
+            Method::POST,
+            posts,
+            json!({ "title": "hi", "body": "x\u{0}" }),
+            "body",
+        ),
+        (
+            Method::PATCH,
+            "/api/v1/users/me",
+            json!({ "name": "Ada\u{0}" }),
+            "name",
+        ),
+    ];
+    let items: Vec<_> = (0..20)
+        .map(|n| json!({ "name": format!("item {n}") }))
+        .collect();
+    let sends = items
+        .iter()
+        .map(|item| app.send_as(Some(&ada), Method::POST, ITEMS, Some(item)));
+    let bad =
+        futures::future::join_all(refused.iter().map(|(method, path, body, _)| {
+            app.send_as(Some(&ada), method.clone(), path, Some(body))
+        }));
+    let (good, bad) = tokio::join!(futures::future::join_all(sends), bad);
+    for response in good {
+        assert_eq!(response.status(), StatusCode::CREATED);
+    }
+    for (response, (_, path, _, field)) in bad.into_iter().zip(&refused) {
+        let error = unprocessable(response, "NUL").await;
+        assert_eq!(
+            error["details"]["fields"][*field], "must not contain a NUL character",
+            "{path}: {error}"
+        );
+    }
+    let search = app.get("/api/v1/posts?q=%C3%94%00").await;
+    bad_request(search, "NUL").await;
+    app.stop().await;
+}
