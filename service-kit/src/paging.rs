@@ -7,12 +7,16 @@ use crate::ApiError;
 
 pub const MAX_PAGE_SIZE: u32 = 100;
 pub const DEFAULT_PAGE_SIZE: u32 = 20;
+/// The deepest row a page may reach (`page` × `size`): an offset makes the database walk
+/// every row before it, and anyone may ask for page 4 billion. Ten thousand, as search
+/// engines allow; deeper lists are walked by their filters or cursors.
+pub const MAX_DEPTH: i64 = 10_000;
 
 /// Query parameters of a paged list.
 #[derive(Debug, Clone, Copy, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct PageParams {
-    /// 1-based page number (default 1).
+    /// 1-based page number (default 1); `page` × `size` at most 10,000.
     pub page: Option<u32>,
     /// Items per page, 1 to 100 (default 20).
     pub size: Option<u32>,
@@ -35,6 +39,12 @@ impl PageParams {
         if size == 0 || size > MAX_PAGE_SIZE {
             return Err(ApiError::bad_request(format!(
                 "size must be between 1 and {MAX_PAGE_SIZE}"
+            )));
+        }
+        let depth = i64::from(page) * i64::from(size);
+        if depth > MAX_DEPTH {
+            return Err(ApiError::bad_request(format!(
+                "page × size must be at most {MAX_DEPTH}: pages reach no deeper than row {MAX_DEPTH}"
             )));
         }
         Ok(Page { page, size })
@@ -72,4 +82,24 @@ pub struct Paged<T> {
     /// Number of items in the whole list.
     pub total: i64,
     pub total_pages: i64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn params(page: u32, size: u32) -> PageParams {
+        PageParams {
+            page: Some(page),
+            size: Some(size),
+        }
+    }
+
+    #[test]
+    fn pages_reach_ten_thousand_rows_deep_and_no_deeper() {
+        assert_eq!(params(500, 20).validate().unwrap().offset(), 9_980);
+        assert_eq!(params(100, 100).validate().unwrap().offset(), 9_900);
+        assert!(params(501, 20).validate().is_err());
+        assert!(params(u32::MAX, 100).validate().is_err());
+    }
 }
