@@ -17,6 +17,8 @@
 //!   by the rules of the `email_job` crate.
 //! - [`errors`]: errors other applications report through the Sentry protocol, read and
 //!   recorded; the projects they report to (admins only) and admins' actions on issues.
+//! - [`prompts`]: users' prompt profiles, reference books and texts (each the owner's
+//!   alone; at most 50 profiles a user), and the public scripts admins write.
 //! - [`text`]: the rules of free-text fields.
 //! - [`docs`]: the OpenAPI document.
 
@@ -30,6 +32,7 @@ pub mod errors;
 pub mod identity;
 pub mod items;
 pub mod orders;
+pub mod prompts;
 pub mod text;
 
 pub use app::{AppState, CommandSettings, Config, build, start};
