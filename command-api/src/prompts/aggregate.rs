@@ -282,17 +282,10 @@ mod tests {
 
     #[test]
     fn a_deleted_profile_frees_its_slot() {
-        let profile = fold::<Profile>(
-            None,
-            &[create_profile(1, ADA, settings(), Slots::default(), at())
-                .unwrap()
-                .0],
-            1,
-        )
-        .unwrap();
-        let (_, taken) = create_profile(1, ADA, settings(), Slots::default(), at()).unwrap();
+        let (created, taken) = create_profile(1, ADA, settings(), Slots::default(), at()).unwrap();
+        let profile = fold::<Profile>(None, &[created], 1).unwrap();
         let (deleted, freed) = delete_profile(&profile, at());
-        assert!(matches!(deleted, PromptsEvent::PromptProfileDeleted(_)));
+        assert!(fold(Some(profile), &[deleted], 2).unwrap().deleted);
         assert_eq!(slots_after(&[taken, freed]).held, 0);
     }
 

@@ -30,9 +30,10 @@ impl Projection for PublicScriptsProjection {
         let table = tables.name("public_scripts");
         for recorded in events {
             let version = recorded.stream_version;
-            let rows = match recorded.decode::<PromptsEvent>()? {
+            // The rows a change or deletion found at the version before it; a creation
+            // is strict on its own (a script created twice fails the batch).
+            let found = match recorded.decode::<PromptsEvent>()? {
                 PromptsEvent::PublicScriptCreated(e) => {
-                    // Strict on purpose: a script created twice fails the batch.
                     let sql = format!(
                         "INSERT INTO {table} (script_id, name, description, scripts, \
                          script_count, version, created_by, created_at, updated_at) \
@@ -49,7 +50,7 @@ impl Projection for PublicScriptsProjection {
                         .bind(e.created_at)
                         .execute(&mut *conn)
                         .await?;
-                    continue;
+                    None
                 }
                 PromptsEvent::PublicScriptUpdated(e) => {
                     let sql = format!(
@@ -57,7 +58,7 @@ impl Projection for PublicScriptsProjection {
                          script_count = $5, version = $6, updated_at = $7 \
                          WHERE script_id = $1 AND version = $6 - 1"
                     );
-                    sqlx::query(&sql)
+                    let changed = sqlx::query(&sql)
                         .bind(e.script_id)
                         .bind(&e.name)
                         .bind(&e.description)
@@ -66,26 +67,28 @@ impl Projection for PublicScriptsProjection {
                         .bind(version)
                         .bind(e.updated_at)
                         .execute(&mut *conn)
-                        .await?
-                        .rows_affected()
+                        .await?;
+                    Some(changed.rows_affected())
                 }
-                PromptsEvent::PublicScriptReordered(e) => {
-                    reorder(conn, &table, e.script_id, &e.order, version, e.reordered_at).await?
-                }
+                PromptsEvent::PublicScriptReordered(e) => Some(
+                    reorder(conn, &table, e.script_id, &e.order, version, e.reordered_at).await?,
+                ),
                 PromptsEvent::PublicScriptDeleted(e) => {
                     let sql =
                         format!("DELETE FROM {table} WHERE script_id = $1 AND version = $2 - 1");
-                    sqlx::query(&sql)
+                    let deleted = sqlx::query(&sql)
                         .bind(e.script_id)
                         .bind(version)
                         .execute(&mut *conn)
-                        .await?
-                        .rows_affected()
+                        .await?;
+                    Some(deleted.rows_affected())
                 }
                 // Profiles, books, texts and slots are the `profiles` projection's.
-                _ => continue,
+                _ => None,
             };
-            follows(rows, recorded)?;
+            if let Some(rows) = found {
+                follows(rows, recorded)?;
+            }
         }
         Ok(())
     }
