@@ -227,6 +227,7 @@ pub async fn start(
             .merge(crate::email::router())
             .merge(crate::errors::router())
             .merge(crate::errors::levels::router())
+            .merge(crate::prompts::router())
             .merge(crate::identity::router(RateLimit::per_minute(
                 settings.identity.auth_rate_limit_per_minute,
                 settings.identity.trust_proxy_headers,

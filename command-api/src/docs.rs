@@ -45,6 +45,19 @@ use utoipa::OpenApi;
         crate::errors::sentry::ingest::envelope,
         crate::errors::sentry::ingest::store,
         crate::errors::levels::change_log_levels,
+        crate::prompts::profiles::create_profile,
+        crate::prompts::profiles::update_profile,
+        crate::prompts::profiles::delete_profile,
+        crate::prompts::books::create_book,
+        crate::prompts::books::update_book,
+        crate::prompts::books::delete_book,
+        crate::prompts::data::create_data,
+        crate::prompts::data::update_data,
+        crate::prompts::data::delete_data,
+        crate::prompts::public_scripts::handlers::create_public_script,
+        crate::prompts::public_scripts::handlers::update_public_script,
+        crate::prompts::public_scripts::handlers::reorder_public_script,
+        crate::prompts::public_scripts::handlers::delete_public_script,
     ),
     components(schemas(service_kit::error::ErrorBody, service_kit::ApiError, service_kit::ErrorCode)),
     modifiers(&BearerSecurity),
@@ -59,6 +72,7 @@ use utoipa::OpenApi;
         (name = "emails", description = "Emails sent on request by a worker"),
         (name = "errors", description = "Error tracking (admins only): projects with their DSNs and alert rules, the issues errors are grouped into, and the log levels of the services"),
         (name = "sentry", description = "Errors other applications report with a Sentry SDK (the paths a DSN leads SDKs to)"),
+        (name = "prompts", description = "Prompt profiles with their reference books and texts (each the caller's own), and public scripts (admins write them)"),
     )
 )]
 struct CommandApiDoc;

@@ -18,6 +18,8 @@
 //! - [`errors`]: errors other applications report through the Sentry protocol, read and
 //!   recorded; the projects they report to (admins only) and admins' actions on issues.
 //! - [`housekeeping`]: answered idempotency keys and ended sessions deleted once lapsed.
+//! - [`prompts`]: users' prompt profiles, reference books and texts (each the owner's
+//!   alone; at most 50 profiles a user), and the public scripts admins write.
 //! - [`text`]: the rules of free-text fields.
 //! - [`docs`]: the OpenAPI document.
 
@@ -32,6 +34,7 @@ pub mod housekeeping;
 pub mod identity;
 pub mod items;
 pub mod orders;
+pub mod prompts;
 pub mod text;
 
 pub use app::{AppState, CommandSettings, Config, build, start};

@@ -81,17 +81,15 @@ fn disjoint(jobs: Vec<Job>) -> (Vec<Job>, Vec<Job>) {
     })
 }
 
-/// A job's idempotency key: only single appends carry one.
+/// A job's idempotency key.
 fn job_key(job: &Job) -> Option<&str> {
     idempotency(&job.requests).map(|idem| idem.key.as_str())
 }
 
-/// The idempotency of a job's requests: only a single append has one.
+/// The idempotency of a job's requests: its first request carries it for all of them
+/// (the store refuses a key on any other).
 fn idempotency(group: &[AppendRequest]) -> Option<&Idempotency> {
-    match group {
-        [request] => request.idempotency.as_ref(),
-        _ => None,
-    }
+    group.first()?.idempotency.as_ref()
 }
 
 /// The writing task's connection, opened on first use and replaced after a failure.
@@ -142,7 +140,7 @@ fn reply_all(jobs: Vec<Job>, outcomes: Vec<Outcome>) {
     }
 }
 
-/// Answers the single appends whose idempotency key is stored and commits the others.
+/// Answers the jobs whose idempotency key is stored and commits the others.
 async fn write_batch(
     conn: &mut PgConnection,
     groups: &[&[AppendRequest]],
@@ -262,9 +260,11 @@ async fn append(
     }
     let mut batch = Batch::default();
     for (n, group) in groups.iter().enumerate() {
-        for request in group.iter() {
-            let alone = group.len() == 1;
-            batch.push((!alone).then_some(n as i32), request, idempotency(group));
+        let alone = group.len() == 1;
+        for (i, request) in group.iter().enumerate() {
+            // The key is stored once, with where the first request lands.
+            let key = if i == 0 { idempotency(group) } else { None };
+            batch.push((!alone).then_some(n as i32), request, key);
         }
     }
     let mut rows = sqlx::query_as::<_, Written>(

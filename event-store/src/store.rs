@@ -45,15 +45,17 @@ impl EventStore {
     }
 
     /// Appends to several streams at once: every request is appended, or none is (the
-    /// first conflict refuses them all). Each stream appears at most once. Idempotency keys
-    /// are honoured on single appends only, so these requests must carry none.
+    /// first conflict refuses them all). Each stream appears at most once. The first
+    /// request may carry an idempotency key for the whole append, and the others none: a
+    /// retry under a stored key appends nothing and is answered with where that first
+    /// request landed, alone (one `Appended`, `replayed` set).
     pub async fn append_all(
         &self,
         requests: Vec<AppendRequest>,
     ) -> Result<Vec<Appended>, AppendError> {
-        if requests.len() > 1 && requests.iter().any(|r| r.idempotency.is_some()) {
+        if requests.iter().skip(1).any(|r| r.idempotency.is_some()) {
             return Err(StoreError::Malformed(
-                "idempotency keys apply to single-stream appends only".into(),
+                "only the first request of an append carries its idempotency key".into(),
             )
             .into());
         }

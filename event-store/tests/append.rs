@@ -401,22 +401,74 @@ async fn of_concurrent_appends_claiming_one_stream_exactly_one_is_written_whole(
 }
 
 #[tokio::test]
-async fn an_append_to_several_streams_cannot_carry_idempotency_keys() {
+async fn only_the_first_request_of_an_append_to_several_streams_carries_a_key() {
     let db = TestDatabase::new().await;
     let store = EventStore::new(db.pool.clone());
     let err = store
         .append_all(vec![
+            request("a", ExpectedVersion::NoStream, vec![event("items", 1)]),
             with_key(
-                request("a", ExpectedVersion::NoStream, vec![event("items", 1)]),
+                request("b", ExpectedVersion::NoStream, vec![event("items", 2)]),
                 "k",
                 "f",
             ),
-            request("b", ExpectedVersion::NoStream, vec![event("items", 2)]),
         ])
         .await
         .unwrap_err();
     assert!(matches!(err, AppendError::Store(_)), "{err:?}");
     assert_eq!(store.log().head().await.unwrap(), 0);
+    db.drop().await;
+}
+
+#[tokio::test]
+async fn concurrent_retries_of_an_append_to_several_streams_append_it_once() {
+    let db = TestDatabase::new().await;
+    let store = EventStore::new(db.pool.clone());
+    let numbers = Numbered {
+        sequence: "item_ids",
+        stream_prefix: "numbered-",
+        field: "id",
+    };
+    let retries = (0..10).map(|n| {
+        let store = store.clone();
+        // A numbered creation counted on a stream of its owner, as a quota is.
+        let created = AppendRequest::numbered(
+            numbers,
+            vec![event("items", n)],
+            schemas::EventMetadata::default(),
+        );
+        let counted = request("owner", ExpectedVersion::Any, vec![event("items", n)]);
+        async move {
+            store
+                .append_all(vec![with_key(created, "k", "f"), counted])
+                .await
+                .unwrap()
+        }
+    });
+    let outcomes = join_all(retries).await;
+    let fresh: Vec<_> = outcomes.iter().filter(|o| !o[0].replayed).collect();
+    assert_eq!(fresh.len(), 1, "{outcomes:?}");
+    assert_eq!(
+        fresh[0].len(),
+        2,
+        "the appending request learns both streams"
+    );
+    for replayed in outcomes.iter().filter(|o| o[0].replayed) {
+        assert_eq!(
+            replayed.len(),
+            1,
+            "a retry learns where the first request landed"
+        );
+        assert_eq!(replayed[0].last_position, fresh[0][0].last_position);
+    }
+    assert_eq!(store.log().head().await.unwrap(), 2);
+    let (_, stream, _) = store.idempotent_outcome("k").await.unwrap().unwrap();
+    let number = fresh[0][0].number.unwrap();
+    assert_eq!(stream, format!("numbered-{number}"));
+    assert_eq!(
+        store.log().read_stream("owner", None).await.unwrap().len(),
+        1
+    );
     db.drop().await;
 }
 

@@ -18,6 +18,8 @@
 //! - [`email`]: emails with their status (the worker's queue) and their attempts.
 //! - [`errors`]: projects, issues (their status, counts and latest error), every error,
 //!   and counts per level and minute.
+//! - [`prompts`]: users' prompt profiles with their links, reference books and texts;
+//!   admins' public scripts.
 //! - [`alerts`]: alerts on reported errors: the rules reactor that raises them, their
 //!   read model (the delivery worker's queue) and the worker that delivers them to Slack
 //!   webhooks and by email.
@@ -38,6 +40,7 @@ pub mod members;
 pub mod orders;
 pub mod progress;
 pub mod projection;
+pub mod prompts;
 pub mod queue;
 pub mod replay;
 pub mod runner;

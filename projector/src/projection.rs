@@ -102,6 +102,8 @@ pub fn all() -> Vec<Arc<dyn AnyProjection>> {
         Arc::new(crate::email::EmailProjection),
         Arc::new(crate::errors::ErrorsProjection),
         Arc::new(crate::alerts::projection::AlertsProjection),
+        Arc::new(crate::prompts::ProfilesProjection),
+        Arc::new(crate::prompts::public_scripts::PublicScriptsProjection),
     ]
 }
 

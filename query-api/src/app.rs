@@ -6,7 +6,7 @@ use axum::extract::FromRef;
 use event_log::{database, kafka::KafkaConfig, subscription::EventSource};
 use schemas::{
     DomainEvent, board::BoardEvent, email::EmailEvent, errors::ErrorsEvent,
-    identity::IdentityEvent, orders::OrderEvent,
+    identity::IdentityEvent, orders::OrderEvent, prompts::PromptsEvent,
 };
 use service_kit::{
     auth::Tokens,
@@ -29,6 +29,7 @@ use crate::{
     items::ItemsReadModel,
     members::MembersReadModel,
     orders::OrdersReadModel,
+    prompts::{ProfilesReadModel, public_scripts::PublicScriptsReadModel},
 };
 
 /// The port query-api listens on unless HTTP_ADDR says otherwise.
@@ -82,6 +83,8 @@ pub struct Shared {
     pub public_address: PublicAddress,
     pub dashboard: Arc<Dashboard>,
     pub alerts: Arc<AlertsReadModel>,
+    pub profiles: Arc<ProfilesReadModel>,
+    pub public_scripts: Arc<PublicScriptsReadModel>,
     pub tokens: Arc<Tokens>,
 }
 
@@ -156,6 +159,14 @@ pub async fn start(
         settings.cache_capacity,
         source.source_name(ErrorsEvent::CONTEXT),
     ));
+    let profiles = Arc::new(ProfilesReadModel::new(
+        settings.cache_capacity,
+        source.source_name(PromptsEvent::CONTEXT),
+    ));
+    let public_scripts = Arc::new(PublicScriptsReadModel::new(
+        settings.cache_capacity,
+        source.source_name(PromptsEvent::CONTEXT),
+    ));
     // Chat before emails: the email follower starts where the hub does, or earlier.
     let models: Vec<Arc<dyn Invalidate>> = vec![
         items.clone(),
@@ -166,6 +177,8 @@ pub async fn start(
         emails.clone(),
         errors.clone(),
         alerts.clone(),
+        profiles.clone(),
+        public_scripts.clone(),
     ];
     let mut tasks: Vec<_> = tokens
         .revocations
@@ -229,6 +242,8 @@ pub async fn start(
         public_address: common.public_address(PORT),
         dashboard,
         alerts,
+        profiles,
+        public_scripts,
         tokens,
     }));
     Ok(Service {
@@ -242,6 +257,7 @@ pub async fn start(
             .merge(crate::dashboard::router())
             .merge(crate::errors::alerts::router())
             .merge(crate::errors::levels::router())
+            .merge(crate::prompts::router())
             .merge(crate::pages::router())
             .with_state(state),
         checks,

@@ -37,6 +37,16 @@ use utoipa::OpenApi;
         crate::errors::handlers::counts,
         crate::errors::alerts::handlers::list_alerts,
         crate::errors::levels::log_levels,
+        crate::prompts::handlers::list_profiles,
+        crate::prompts::handlers::get_profile,
+        crate::prompts::dialogues::dialogues,
+        crate::prompts::history::history,
+        crate::prompts::handlers::list_books,
+        crate::prompts::handlers::get_book,
+        crate::prompts::handlers::list_data,
+        crate::prompts::handlers::get_data,
+        crate::prompts::public_scripts::list_public_scripts,
+        crate::prompts::public_scripts::get_public_script,
     ),
     components(schemas(
         service_kit::error::ErrorBody,
@@ -55,6 +65,7 @@ use utoipa::OpenApi;
         (name = "chat", description = "Rooms, history, live streams (Server-Sent Events) and presence"),
         (name = "emails", description = "Emails and their attempts: a user's own, or everyone's for admins. Status changes are pushed on the user's stream, `GET /api/v1/chats/stream`, as `email` events"),
         (name = "errors", description = "Error tracking (admins only): projects with their DSNs, issues with their latest error, counts per level per minute, the alerts raised on them, the live stream of collected records, and the log levels in force"),
+        (name = "prompts", description = "One's own prompt profiles (with their dialogues, history and past states), reference books and texts; the public scripts every logged-in user reads"),
     )
 )]
 struct QueryApiDoc;

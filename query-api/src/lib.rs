@@ -21,6 +21,8 @@
 //! - [`errors`]: error tracking for admins: projects with their DSNs, issues with their
 //!   latest error, an issue's errors, counts per level per minute, alerts with their
 //!   delivery attempts, and the log levels in force.
+//! - [`prompts`]: one's own prompt profiles (now, or as they were at a position, with
+//!   their history and dialogues), reference books and texts; the public scripts.
 //! - [`pages`]: the chat page, the errors dashboard and the session script they share.
 //! - [`respond`]: responses rendered once, so cached bodies are sent as they are.
 //! - [`docs`]: the OpenAPI document.
@@ -39,6 +41,7 @@ pub mod items;
 pub mod members;
 pub mod orders;
 pub mod pages;
+pub mod prompts;
 pub mod read_model;
 pub mod respond;
 

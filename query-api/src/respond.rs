@@ -34,11 +34,15 @@ pub fn json(body: Bytes, etag: Option<HeaderValue>) -> Response {
 /// otherwise the body with the version as its ETag.
 pub fn versioned(body: Bytes, version: i64, headers: &HeaderMap) -> Response {
     let current = format!("\"{version}\"");
-    let etag = HeaderValue::from_str(&current).expect("digits");
     if none_match(headers, &current) {
-        return (StatusCode::NOT_MODIFIED, [(header::ETAG, etag)]).into_response();
+        return (StatusCode::NOT_MODIFIED, [(header::ETAG, etag(version))]).into_response();
     }
-    json(body, Some(etag))
+    json(body, Some(etag(version)))
+}
+
+/// The strong ETag of a version.
+pub fn etag(version: i64) -> HeaderValue {
+    HeaderValue::from_str(&format!("\"{version}\"")).expect("digits")
 }
 
 /// Whether `If-None-Match` names the `current` entity tag (weak comparison, lists and

@@ -2,11 +2,13 @@
 
 use schemars::{JsonSchema, Schema, schema_for};
 
-use crate::{board, chat, email, envelope::RecordedEvent, errors, identity, items, orders};
+use crate::{
+    board, chat, email, envelope::RecordedEvent, errors, identity, items, orders, prompts,
+};
 
 /// The bounded contexts; each has its own Kafka topic.
 pub const CONTEXTS: &[&str] = &[
-    "items", "identity", "orders", "board", "chat", "email", "errors",
+    "items", "identity", "orders", "board", "chat", "email", "errors", "prompts",
 ];
 
 /// One event type at one schema version.
@@ -79,6 +81,21 @@ pub fn event_schemas() -> Vec<EventSchema> {
         entry::<errors::AlertGivenUp>("errors", "AlertGivenUp"),
         entry::<errors::AlertRetryRequested>("errors", "AlertRetryRequested"),
         entry::<errors::LogLevelsChanged>("errors", "LogLevelsChanged"),
+        entry::<prompts::PromptProfileCreated>("prompts", "PromptProfileCreated"),
+        entry::<prompts::PromptProfileUpdated>("prompts", "PromptProfileUpdated"),
+        entry::<prompts::PromptProfileDeleted>("prompts", "PromptProfileDeleted"),
+        entry::<prompts::ProfileSlotTaken>("prompts", "ProfileSlotTaken"),
+        entry::<prompts::ProfileSlotFreed>("prompts", "ProfileSlotFreed"),
+        entry::<prompts::RefBookCreated>("prompts", "RefBookCreated"),
+        entry::<prompts::RefBookUpdated>("prompts", "RefBookUpdated"),
+        entry::<prompts::RefBookDeleted>("prompts", "RefBookDeleted"),
+        entry::<prompts::RefDataCreated>("prompts", "RefDataCreated"),
+        entry::<prompts::RefDataUpdated>("prompts", "RefDataUpdated"),
+        entry::<prompts::RefDataDeleted>("prompts", "RefDataDeleted"),
+        entry::<prompts::PublicScriptCreated>("prompts", "PublicScriptCreated"),
+        entry::<prompts::PublicScriptUpdated>("prompts", "PublicScriptUpdated"),
+        entry::<prompts::PublicScriptReordered>("prompts", "PublicScriptReordered"),
+        entry::<prompts::PublicScriptDeleted>("prompts", "PublicScriptDeleted"),
     ]
 }
 

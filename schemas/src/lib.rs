@@ -16,6 +16,7 @@
 //! - [`chat`]: rooms, their members, messages and read markers.
 //! - [`email`]: emails requested and every attempt to deliver them.
 //! - [`errors`]: reported errors, their issues, projects, alerts and log levels.
+//! - [`prompts`]: prompt profiles, reference books and texts, and public scripts.
 //! - [`named`]: enumerations known by name (statuses, levels), declared with
 //!   [`named_enum!`].
 //! - [`catalog`]: every event type, for schema generation and the Kafka topics.
@@ -32,6 +33,7 @@ pub mod identity;
 pub mod items;
 pub mod named;
 pub mod orders;
+pub mod prompts;
 
 pub use domain::{DecodeError, DomainEvent};
 pub use envelope::{EventMetadata, NewEvent, RecordedEvent};

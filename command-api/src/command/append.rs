@@ -53,16 +53,41 @@ pub async fn append<E: DomainEvent>(
     target: Target,
     events: &[E],
 ) -> Result<Outcome, AppendError> {
-    let events = events.iter().map(NewEvent::from_domain).collect();
+    append_together(store, context, target, events, Vec::new()).await
+}
+
+/// Appends a command's `events` to `target` and, all or nothing with them, `also`'s (each
+/// stream with the version it must be at and its events): a stream the command counts on
+/// besides its own, such as a quota. The idempotency key covers the whole append; the
+/// outcome is the target's.
+pub async fn append_together<E: DomainEvent>(
+    store: &EventStore,
+    context: &CommandContext,
+    target: Target,
+    events: &[E],
+    also: Vec<(String, ExpectedVersion, Vec<E>)>,
+) -> Result<Outcome, AppendError> {
+    let new_events = |events: &[E]| events.iter().map(NewEvent::from_domain).collect();
     let metadata = context.metadata.clone();
     let request = match target {
         Target::Stream(stream_id, expected) => {
-            AppendRequest::new(stream_id, expected, events, metadata)
+            AppendRequest::new(stream_id, expected, new_events(events), metadata)
         }
-        Target::Numbered(numbered) => AppendRequest::numbered(numbered, events, metadata),
+        Target::Numbered(numbered) => {
+            AppendRequest::numbered(numbered, new_events(events), metadata)
+        }
     };
-    let request = request.with_idempotency(context.idempotency.clone());
-    let appended = store.append(request).await?;
+    let mut requests = vec![request.with_idempotency(context.idempotency.clone())];
+    for (stream_id, expected, events) in also {
+        let metadata = context.metadata.clone();
+        requests.push(AppendRequest::new(
+            stream_id,
+            expected,
+            new_events(&events),
+            metadata,
+        ));
+    }
+    let appended = store.append_all(requests).await?.remove(0);
     if !appended.replayed {
         return Ok(Outcome::Appended(appended));
     }
@@ -73,9 +98,9 @@ pub async fn append<E: DomainEvent>(
 }
 
 /// Appends to each of `streams` (its id, the version it must be at, its events), all or
-/// nothing, under `metadata` and no idempotency key: the store honours keys on single
-/// appends only. Used for a stream together with a claim (an account and its address),
-/// and for the single appends of commands that take no key (sessions, read marks).
+/// nothing, under `metadata` and no idempotency key. Used for a stream together with a
+/// claim (an account and its address), and for the single appends of commands that take
+/// no key (sessions, read marks).
 pub async fn append_all<E: DomainEvent>(
     store: &EventStore,
     metadata: &EventMetadata,

@@ -17,7 +17,9 @@ pub mod numbered;
 pub mod response;
 
 pub use aggregate::{Aggregate, fold, load, load_events};
-pub use append::{Earlier, Outcome, Target, append, append_all, earlier_outcome, replay};
+pub use append::{
+    Earlier, Outcome, Target, append, append_all, append_together, earlier_outcome, replay,
+};
 pub use context::{Actor, CommandContext, IDEMPOTENCY_KEY, expected_version, if_match, now};
-pub use numbered::{NumberedAggregate, UNNUMBERED, create_numbered};
+pub use numbered::{NumberedAggregate, UNNUMBERED, answer_numbered, create_numbered};
 pub use response::{X_POSITION, append_error, created_or_ok, etag, position_headers};

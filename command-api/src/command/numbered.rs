@@ -40,12 +40,25 @@ pub trait NumberedAggregate: Aggregate {
 pub async fn create_numbered<A: NumberedAggregate>(
     store: &EventStore,
     context: &CommandContext,
-    mut events: Vec<A::Event>,
+    events: Vec<A::Event>,
     respond: impl FnOnce(Option<A>, &Appended) -> Response,
 ) -> Result<Response, ApiError> {
     let outcome = append(store, context, Target::Numbered(A::NUMBERS), &events)
         .await
         .map_err(append_error)?;
+    answer_numbered(store, outcome, events, respond).await
+}
+
+/// The answer to `events`, a creation decided with [`UNNUMBERED`] and appended as a new
+/// numbered stream (with [`super::append_together`] when other streams went with it):
+/// `respond` renders the state they leave once numbered, or the one an earlier request
+/// with the same key left.
+pub async fn answer_numbered<A: NumberedAggregate>(
+    store: &EventStore,
+    outcome: Outcome,
+    mut events: Vec<A::Event>,
+    respond: impl FnOnce(Option<A>, &Appended) -> Response,
+) -> Result<Response, ApiError> {
     if let Outcome::Appended(appended) = &outcome {
         let number = appended
             .number

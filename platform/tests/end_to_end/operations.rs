@@ -353,3 +353,50 @@ async fn documents(app: &TestApp) -> (Value, Value) {
     let query = app.get("/api-docs/query.json").await.json().await.unwrap();
     (command, query)
 }
+
+#[tokio::test]
+async fn the_openapi_documents_list_the_prompts_endpoints() {
+    let app = TestApp::spawn().await;
+    let (command, query) = documents(&app).await;
+    for (path, methods) in [
+        ("/api/v1/profiles", vec!["post"]),
+        ("/api/v1/profiles/{id}", vec!["delete", "put"]),
+        ("/api/v1/ref-books", vec!["post"]),
+        ("/api/v1/ref-books/{id}", vec!["delete", "put"]),
+        ("/api/v1/ref-data", vec!["post"]),
+        ("/api/v1/ref-data/{id}", vec!["delete", "put"]),
+        ("/api/v1/public-scripts", vec!["post"]),
+        ("/api/v1/public-scripts/{id}", vec!["delete", "put"]),
+        ("/api/v1/public-scripts/{id}/order", vec!["put"]),
+    ] {
+        assert_eq!(operations(&command, path), methods, "{path}");
+    }
+    for path in [
+        "/api/v1/profiles",
+        "/api/v1/profiles/{id}",
+        "/api/v1/profiles/{id}/dialogues",
+        "/api/v1/profiles/{id}/history",
+        "/api/v1/ref-books",
+        "/api/v1/ref-books/{id}",
+        "/api/v1/ref-data",
+        "/api/v1/ref-data/{id}",
+        "/api/v1/public-scripts",
+        "/api/v1/public-scripts/{id}",
+    ] {
+        assert_eq!(operations(&query, path), ["get"], "{path}");
+        let get = &query["paths"][path]["get"];
+        assert_eq!(
+            get["security"][0]["bearer"],
+            json!([]),
+            "{path} needs a token"
+        );
+    }
+    for path in ["/api/v1/profiles/{id}", "/api/v1/profiles/{id}/dialogues"] {
+        let params = query["paths"][path]["get"]["parameters"].to_string();
+        assert!(
+            params.contains("\"as_of\""),
+            "{path} documents as_of: {params}"
+        );
+    }
+    app.stop().await;
+}

@@ -13,4 +13,5 @@ mod crash;
 mod errors;
 mod mail_notices;
 mod orders;
+mod prompts;
 mod replay;

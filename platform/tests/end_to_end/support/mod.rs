@@ -11,6 +11,7 @@ pub(crate) mod instances;
 pub(crate) mod issues;
 pub(crate) mod orders;
 pub(crate) mod processes;
+pub(crate) mod prompts;
 pub(crate) mod sentry;
 pub(crate) mod smtp;
 pub(crate) mod webhook;
