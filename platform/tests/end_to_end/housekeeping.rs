@@ -107,6 +107,7 @@ async fn lapsed_idempotency_keys_and_ended_sessions_go_and_nothing_in_use() {
         .client
         .get(format!("{}/api/v1/users/me", app.base))
         .bearer_auth(&ada.token)
+        .header("x-min-position", ada.position.to_string())
         .send()
         .await
         .unwrap();
