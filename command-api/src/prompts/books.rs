@@ -2,11 +2,7 @@
 //! unlinks it from every profile that cites it (the read model does, as it applies the
 //! deletion).
 
-use axum::{
-    extract::State,
-    http::{HeaderMap, HeaderValue, StatusCode, header},
-    response::{IntoResponse, Response},
-};
+use axum::{extract::State, http::HeaderMap, response::Response};
 use event_store::{Appended, Numbered};
 use prompt_profile::Book;
 use schemas::prompts::{self, PromptsEvent};
@@ -15,15 +11,18 @@ use service_kit::{
     ApiError, Json, Path,
     auth::Caller,
     error::{ErrorBody, Unauthorized},
-    ok,
 };
 use time::OffsetDateTime;
 use utoipa::ToSchema;
 
-use super::{aggregate, input::BookInput, load_owned};
+use super::{
+    aggregate,
+    input::BookInput,
+    reference::{Reference, change, respond},
+};
 use crate::{
     AppState,
-    command::{self, CommandContext, NumberedAggregate, Target, UNNUMBERED},
+    command::{self, CommandContext, NumberedAggregate, UNNUMBERED},
 };
 
 impl NumberedAggregate for Book {
@@ -82,7 +81,7 @@ pub async fn create_book(
     let fields = input.parse()?;
     let actor = Some(caller.user_id.to_string());
     let context = CommandContext::new(&headers, actor, "CreateRefBook", &fields)?;
-    let respond = |book, appended: &Appended| respond(book, appended, true);
+    let respond = |book, appended: &Appended| respond::<Book>(book, appended, true);
     if let Some(response) = command::replay(&state.store, &context, respond).await? {
         return Ok(response);
     }
@@ -119,7 +118,7 @@ pub async fn update_book(
 ) -> Result<Response, ApiError> {
     let fields = input.parse()?;
     let operation = format!("UpdateRefBook {id}");
-    change(&state, &caller, id, &headers, &operation, &fields, |book| {
+    change::<Book>(&state, &caller, id, &headers, &operation, &fields, |book| {
         aggregate::update_book(book, fields.clone(), command::now())
     })
     .await
@@ -149,71 +148,38 @@ pub async fn delete_book(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let operation = format!("DeleteRefBook {id}");
-    change(&state, &caller, id, &headers, &operation, &(), |book| {
+    change::<Book>(&state, &caller, id, &headers, &operation, &(), |book| {
         aggregate::delete_book(book, command::now())
     })
     .await
 }
 
-/// Changes one of the caller's books: answers a retry as the first request was answered,
-/// or loads the book (another user's is a 404, before `If-Match` can tell it exists),
-/// checks `If-Match`, decides, appends and answers.
-async fn change(
-    state: &AppState,
-    caller: &Caller,
-    id: i64,
-    headers: &HeaderMap,
-    operation: &str,
-    input: &impl Serialize,
-    decide: impl FnOnce(&Book) -> PromptsEvent,
-) -> Result<Response, ApiError> {
-    let if_match = command::if_match(headers)?;
-    let actor = Some(caller.user_id.to_string());
-    let context = CommandContext::new(headers, actor, operation, input)?;
-    let respond = |book, appended: &Appended| respond(book, appended, false);
-    if let Some(response) = command::replay(&state.store, &context, respond).await? {
-        return Ok(response);
-    }
-    let stream_id = prompts::book_stream_id(id);
-    let book: Book = load_owned(&state.store, &stream_id, caller.user_id, || {
-        format!("no reference book with id {id}")
-    })
-    .await?;
-    let expected = command::expected_version(book.version, if_match)?;
-    let events = [decide(&book)];
-    command::append(
-        &state.store,
-        &context,
-        Target::Stream(stream_id, expected),
-        &events,
-    )
-    .await
-    .map_err(command::append_error)?
-    .answer(&state.store, Some(book), &events, respond)
-    .await
-}
+impl Reference for Book {
+    const NAME: &'static str = "reference book";
+    const PATH: &'static str = "/api/v1/ref-books";
+    type Written = BookWritten;
 
-fn respond(book: Option<Book>, appended: &Appended, created: bool) -> Response {
-    let mut headers = command::position_headers(appended);
-    let Some(book) = book.filter(|book| !book.deleted) else {
-        headers.remove(header::ETAG);
-        return (StatusCode::NO_CONTENT, headers).into_response();
-    };
-    if created {
-        let location = format!("/api/v1/ref-books/{}", book.id);
-        headers.insert(
-            header::LOCATION,
-            HeaderValue::from_str(&location).expect("ids are valid in headers"),
-        );
+    fn stream_id(id: i64) -> String {
+        prompts::book_stream_id(id)
     }
-    let body = BookWritten {
-        id: book.id,
-        author: book.author,
-        title: book.title,
-        created_at: book.created_at,
-        updated_at: book.updated_at,
-        version: book.version,
-        position: appended.last_position,
-    };
-    (command::created_or_ok(created), headers, ok(body)).into_response()
+
+    fn id(&self) -> i64 {
+        self.id
+    }
+
+    fn version(&self) -> i64 {
+        self.version
+    }
+
+    fn written(self, position: i64) -> BookWritten {
+        BookWritten {
+            id: self.id,
+            author: self.author,
+            title: self.title,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+            version: self.version,
+            position,
+        }
+    }
 }

@@ -2,11 +2,7 @@
 //! unlinks it from every profile that carries it (the read model does, as it applies the
 //! deletion).
 
-use axum::{
-    extract::State,
-    http::{HeaderMap, HeaderValue, StatusCode, header},
-    response::{IntoResponse, Response},
-};
+use axum::{extract::State, http::HeaderMap, response::Response};
 use event_store::{Appended, Numbered};
 use prompt_profile::Data;
 use schemas::prompts::{self, PromptsEvent};
@@ -15,15 +11,18 @@ use service_kit::{
     ApiError, Json, Path,
     auth::Caller,
     error::{ErrorBody, Unauthorized},
-    ok,
 };
 use time::OffsetDateTime;
 use utoipa::ToSchema;
 
-use super::{aggregate, input::DataInput, load_owned};
+use super::{
+    aggregate,
+    input::DataInput,
+    reference::{Reference, change, respond},
+};
 use crate::{
     AppState,
-    command::{self, CommandContext, NumberedAggregate, Target, UNNUMBERED},
+    command::{self, CommandContext, NumberedAggregate, UNNUMBERED},
 };
 
 impl NumberedAggregate for Data {
@@ -83,7 +82,7 @@ pub async fn create_data(
     let fields = input.parse()?;
     let actor = Some(caller.user_id.to_string());
     let context = CommandContext::new(&headers, actor, "CreateRefData", &fields)?;
-    let respond = |data, appended: &Appended| respond(data, appended, true);
+    let respond = |data, appended: &Appended| respond::<Data>(data, appended, true);
     if let Some(response) = command::replay(&state.store, &context, respond).await? {
         return Ok(response);
     }
@@ -120,7 +119,7 @@ pub async fn update_data(
 ) -> Result<Response, ApiError> {
     let fields = input.parse()?;
     let operation = format!("UpdateRefData {id}");
-    change(&state, &caller, id, &headers, &operation, &fields, |data| {
+    change::<Data>(&state, &caller, id, &headers, &operation, &fields, |data| {
         aggregate::update_data(data, fields.clone(), command::now())
     })
     .await
@@ -150,71 +149,38 @@ pub async fn delete_data(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let operation = format!("DeleteRefData {id}");
-    change(&state, &caller, id, &headers, &operation, &(), |data| {
+    change::<Data>(&state, &caller, id, &headers, &operation, &(), |data| {
         aggregate::delete_data(data, command::now())
     })
     .await
 }
 
-/// Changes one of the caller's texts: answers a retry as the first request was answered,
-/// or loads the text (another user's is a 404, before `If-Match` can tell it exists),
-/// checks `If-Match`, decides, appends and answers.
-async fn change(
-    state: &AppState,
-    caller: &Caller,
-    id: i64,
-    headers: &HeaderMap,
-    operation: &str,
-    input: &impl Serialize,
-    decide: impl FnOnce(&Data) -> PromptsEvent,
-) -> Result<Response, ApiError> {
-    let if_match = command::if_match(headers)?;
-    let actor = Some(caller.user_id.to_string());
-    let context = CommandContext::new(headers, actor, operation, input)?;
-    let respond = |data, appended: &Appended| respond(data, appended, false);
-    if let Some(response) = command::replay(&state.store, &context, respond).await? {
-        return Ok(response);
-    }
-    let stream_id = prompts::data_stream_id(id);
-    let data: Data = load_owned(&state.store, &stream_id, caller.user_id, || {
-        format!("no reference text with id {id}")
-    })
-    .await?;
-    let expected = command::expected_version(data.version, if_match)?;
-    let events = [decide(&data)];
-    command::append(
-        &state.store,
-        &context,
-        Target::Stream(stream_id, expected),
-        &events,
-    )
-    .await
-    .map_err(command::append_error)?
-    .answer(&state.store, Some(data), &events, respond)
-    .await
-}
+impl Reference for Data {
+    const NAME: &'static str = "reference text";
+    const PATH: &'static str = "/api/v1/ref-data";
+    type Written = DataWritten;
 
-fn respond(data: Option<Data>, appended: &Appended, created: bool) -> Response {
-    let mut headers = command::position_headers(appended);
-    let Some(data) = data.filter(|data| !data.deleted) else {
-        headers.remove(header::ETAG);
-        return (StatusCode::NO_CONTENT, headers).into_response();
-    };
-    if created {
-        let location = format!("/api/v1/ref-data/{}", data.id);
-        headers.insert(
-            header::LOCATION,
-            HeaderValue::from_str(&location).expect("ids are valid in headers"),
-        );
+    fn stream_id(id: i64) -> String {
+        prompts::data_stream_id(id)
     }
-    let body = DataWritten {
-        id: data.id,
-        title: data.title,
-        text: data.text,
-        created_at: data.created_at,
-        updated_at: data.updated_at,
-        version: data.version,
-        position: appended.last_position,
-    };
-    (command::created_or_ok(created), headers, ok(body)).into_response()
+
+    fn id(&self) -> i64 {
+        self.id
+    }
+
+    fn version(&self) -> i64 {
+        self.version
+    }
+
+    fn written(self, position: i64) -> DataWritten {
+        DataWritten {
+            id: self.id,
+            title: self.title,
+            text: self.text,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+            version: self.version,
+            position,
+        }
+    }
 }

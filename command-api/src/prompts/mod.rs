@@ -6,6 +6,7 @@
 //! - [`aggregate`]: the decisions, pure; the limit of profiles per user.
 //! - [`links`]: a profile links the caller's own books and texts only.
 //! - [`profiles`], [`books`], [`data`]: the endpoints of each.
+//! - [`reference`]: what the book and text endpoints share.
 //! - [`public_scripts`]: the admins' public scripts.
 
 pub mod aggregate;
@@ -15,6 +16,7 @@ pub mod input;
 pub mod links;
 pub mod profiles;
 pub mod public_scripts;
+pub mod reference;
 
 use axum::{
     Router,
