@@ -37,11 +37,29 @@ impl<'a> Run<'a> {
             return Ok(());
         }
         let errors = std::mem::take(&mut self.errors);
-        insert_events(conn, tables, &errors).await?;
-        add_counts(conn, tables, &errors).await?;
+        let columns = Columns::of(&errors);
+        insert_events(conn, tables, &errors, &columns).await?;
+        add_counts(conn, tables, &errors, &columns).await?;
         let new_users = remember_users(conn, tables, &errors).await?;
         let issues = IssueChanges::of(&errors, &new_users);
         issues.apply(conn, tables).await
+    }
+}
+
+/// The columns both the errors and their counts are keyed by, read once.
+struct Columns {
+    project: Vec<i64>,
+    level: Vec<i16>,
+    received: Vec<OffsetDateTime>,
+}
+
+impl Columns {
+    fn of(errors: &[(ErrorLogged, &RecordedEvent)]) -> Self {
+        Self {
+            project: errors.iter().map(|(e, _)| e.project).collect(),
+            level: errors.iter().map(|(e, _)| e.level.rank()).collect(),
+            received: errors.iter().map(|(e, _)| e.received_at).collect(),
+        }
     }
 }
 
@@ -51,13 +69,11 @@ async fn insert_events(
     conn: &mut PgConnection,
     tables: Tables,
     errors: &[(ErrorLogged, &RecordedEvent)],
+    columns: &Columns,
 ) -> anyhow::Result<()> {
-    let project: Vec<i64> = errors.iter().map(|(e, _)| e.project).collect();
     let event_id: Vec<Uuid> = errors.iter().map(|(e, _)| e.event_id).collect();
     let issue: Vec<Uuid> = errors.iter().map(|(e, _)| e.issue_id).collect();
-    let level: Vec<i16> = errors.iter().map(|(e, _)| e.level.rank()).collect();
     let title: Vec<&str> = errors.iter().map(|(e, _)| e.title.as_str()).collect();
-    let received: Vec<OffsetDateTime> = errors.iter().map(|(e, _)| e.received_at).collect();
     let occurred: Vec<OffsetDateTime> = errors.iter().map(|(e, _)| e.occurred_at).collect();
     let payload: Vec<&Value> = errors.iter().map(|(_, r)| &r.data).collect();
     let position: Vec<i64> = errors.iter().map(|(_, r)| r.position).collect();
@@ -68,12 +84,12 @@ async fn insert_events(
          $5::text[], $6::timestamptz[], $7::timestamptz[], $8::jsonb[], $9::bigint[])",
         tables.name("error_events")
     ))
-    .bind(project)
+    .bind(&columns.project)
     .bind(event_id)
     .bind(issue)
-    .bind(level)
+    .bind(&columns.level)
     .bind(title)
-    .bind(received)
+    .bind(&columns.received)
     .bind(occurred)
     .bind(payload)
     .bind(position)
@@ -87,10 +103,8 @@ async fn add_counts(
     conn: &mut PgConnection,
     tables: Tables,
     errors: &[(ErrorLogged, &RecordedEvent)],
+    columns: &Columns,
 ) -> anyhow::Result<()> {
-    let project: Vec<i64> = errors.iter().map(|(e, _)| e.project).collect();
-    let level: Vec<i16> = errors.iter().map(|(e, _)| e.level.rank()).collect();
-    let received: Vec<OffsetDateTime> = errors.iter().map(|(e, _)| e.received_at).collect();
     let count: Vec<i64> = errors.iter().map(|(e, _)| e.count).collect();
     // Grouped first: one statement may not update the same row twice.
     sqlx::query(&format!(
@@ -101,9 +115,9 @@ async fn add_counts(
          ON CONFLICT (project, level, minute) DO UPDATE SET count = c.count + EXCLUDED.count",
         counts = tables.name("error_counts")
     ))
-    .bind(project)
-    .bind(level)
-    .bind(received)
+    .bind(&columns.project)
+    .bind(&columns.level)
+    .bind(&columns.received)
     .bind(count)
     .execute(conn)
     .await?;
