@@ -21,5 +21,5 @@ pub mod subscription;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
 
-pub use error::StoreError;
+pub use error::{StoreError, unreachable};
 pub use read::EventLog;

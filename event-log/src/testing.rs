@@ -45,23 +45,35 @@ pub struct TestDatabase {
     pub name: String,
     pub url: String,
     pub pool: PgPool,
+    /// The server it lives on (`postgres://user@host:port`).
+    server: String,
 }
 
 impl TestDatabase {
     pub async fn new() -> Self {
+        Self::on(&server_url()).await
+    }
+
+    /// A database on `server` rather than the test server (e.g. one a test restarts).
+    pub async fn on(server: &str) -> Self {
         let name = format!("t_{}", Uuid::new_v4().simple());
-        let url = format!("{}/{name}", server_url());
+        let url = format!("{server}/{name}");
         let pool = database::connect_and_migrate(&url, 10)
             .await
             .unwrap_or_else(|err| panic!("cannot create test database at {url}: {err}"));
-        Self { name, url, pool }
+        Self {
+            name,
+            url,
+            pool,
+            server: server.to_owned(),
+        }
     }
 
     /// Closes the pool and drops the database (with any connection still open).
     pub async fn drop(self) {
         // A listener still holding a pooled connection would make close() wait forever.
         let _ = tokio::time::timeout(std::time::Duration::from_secs(1), self.pool.close()).await;
-        let mut admin = PgConnection::connect(&format!("{}/postgres", server_url()))
+        let mut admin = PgConnection::connect(&format!("{}/postgres", self.server))
             .await
             .expect("connect to the postgres database");
         sqlx::query(&format!(

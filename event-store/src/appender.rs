@@ -14,6 +14,8 @@ use time::OffsetDateTime;
 use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
+use event_log::StoreError;
+
 use crate::{AppendError, AppendRequest, Appended, ExpectedVersion, Idempotency};
 
 /// Largest number of requests committed in one batch.
@@ -100,12 +102,23 @@ struct Writer {
 
 impl Writer {
     /// Commits a batch and answers every job. A failing batch is retried one job at a
-    /// time, so one bad request cannot fail the others.
+    /// time, so one bad request cannot fail the others; but not one the database's going
+    /// away cut off mid-append.
     async fn commit(&mut self, jobs: Vec<Job>) {
         let groups: Vec<&[AppendRequest]> = jobs.iter().map(|job| &job.requests[..]).collect();
         match self.write(&groups).await {
             Ok(outcomes) => reply_all(jobs, outcomes),
             Err(err) if jobs.len() == 1 => reply_all(jobs, vec![Err(err)]),
+            Err(AppendError::Store(StoreError::Unreachable(reason))) => {
+                // Whether the batch committed is unknown: running it again could append
+                // a job twice. Each caller hears so (a 503, which its client retries
+                // under its idempotency key, and the stored key settles it).
+                tracing::warn!(error = %reason, size = jobs.len(), "append batch cut off");
+                for job in jobs {
+                    let cut = StoreError::Unreachable(reason.clone());
+                    let _ = job.reply.send(Err(AppendError::Store(cut)));
+                }
+            }
             Err(err) => {
                 tracing::warn!(error = %err, size = jobs.len(), "append batch failed; retrying singly");
                 for job in jobs {
@@ -288,7 +301,8 @@ async fn append(
     .bind(&batch.data)
     .bind(OffsetDateTime::now_utc())
     .fetch_all(conn)
-    .await?
+    .await
+    .map_err(cut_off)?
     .into_iter();
     metrics::counter!("events_appended_total").increment(batch.event_id.len() as u64);
     metrics::histogram!("append_batch_requests").record(groups.len() as f64);
@@ -299,6 +313,16 @@ async fn append(
             outcome(group, written)
         })
         .collect())
+}
+
+/// An `append_batch` that failed. If the database went away during it, it may have
+/// committed or not: that is [`StoreError::Unreachable`], never retried here.
+fn cut_off(err: sqlx::Error) -> AppendError {
+    if event_log::unreachable(&err) {
+        AppendError::Store(StoreError::Unreachable(err.to_string()))
+    } else {
+        err.into()
+    }
 }
 
 /// A job's outcome from its requests' rows: all appended, or the conflict that refused it.

@@ -21,6 +21,17 @@ pub struct Config {
     #[command(flatten)]
     pub common: CommonConfig,
 
+    /// The services this process runs, all by default; a subset splits the platform
+    /// across processes as command-api, query-api and projector do
+    #[arg(
+        long,
+        env = "SERVICES",
+        value_enum,
+        value_delimiter = ',',
+        default_value = "command,query,projector"
+    )]
+    pub services: Vec<Part>,
+
     #[command(flatten)]
     pub command: command_api::CommandSettings,
 
@@ -31,7 +42,15 @@ pub struct Config {
     pub projector: projector::ProjectorSettings,
 }
 
-/// Connects, migrates, starts every service and binds one listener.
+/// One of the services the all-in-one process may run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Part {
+    Command,
+    Query,
+    Projector,
+}
+
+/// Connects, migrates, starts the chosen services and binds one listener.
 pub async fn build(config: Config) -> anyhow::Result<Server> {
     // Before any task starts: samples recorded without a recorder are lost.
     service_kit::metrics::handle();
@@ -50,22 +69,27 @@ pub async fn build(config: Config) -> anyhow::Result<Server> {
         settings: config.query.clone(),
     };
     let source = projector::app::event_source(common, &pool);
+    let runs = |part| config.services.contains(&part);
     // The capture's recording and the log-levels follower, once for the process.
     let mut tasks = service_kit::telemetry::start(&pool, &shutdown);
-    tasks.extend(projector::app::spawn_runners(
-        &pool,
-        &source,
-        &config.projector,
-        &shutdown,
-    )?);
-    let projector = service_kit::server::Service {
+    if runs(Part::Projector) {
+        tasks.extend(projector::app::spawn_runners(
+            &pool,
+            &source,
+            &config.projector,
+            &shutdown,
+        )?);
+    }
+    let mut services = Vec::new();
+    if runs(Part::Command) {
+        services.push(command_api::start(&command, pool.clone(), tokens.clone(), &shutdown).await?);
+    }
+    if runs(Part::Query) {
+        services.push(query_api::start(&query, pool, Some(source), tokens, &shutdown).await?);
+    }
+    services.push(service_kit::server::Service {
         tasks,
         ..Default::default()
-    };
-    let services = vec![
-        command_api::start(&command, pool.clone(), tokens.clone(), &shutdown).await?,
-        query_api::start(&query, pool, Some(source), tokens, &shutdown).await?,
-        projector,
-    ];
+    });
     Ok(Server::bind(common.http_addr_or(8080), services, shutdown).await?)
 }

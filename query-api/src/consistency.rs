@@ -63,7 +63,7 @@ impl MinPosition {
         }
         let head = event_log::read::head(pool)
             .await
-            .map_err(ApiError::internal)?;
+            .map_err(ApiError::failure)?;
         if position > head {
             return Err(ApiError::bad_request(format!(
                 "position {position} has not been written: the log ends at {head}"

@@ -39,6 +39,9 @@ pub struct ApiError {
     /// The `WWW-Authenticate` challenge of a 401.
     #[serde(skip)]
     pub challenge: Option<String>,
+    /// The `Retry-After` seconds of a 503 the client may simply retry.
+    #[serde(skip)]
+    pub retry_after: Option<u64>,
 }
 
 /// The body of every error response.
@@ -65,6 +68,7 @@ impl ApiError {
             details: None,
             trace_id: None,
             challenge: None,
+            retry_after: None,
         }
     }
 
@@ -130,6 +134,22 @@ impl ApiError {
         )
     }
 
+    /// 503 with `Retry-After` when `cause` is the database out of reach (restarting, or
+    /// no connection free in time): the request did nothing or, for a command, may be
+    /// retried under its `Idempotency-Key`. Any other cause is a 500, as [`Self::internal`].
+    pub fn failure(cause: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
+        let cause = cause.into();
+        if !crate::unavailable::is_unavailable(cause.as_ref()) {
+            return Self::internal(cause);
+        }
+        tracing::warn!(error = %cause, "database unavailable");
+        let seconds = crate::unavailable::RETRY_AFTER_SECONDS;
+        let mut error = Self::unavailable("the service is briefly unavailable; retry shortly")
+            .with_details(serde_json::json!({ "retry_after_seconds": seconds }));
+        error.retry_after = Some(seconds);
+        error
+    }
+
     /// 500: logs the cause, tells the client nothing about it.
     pub fn internal(cause: impl std::fmt::Display) -> Self {
         tracing::error!(error = %cause, "internal error");
@@ -187,6 +207,11 @@ impl IntoResponse for ApiError {
             response
                 .headers_mut()
                 .insert(header::WWW_AUTHENTICATE, challenge);
+        }
+        if let Some(seconds) = self.retry_after {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
         }
         response.extensions_mut().insert(self);
         response

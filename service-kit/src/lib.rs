@@ -25,6 +25,8 @@
 //!
 //! The HTTP conventions:
 //! - [`error`]: the error envelope and [`ApiError`], the one error type handlers return.
+//! - [`unavailable`]: which failures mean the database is out of reach for a moment (a
+//!   `503` to retry, not a `500`).
 //! - [`extract`]: JSON, path and query extractors whose rejections use the envelope.
 //! - [`response`]: the success envelope.
 //! - [`paging`]: `page` / `size` parameters and paged results.
@@ -51,6 +53,7 @@ pub mod restart;
 pub mod server;
 pub mod shutdown;
 pub mod telemetry;
+pub mod unavailable;
 
 pub use error::{ApiError, ErrorCode};
 pub use extract::{Json, Path, Query};

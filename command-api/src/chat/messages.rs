@@ -124,12 +124,12 @@ async fn answer_earlier(state: &AppState, earlier: Earlier) -> Result<Response, 
         .log()
         .read_versions(&stream_id, appended.first_version..=appended.first_version)
         .await
-        .map_err(ApiError::internal)?;
+        .map_err(ApiError::failure)?;
     let sent = stored
         .first()
         .map(|e| ChatEvent::decode(&e.event_type, e.schema_version, e.data.clone()))
         .transpose()
-        .map_err(ApiError::internal)?;
+        .map_err(ApiError::failure)?;
     match sent {
         Some(ChatEvent::MessageSent(sent)) => Ok(respond(sent, &appended)),
         _ => Err(ApiError::internal("the earlier message is missing")),
@@ -195,7 +195,7 @@ pub async fn mark_read(
         .log()
         .last_events(&[chat::messages_stream(room_id)])
         .await
-        .map_err(ApiError::internal)?
+        .map_err(ApiError::failure)?
         .first()
         .map_or(0, |e| e.stream_version);
     if seq > last {

@@ -253,7 +253,7 @@ async fn require_users(state: &AppState, users: &[Uuid]) -> Result<(), ApiError>
         .log()
         .last_events(&streams)
         .await
-        .map_err(ApiError::internal)?;
+        .map_err(ApiError::failure)?;
     let unknown: Vec<Uuid> = users
         .iter()
         .zip(&streams)

@@ -44,13 +44,13 @@ pub async fn load_events<E: DomainEvent>(
         .log()
         .read_stream(stream_id, max_version)
         .await
-        .map_err(ApiError::internal)?;
+        .map_err(ApiError::failure)?;
     recorded
         .iter()
         .map(|event| {
             E::decode(&event.event_type, event.schema_version, event.data.clone())
                 .map(|decoded| (decoded, event.stream_version))
-                .map_err(ApiError::internal)
+                .map_err(ApiError::failure)
         })
         .collect()
 }

@@ -50,6 +50,6 @@ pub fn append_error(err: AppendError) -> ApiError {
         AppendError::IdempotencyKeyReused => {
             ApiError::invalid("this Idempotency-Key was already used with a different request")
         }
-        AppendError::Store(err) => ApiError::internal(err),
+        AppendError::Store(err) => ApiError::failure(err),
     }
 }

@@ -137,7 +137,7 @@ pub async fn create_account(
     // The hash is stored first: if the events then fail, no account refers to it.
     secrets::store_password_hash(state.pool(), user_id, &hash)
         .await
-        .map_err(ApiError::internal)?;
+        .map_err(ApiError::failure)?;
     let claim_expected = match claim.version {
         0 => ExpectedVersion::NoStream,
         version => ExpectedVersion::Exact(version),
@@ -161,7 +161,7 @@ pub async fn create_account(
         Err(err) => {
             secrets::forget_password_hash(state.pool(), user_id)
                 .await
-                .map_err(ApiError::internal)?;
+                .map_err(ApiError::failure)?;
             return Err(match err {
                 // Someone registered the address concurrently.
                 AppendError::Conflict { .. } => account_error(AccountError::EmailTaken),
@@ -197,7 +197,7 @@ pub async fn login(
     let hash = match &account {
         Some(account) => secrets::password_hash(state.pool(), account.user_id)
             .await
-            .map_err(ApiError::internal)?,
+            .map_err(ApiError::failure)?,
         None => None,
     };
     let verified = state.passwords.verify(input.password, hash).await?;
@@ -209,14 +209,14 @@ pub async fn login(
     }
     let session = secrets::start_session(state.pool(), account.user_id, state.refresh_ttl)
         .await
-        .map_err(ApiError::internal)?;
+        .map_err(ApiError::failure)?;
     // A block appended before the session existed did not end it: look again. (A block
     // appended after ends it, as it ends every session.)
     let current = load_account(&state, account.user_id).await?;
     if current.is_none_or(|a| a.blocked || a.deleted) {
         secrets::revoke_session(state.pool(), session.session_id)
             .await
-            .map_err(ApiError::internal)?;
+            .map_err(ApiError::failure)?;
         return Err(blocked());
     }
     let context = CommandContext::new(&headers, None, "Login", &())?;

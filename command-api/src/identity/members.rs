@@ -105,7 +105,7 @@ pub async fn change_password(
     }
     let hash = secrets::password_hash(state.pool(), caller.user_id)
         .await
-        .map_err(ApiError::internal)?;
+        .map_err(ApiError::failure)?;
     if !state.passwords.verify(input.current_password, hash).await? {
         return Err(ApiError::forbidden("the current password is wrong"));
     }
@@ -121,7 +121,7 @@ pub async fn change_password(
     .await?;
     secrets::store_password_hash(state.pool(), caller.user_id, &new_hash)
         .await
-        .map_err(ApiError::internal)?;
+        .map_err(ApiError::failure)?;
     end_sessions(&state, caller.user_id, Some(caller.session_id)).await?;
     Ok((StatusCode::NO_CONTENT, command::position_headers(&appended)).into_response())
 }
@@ -152,7 +152,7 @@ pub async fn delete_member(
     end_sessions(&state, id, None).await?;
     secrets::forget_password_hash(state.pool(), id)
         .await
-        .map_err(ApiError::internal)?;
+        .map_err(ApiError::failure)?;
     Ok((StatusCode::NO_CONTENT, command::position_headers(&appended)).into_response())
 }
 
@@ -240,7 +240,7 @@ async fn change(
         user_events,
     )];
     if !released.is_empty() {
-        let email = Email::parse(&current.email).map_err(ApiError::internal)?;
+        let email = Email::parse(&current.email).map_err(ApiError::failure)?;
         let claim = load_claim(state, &email).await?;
         let expected = ExpectedVersion::Exact(claim.version);
         streams.push((identity::email_stream(email.as_str()), expected, released));
@@ -257,7 +257,7 @@ async fn change(
 async fn end_sessions(state: &AppState, user: Uuid, except: Option<Uuid>) -> Result<(), ApiError> {
     let ended = secrets::revoke_user_sessions(state.pool(), user, except)
         .await
-        .map_err(ApiError::internal)?;
+        .map_err(ApiError::failure)?;
     for session in ended {
         state.tokens.revocations.revoke(session);
     }

@@ -88,7 +88,7 @@ impl Passwords {
             .clone()
             .acquire_owned()
             .await
-            .map_err(ApiError::internal)?;
+            .map_err(ApiError::failure)?;
         let running = self.running.clone();
         tokio::task::spawn_blocking(move || {
             let now = running.now.fetch_add(1, Ordering::SeqCst) + 1;
@@ -100,7 +100,7 @@ impl Passwords {
             done
         })
         .await
-        .map_err(ApiError::internal)
+        .map_err(ApiError::failure)
     }
 
     /// The most hashes that ever ran at once.

@@ -53,7 +53,7 @@ pub async fn refresh(
 ) -> Result<Response, ApiError> {
     let rotation = secrets::rotate(state.pool(), &input.refresh_token)
         .await
-        .map_err(ApiError::internal)?;
+        .map_err(ApiError::failure)?;
     let (session, user, refresh_token) = match rotation {
         Rotation::Rotated {
             session,
@@ -123,7 +123,7 @@ async fn end_session(
     state.tokens.revocations.revoke(session);
     let revoked = secrets::revoke_session(state.pool(), session)
         .await
-        .map_err(ApiError::internal)?;
+        .map_err(ApiError::failure)?;
     if !revoked {
         return Ok(());
     }

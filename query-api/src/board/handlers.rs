@@ -86,7 +86,7 @@ pub async fn list_posts(
     }
     let (applied, total, posts) = queries::posts(&state.pool, &model.source, &listing)
         .await
-        .map_err(ApiError::internal)?;
+        .map_err(ApiError::failure)?;
     let body = render(page.of(posts, total));
     model.pages.insert(listing, body.clone(), applied);
     Ok(json(body, None))
@@ -121,7 +121,7 @@ pub async fn get_post(
         None => {
             let (applied, post) = queries::post(&state.pool, &model.source, id)
                 .await
-                .map_err(ApiError::internal)?
+                .map_err(ApiError::failure)?
                 .ok_or_else(|| ApiError::not_found(format!("no post with id {id}")))?;
             let cached = CachedPost {
                 version: post.version,
@@ -164,7 +164,7 @@ pub async fn list_comments(
     }
     let (applied, total, comments) = queries::comments(&state.pool, &model.source, id, page)
         .await
-        .map_err(ApiError::internal)?
+        .map_err(ApiError::failure)?
         .ok_or_else(|| ApiError::not_found(format!("no post with id {id}")))?;
     let body = render(page.of(comments, total));
     model.comments.insert((id, page), body.clone(), applied);

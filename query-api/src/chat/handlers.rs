@@ -115,7 +115,7 @@ async fn rooms(
         .await?;
     let (total, rooms) = queries::rooms_of(&state.pool, user, kind, page)
         .await
-        .map_err(ApiError::internal)?;
+        .map_err(ApiError::failure)?;
     Ok(json(render(page.of(rooms, total)), None))
 }
 
@@ -146,7 +146,7 @@ pub async fn get_room(
     }
     let view = queries::room(&state.pool, room, caller.user_id)
         .await
-        .map_err(ApiError::internal)?
+        .map_err(ApiError::failure)?
         .ok_or_else(|| no_room(room))?;
     Ok(json(render(view), None))
 }
@@ -215,7 +215,7 @@ pub async fn history(
     member_of(&state, room, caller.user_id)?;
     let (items, more) = queries::history(&state.pool, room, window, limit)
         .await
-        .map_err(ApiError::internal)?;
+        .map_err(ApiError::failure)?;
     Ok(json(render(HistoryPage { items, more }), None))
 }
 
@@ -245,7 +245,7 @@ pub async fn get_message(
     member_of(&state, room, caller.user_id)?;
     let message = queries::message(&state.pool, room, seq)
         .await
-        .map_err(ApiError::internal)?
+        .map_err(ApiError::failure)?
         .ok_or_else(|| ApiError::not_found(format!("room {room} has no message {seq}")))?;
     Ok(json(render(message), None))
 }
@@ -293,7 +293,7 @@ pub async fn online_users(
         .await?;
     let (total, users) = queries::online_users(&state.pool, STALE_AFTER.as_secs_f64(), page)
         .await
-        .map_err(ApiError::internal)?;
+        .map_err(ApiError::failure)?;
     Ok(json(render(page.of(users, total)), None))
 }
 
@@ -342,7 +342,7 @@ pub async fn search_users(
         .await?;
     let (total, users) = queries::search_users(&state.pool, STALE_AFTER.as_secs_f64(), text, page)
         .await
-        .map_err(ApiError::internal)?;
+        .map_err(ApiError::failure)?;
     Ok(json(render(page.of(users, total)), None))
 }
 

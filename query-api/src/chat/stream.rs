@@ -207,7 +207,7 @@ async fn open(
         // position beyond the log's end is never reached and gets its reset at once.
         let head = event_log::read::head(&state.pool)
             .await
-            .map_err(ApiError::internal)?;
+            .map_err(ApiError::failure)?;
         if position <= head {
             chat.hub.wait_for(position, state.read_timeout).await;
         }

@@ -53,7 +53,7 @@ pub async fn list_emails(
     }
     let (applied, total, emails) = queries::page(&state.pool, &model.source, &listing)
         .await
-        .map_err(ApiError::internal)?;
+        .map_err(ApiError::failure)?;
     let body = render(listing.page.of(emails, total));
     model.pages.insert(listing, body.clone(), applied);
     Ok(json(body, None))
@@ -94,7 +94,7 @@ pub async fn get_email(
         None => {
             let (applied, email) = queries::email(&state.pool, &model.source, id)
                 .await
-                .map_err(ApiError::internal)?
+                .map_err(ApiError::failure)?
                 .ok_or_else(not_found)?;
             let cached = CachedEmail {
                 version: email.email.version,

@@ -103,7 +103,7 @@ async fn all_projects(
     }
     let (applied, rows) = projects::all(&state.pool, &model.source)
         .await
-        .map_err(ApiError::internal)?;
+        .map_err(ApiError::failure)?;
     let rows = Arc::new(rows);
     model.projects.insert((), rows.clone(), applied);
     Ok(rows)
@@ -138,7 +138,7 @@ pub async fn list_issues(
         .await?;
     let (total, items) = issues::page(&state.pool, &listing)
         .await
-        .map_err(ApiError::internal)?;
+        .map_err(ApiError::failure)?;
     Ok(ok(listing.page.of(items, total)).into_response())
 }
 
@@ -171,7 +171,7 @@ pub async fn get_issue(
         .await?;
     let issue = issues::issue(&state.pool, id)
         .await
-        .map_err(ApiError::internal)?
+        .map_err(ApiError::failure)?
         .ok_or_else(|| no_issue(id))?;
     Ok(ok(issue).into_response())
 }
@@ -207,7 +207,7 @@ pub async fn issue_events(
         .await?;
     let (total, errors) = issues::errors(&state.pool, id, page)
         .await
-        .map_err(ApiError::internal)?
+        .map_err(ApiError::failure)?
         .ok_or_else(|| no_issue(id))?;
     Ok(ok(page.of(errors, total)).into_response())
 }
@@ -241,7 +241,7 @@ pub async fn counts(
         .await?;
     let counts = counts::per_minute(&state.pool, search.project, minutes)
         .await
-        .map_err(ApiError::internal)?;
+        .map_err(ApiError::failure)?;
     Ok(ok(counts).into_response())
 }
 

@@ -76,7 +76,7 @@ pub async fn log_levels(
     let events = EventLog::new(state.pool.clone())
         .read_stream(LOG_LEVELS_STREAM, None)
         .await
-        .map_err(ApiError::internal)?;
+        .map_err(ApiError::failure)?;
     let version = events.last().map_or(0, |event| event.stream_version);
     let changes: Vec<LogLevelsChanged> = events
         .into_iter()

@@ -42,7 +42,7 @@ pub async fn list_items(
     }
     let (applied, total, items) = queries::page(&state.pool, &state.source, page)
         .await
-        .map_err(ApiError::internal)?;
+        .map_err(ApiError::failure)?;
     let body = render(page.of(items, total));
     model.pages.insert(page, body.clone(), applied);
     Ok(json(body, None))
@@ -77,7 +77,7 @@ pub async fn get_item(
         None => {
             let (applied, item) = queries::item(&state.pool, &state.source, id)
                 .await
-                .map_err(ApiError::internal)?
+                .map_err(ApiError::failure)?
                 .ok_or_else(|| ApiError::not_found(format!("no item with id {id}")))?;
             let cached = CachedItem {
                 version: item.version,

@@ -110,7 +110,7 @@ pub async fn list_members(
         .await?;
     let (total, members) = queries::page(&state.pool, page, text)
         .await
-        .map_err(ApiError::internal)?;
+        .map_err(ApiError::failure)?;
     Ok(json(render(page.of(members, total)), None))
 }
 
@@ -123,7 +123,7 @@ async fn member(state: &AppState, id: Uuid, min: MinPosition) -> Result<Response
     }
     let (applied, member) = queries::member(&state.pool, &model.source, id)
         .await
-        .map_err(ApiError::internal)?
+        .map_err(ApiError::failure)?
         .ok_or_else(|| ApiError::not_found(format!("no member with id {id}")))?;
     let body = render(member);
     model.by_id.insert(id, body.clone(), applied);

@@ -67,7 +67,7 @@ pub async fn list_orders(
     }
     let page = queries::page(&state.pool, &model.source, &listing)
         .await
-        .map_err(ApiError::internal)?;
+        .map_err(ApiError::failure)?;
     let applied = page.applied;
     let body = render(page_of(&listing, page));
     model.pages.insert(listing, body.clone(), applied);
@@ -130,7 +130,7 @@ pub async fn get_order(
         None => {
             let (applied, order) = queries::order(&state.pool, &model.source, number)
                 .await
-                .map_err(ApiError::internal)?
+                .map_err(ApiError::failure)?
                 .ok_or_else(|| ApiError::not_found(format!("no order with number {number}")))?;
             let cached = CachedOrder {
                 version: order.version,

@@ -125,7 +125,7 @@ pub async fn dialogues(
     }
     let (applied, source) = queries::dialogue_source(&state.pool, &model.source, id)
         .await
-        .map_err(ApiError::internal)?
+        .map_err(ApiError::failure)?
         .filter(|(_, source)| source.owner_id == owner)
         .ok_or_else(not_found)?;
     let body = render(DialogueView::new(

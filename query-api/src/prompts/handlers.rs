@@ -295,7 +295,7 @@ where
     }
     let (applied, owned) = load()
         .await
-        .map_err(ApiError::internal)?
+        .map_err(ApiError::failure)?
         .filter(|(_, owned)| owned.owner_id == owner)
         .ok_or_else(not_found)?;
     let cached = CachedView {
@@ -320,7 +320,7 @@ where
     if let Some(body) = cache.get(&(owner, page)) {
         return Ok(body);
     }
-    let (applied, total, items) = load().await.map_err(ApiError::internal)?;
+    let (applied, total, items) = load().await.map_err(ApiError::failure)?;
     let body = render(page.of(items, total));
     cache.insert((owner, page), body.clone(), applied);
     Ok(body)

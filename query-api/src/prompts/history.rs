@@ -71,7 +71,7 @@ pub async fn history(
     let events = EventLog::new(state.pool.clone())
         .read_stream(&prompts::profile_stream_id(id), None)
         .await
-        .map_err(ApiError::internal)?;
+        .map_err(ApiError::failure)?;
     let changes = changes(&events)?;
     let theirs = changes
         .first()
@@ -96,7 +96,7 @@ fn changes(events: &[RecordedEvent]) -> Result<Vec<(uuid::Uuid, Change)>, ApiErr
     for recorded in events {
         let event = recorded
             .decode::<PromptsEvent>()
-            .map_err(ApiError::internal)?;
+            .map_err(ApiError::failure)?;
         let before = state.clone();
         state = evolve(state, &event, recorded.stream_version);
         let Some(after) = &state else { continue };

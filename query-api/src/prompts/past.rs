@@ -147,7 +147,7 @@ async fn reached(state: &AppState, position: i64) -> Result<(), ApiError> {
     }
     let head = event_log::read::head(&state.pool)
         .await
-        .map_err(ApiError::internal)?;
+        .map_err(ApiError::failure)?;
     if position > head {
         return Err(ApiError::bad_request(format!(
             "position {position} has not been written: the log ends at {head}"
@@ -167,12 +167,12 @@ async fn fold<S>(
     let events = log
         .read_stream(stream, None)
         .await
-        .map_err(ApiError::internal)?;
+        .map_err(ApiError::failure)?;
     let mut state = None;
     for recorded in events.iter().take_while(|e| e.position <= position) {
         let event = recorded
             .decode::<PromptsEvent>()
-            .map_err(ApiError::internal)?;
+            .map_err(ApiError::failure)?;
         state = evolve(state, &event, recorded.stream_version);
     }
     Ok(state)

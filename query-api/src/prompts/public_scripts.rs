@@ -151,7 +151,7 @@ pub async fn list_public_scripts(
     }
     let (applied, total, scripts) = listing(&state.pool, &model.source, page)
         .await
-        .map_err(ApiError::internal)?;
+        .map_err(ApiError::failure)?;
     let body = render(page.of(scripts, total));
     model.pages.insert(page, body.clone(), applied);
     Ok(json(body, None))
@@ -190,7 +190,7 @@ pub async fn get_public_script(
         None => {
             let (applied, script) = one(&state.pool, &model.source, id)
                 .await
-                .map_err(ApiError::internal)?
+                .map_err(ApiError::failure)?
                 .ok_or_else(|| ApiError::not_found(format!("no public script with id {id}")))?;
             let cached = CachedView {
                 version: script.script.version,

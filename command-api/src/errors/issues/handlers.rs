@@ -117,7 +117,7 @@ async fn operate(
     let regressed = issue.status == IssueStatus::Resolved
         && regression::since(state.pool(), id, last_position)
             .await
-            .map_err(ApiError::internal)?;
+            .map_err(ApiError::failure)?;
     let Some(event) =
         aggregate::decide(&issue, operation, regressed, caller.user_id, command::now())
     else {
@@ -139,10 +139,10 @@ async fn load(state: &AppState, id: Uuid) -> Result<(Issue, i64), ApiError> {
         .log()
         .read_stream(&errors::issue_stream_id(id), None)
         .await
-        .map_err(ApiError::internal)?;
+        .map_err(ApiError::failure)?;
     let mut issue = None;
     for event in &recorded {
-        let decoded = event.decode::<ErrorsEvent>().map_err(ApiError::internal)?;
+        let decoded = event.decode::<ErrorsEvent>().map_err(ApiError::failure)?;
         issue = Issue::evolve(issue, &decoded, event.stream_version);
     }
     match (issue, recorded.last()) {

@@ -205,7 +205,7 @@ async fn record(
     let batch = errors.into_iter().map(|e| (e, metadata.clone())).collect();
     let mut position = None;
     for outcome in state.sentry.recorder.record_many(batch).await {
-        match outcome.map_err(ApiError::internal)? {
+        match outcome.map_err(ApiError::failure)? {
             Recorded::Appended { position: at } => {
                 metrics::counter!("sentry_events_total", "outcome" => "recorded").increment(1);
                 position = position.max(Some(at));

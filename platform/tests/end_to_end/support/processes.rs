@@ -36,7 +36,11 @@ pub(crate) struct PlatformProcess {
 
 impl Processes {
     pub(crate) async fn new() -> Self {
-        let db = TestDatabase::new().await;
+        Self::on(TestDatabase::new().await)
+    }
+
+    /// Processes on `db`, wherever it lives.
+    pub(crate) fn on(db: TestDatabase) -> Self {
         let mut transport_args = Vec::new();
         if testing::transport() == Transport::Kafka {
             let kafka = testing::kafka_config();
@@ -54,12 +58,32 @@ impl Processes {
         }
     }
 
+    /// The same, moving events through the broker at `brokers` (topics of their own).
+    pub(crate) fn with_kafka(mut self, brokers: &str) -> Self {
+        let prefix = format!("t{}.", uuid::Uuid::new_v4().simple());
+        self.transport_args = vec![
+            format!("--kafka-brokers={brokers}"),
+            format!("--kafka-topic-prefix={prefix}"),
+        ];
+        self
+    }
+
     /// Starts a platform process (with the admin of [`ADMIN_FLAGS`], the shared token
     /// secret, JSON logs filtered by `rust_log`) and waits until it listens.
     pub(crate) async fn start(&self, rust_log: &str, extra: &[&str]) -> PlatformProcess {
+        self.start_at("127.0.0.1:0", rust_log, extra).await
+    }
+
+    /// As [`Self::start`], listening on `addr` (a process restarted where clients know it).
+    pub(crate) async fn start_at(
+        &self,
+        addr: &str,
+        rust_log: &str,
+        extra: &[&str],
+    ) -> PlatformProcess {
         let mut args = vec![
             format!("--database-url={}", self.db.url),
-            "--http-addr=127.0.0.1:0".to_owned(),
+            format!("--http-addr={addr}"),
             "--log-format=json".to_owned(),
             "--db-pool-size=4".to_owned(),
             format!("--group-id=projector-{}", uuid::Uuid::new_v4().simple()),

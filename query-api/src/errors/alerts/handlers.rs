@@ -51,7 +51,7 @@ pub async fn list_alerts(
     }
     let (applied, total, alerts) = queries::page(&state.pool, &model.source, &listing)
         .await
-        .map_err(ApiError::internal)?;
+        .map_err(ApiError::failure)?;
     let body = render(listing.page.of(alerts, total));
     model.pages.insert(listing, body.clone(), applied);
     Ok(json(body, None))
