@@ -78,6 +78,9 @@ async fn killing_the_relays_leader_under_writes_hands_the_relay_to_the_other_com
 
     let created = load::created_in_log(&processes.db.pool).await;
     load::assert_all_readable_once(&tally, &query.base, created).await;
+    if event_log::testing::transport() == event_log::testing::Transport::Kafka {
+        assert_eq!(leading(&[&survivor]).await, Some(0), "the survivor leads");
+    }
     processes.stop(vec![survivor, projector, query]).await;
 }
 
