@@ -41,7 +41,7 @@ pub struct ApiError {
     pub challenge: Option<String>,
     /// The `Retry-After` seconds of a 503 the client may simply retry.
     #[serde(skip)]
-    pub retry_after: Option<u64>,
+    pub retry_after: Option<u16>,
 }
 
 /// The body of every error response.
@@ -137,12 +137,12 @@ impl ApiError {
     /// 503 with `Retry-After` when `cause` is the database out of reach (restarting, or
     /// no connection free in time): the request did nothing or, for a command, may be
     /// retried under its `Idempotency-Key`. Any other cause is a 500, as [`Self::internal`].
-    pub fn failure(cause: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
+    pub fn failure(cause: impl Into<anyhow::Error>) -> Self {
         let cause = cause.into();
-        if !crate::unavailable::is_unavailable(cause.as_ref()) {
-            return Self::internal(cause);
+        if !crate::unavailable::is_unavailable(&cause) {
+            return Self::internal(format!("{cause:#}"));
         }
-        tracing::warn!(error = %cause, "database unavailable");
+        tracing::warn!(error = format!("{cause:#}"), "database unavailable");
         let seconds = crate::unavailable::RETRY_AFTER_SECONDS;
         let mut error = Self::unavailable("the service is briefly unavailable; retry shortly")
             .with_details(serde_json::json!({ "retry_after_seconds": seconds }));

@@ -240,7 +240,7 @@ async fn change(
         user_events,
     )];
     if !released.is_empty() {
-        let email = Email::parse(&current.email).map_err(ApiError::failure)?;
+        let email = Email::parse(&current.email).map_err(ApiError::internal)?;
         let claim = load_claim(state, &email).await?;
         let expected = ExpectedVersion::Exact(claim.version);
         streams.push((identity::email_stream(email.as_str()), expected, released));

@@ -31,7 +31,9 @@ async fn a_stream_whose_client_reads_nothing_is_dropped_without_stalling_the_roo
     let app = TestApp::spawn().await;
     let alice = app.sign_up("alice@example.com").await;
     let bob = app.sign_up("bob@example.com").await;
-    let room = app.create_group(&alice, "busy", &[bob.id.clone()]).await;
+    let room = app
+        .create_group(&alice, "busy", std::slice::from_ref(&bob.id))
+        .await;
     let (room, created) = (room_id(&room), room["position"].as_i64().unwrap());
     let path = format!("/api/v1/chats/{room}/stream");
     let mut fast = app.events_at(&app.base, &bob, &path, None, created).await;
