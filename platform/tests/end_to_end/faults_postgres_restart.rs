@@ -2,7 +2,8 @@
 //! request the restart interrupts is answered `503` with `Retry-After` in the error
 //! envelope (never `500`), its retry under the same `Idempotency-Key` lands once, and
 //! every background reader picks up by itself: the followers that build the read models
-//! (and, in Kafka mode, the relay), and the listener of session revocations.
+//! (and, in Kafka mode, the relay), and the listeners of session revocations and of
+//! presence.
 
 use std::time::{Duration, Instant};
 
@@ -48,6 +49,18 @@ async fn a_postgres_restart_under_writes_loses_and_doubles_nothing_and_answers_5
         tally.unavailable > 0,
         "no write met the restarts; the test proved nothing"
     );
+    // Presence: a stream opened on one instance after the restarts shows on the other.
+    let stream = processes
+        .client
+        .get(format!("{}/api/v1/chats/stream", one.base))
+        .bearer_auth(&token)
+        .timeout(Duration::from_secs(3600))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stream.status(), StatusCode::OK);
+    online_within(&processes.client, &other, &token).await;
+    drop(stream);
     log_out(&processes.client, &one.base, &token).await;
     refused_within(&processes.client, &other, &token).await;
     processes.stop(vec![one, other]).await;
@@ -112,6 +125,33 @@ async fn log_out(client: &Client, base: &str, token: &str) {
         .await
         .unwrap();
     assert_eq!(response.status(), StatusCode::NO_CONTENT);
+}
+
+/// The other instance lists the token's user online: its presence listener heard of the
+/// stream, on a connection opened after the restarts.
+async fn online_within(client: &Client, process: &PlatformProcess, token: &str) {
+    let started = Instant::now();
+    loop {
+        let response = client
+            .get(format!(
+                "{}/api/v1/users?online=true&size=100",
+                process.base
+            ))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap();
+        let page: Value = support::json(response, StatusCode::OK).await;
+        if !page["data"]["items"].as_array().unwrap().is_empty() {
+            return;
+        }
+        assert!(
+            started.elapsed() < RESUME_LIMIT,
+            "the other instance never saw the stream: {}",
+            process.output()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }
 
 /// The other instance refuses the logged-out token: its revocation listener heard the
