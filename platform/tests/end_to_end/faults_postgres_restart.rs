@@ -32,7 +32,7 @@ async fn a_postgres_restart_under_writes_loses_and_doubles_nothing_and_answers_5
     let token = sign_up(&processes.client, &one.base).await;
 
     let target = load::target(&one.base);
-    let writes = Load::start(&target, 6, 40);
+    let writes = Load::start_reading(&target, 6, 40);
     writes.wait_for_acks(20, RESUME_LIMIT).await;
     restart_with_appends_in_flight(&postgres, &processes.db.pool, "fast").await;
     writes.wait_for_acks(80, RESUME_LIMIT).await;

@@ -62,6 +62,16 @@ pub(crate) fn target(base: &str) -> Target {
 impl Load {
     /// Starts `writers` clients creating `each` items one after another.
     pub(crate) fn start(target: &Target, writers: usize, each: usize) -> Self {
+        Self::spawn(target, writers, each, false)
+    }
+
+    /// The same, each client reading every item back from the same instance once it is
+    /// acknowledged (through the same faults, so reads are held to the same answers).
+    pub(crate) fn start_reading(target: &Target, writers: usize, each: usize) -> Self {
+        Self::spawn(target, writers, each, true)
+    }
+
+    fn spawn(target: &Target, writers: usize, each: usize, read_back: bool) -> Self {
         let acked = Arc::new(AtomicUsize::new(0));
         let client = Client::builder()
             .timeout(Duration::from_secs(30))
@@ -78,6 +88,9 @@ impl Load {
                     let mut tally = Tally::default();
                     for name in names {
                         if let Some(item) = create(&client, &target, &name, &mut tally).await {
+                            if read_back {
+                                read(&client, &target, &item, &mut tally).await;
+                            }
                             tally.acked.push(item);
                             acked.fetch_add(1, Ordering::Relaxed);
                         }
@@ -175,6 +188,47 @@ async fn create(client: &Client, target: &Target, name: &str, tally: &mut Tally)
         .failures
         .push(format!("{name}: not acknowledged within {RETRY_LIMIT:?}"));
     None
+}
+
+/// Reads an acknowledged item back at its position, retrying what a fault interrupted
+/// (a `503`, a `504` while the read model catches up, a lost connection).
+async fn read(client: &Client, target: &Target, item: &Acked, tally: &mut Tally) {
+    let started = Instant::now();
+    while started.elapsed() < RETRY_LIMIT {
+        let base = target.lock().unwrap().clone();
+        let sent = client
+            .get(format!("{base}/api/v1/items/{}", item.id))
+            .header("X-Min-Position", item.position)
+            .send()
+            .await;
+        let Ok(response) = sent else {
+            tally.disconnected += 1;
+            tokio::time::sleep(RETRY_PAUSE).await;
+            continue;
+        };
+        let status = response.status();
+        let retry_after = response.headers().contains_key("retry-after");
+        let body = response.json::<Value>().await.unwrap_or_default();
+        match status {
+            StatusCode::OK if body["data"]["name"] == item.name.as_str() => return,
+            StatusCode::SERVICE_UNAVAILABLE
+                if body["error"]["code"] == "UNAVAILABLE" && retry_after =>
+            {
+                tally.unavailable += 1;
+            }
+            StatusCode::GATEWAY_TIMEOUT => {}
+            _ => {
+                tally
+                    .failures
+                    .push(format!("reading {}: {status} {body}", item.name));
+                return;
+            }
+        }
+        tokio::time::sleep(RETRY_PAUSE).await;
+    }
+    tally
+        .failures
+        .push(format!("{} not readable within {RETRY_LIMIT:?}", item.name));
 }
 
 /// Asserts the fault cost nothing: no write failed, and `base` (once its read models
