@@ -5,6 +5,13 @@
 //! then moves the checkpoint. A crash between publishing and checkpointing republishes a
 //! few events: duplicates are possible and harmless (consumers skip positions they have
 //! applied), losses are not. One relay leads at a time, elected by an advisory lock.
+//!
+//! The lock lives on one connection of the leader's. Should that connection alone drop,
+//! PostgreSQL releases the lock and a waiting relay takes the lead while the old leader's
+//! other connections work on, so the leader checks the lock's connection before every
+//! batch and at least every [`LOCK_CHECK`] while idle, and moves its checkpoint through
+//! that connection: a relay that lost the lock stops at once, never moves the checkpoint
+//! again, and goes back to waiting for the lock.
 
 use std::time::Duration;
 
@@ -14,15 +21,19 @@ use rdkafka::{
     producer::{FutureProducer, FutureRecord},
 };
 use schemas::RecordedEvent;
-use sqlx::PgPool;
+use sqlx::{PgConnection, PgPool, postgres::PgListener};
 use tokio_util::sync::CancellationToken;
 
 use event_log::{StoreError, database, kafka::KafkaConfig, read};
 
 /// Advisory lock key held by the leading relay.
-const LEADER_LOCK: i64 = 0x0072_656c_6179; // "relay" in ASCII
+pub const LEADER_LOCK: i64 = 0x0072_656c_6179; // "relay" in ASCII
 const BATCH: i64 = 1000;
 const CHECKPOINT: &str = "kafka";
+/// The longest an idle leader goes without checking that it still holds the lock.
+pub const LOCK_CHECK: Duration = Duration::from_secs(1);
+/// The longest an idle leader waits for news before it reads the log anyway.
+const IDLE: Duration = Duration::from_secs(30);
 
 pub struct Relay {
     pool: PgPool,
@@ -88,21 +99,20 @@ impl Relay {
         let mut checkpoint = self.checkpoint().await?;
         tracing::info!(checkpoint, "relay leading");
         loop {
+            still_leading(&mut lock).await?;
             let events = read::read_all(&readers, checkpoint, BATCH, None).await?;
             if let Some(last) = events.last() {
                 self.publish(&events).await?;
                 checkpoint = last.position;
-                self.save_checkpoint(checkpoint).await?;
+                save_checkpoint(&mut lock, checkpoint).await?;
             }
             let head = read::head(&self.pool).await?;
             metrics::gauge!("relay_lag_events").set((head - checkpoint) as f64);
             if head > checkpoint {
                 continue;
             }
-            tokio::select! {
-                notice = listener.try_recv() => { notice?; }
-                _ = tokio::time::sleep(Duration::from_secs(30)) => {}
-                _ = shutdown.cancelled() => return Ok(()),
+            if !idle(&mut lock, &mut listener, shutdown).await? {
+                return Ok(());
             }
         }
     }
@@ -154,15 +164,43 @@ impl Relay {
                 .await?,
         )
     }
+}
 
-    async fn save_checkpoint(&self, position: i64) -> Result<(), StoreError> {
-        sqlx::query("UPDATE relay_checkpoints SET position = $2 WHERE name = $1")
-            .bind(CHECKPOINT)
-            .bind(position)
-            .execute(&self.pool)
-            .await?;
-        Ok(())
+/// Waits for news of appends (at most [`IDLE`], in case a notice was missed), checking
+/// the lock meanwhile; false when shut down.
+async fn idle(
+    lock: &mut PgConnection,
+    listener: &mut PgListener,
+    shutdown: &CancellationToken,
+) -> Result<bool, StoreError> {
+    let until = tokio::time::Instant::now() + IDLE;
+    while tokio::time::Instant::now() < until {
+        tokio::select! {
+            notice = listener.try_recv() => {
+                notice?;
+                return Ok(true);
+            }
+            _ = tokio::time::sleep(LOCK_CHECK) => still_leading(lock).await?,
+            _ = shutdown.cancelled() => return Ok(false),
+        }
     }
+    Ok(true)
+}
+
+/// Fails unless the lock's connection still answers: the lock lives as long as it does.
+async fn still_leading(lock: &mut PgConnection) -> Result<(), StoreError> {
+    sqlx::query("SELECT 1").execute(lock).await?;
+    Ok(())
+}
+
+/// Moves the checkpoint through the lock's connection, so only the leader ever moves it.
+async fn save_checkpoint(lock: &mut PgConnection, position: i64) -> Result<(), StoreError> {
+    sqlx::query("UPDATE relay_checkpoints SET position = $2 WHERE name = $1")
+        .bind(CHECKPOINT)
+        .bind(position)
+        .execute(lock)
+        .await?;
+    Ok(())
 }
 
 fn header<'a>(key: &'a str, value: &'a str) -> Header<'a, &'a str> {
