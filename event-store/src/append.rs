@@ -73,6 +73,23 @@ impl AppendRequest {
         }
     }
 
+    /// Expects `stream_id` at `expected` and writes nothing to it: appended together with
+    /// other requests ([`crate::EventStore::append_all`]), it refuses the whole append when
+    /// the stream has moved, checked under the same lock as every version. For a command
+    /// decided on a stream it does not write to (a message sent by a member of a room).
+    pub fn condition(
+        stream_id: impl Into<String>,
+        expected: ExpectedVersion,
+        metadata: EventMetadata,
+    ) -> Self {
+        Self::new(stream_id, expected, Vec::new(), metadata)
+    }
+
+    /// Whether this request only checks its stream's version (see [`Self::condition`]).
+    pub fn is_condition(&self) -> bool {
+        self.events.is_empty()
+    }
+
     /// Starts a new stream named `<stream_prefix><number>`, the number drawn from a
     /// sequence as the append commits and written into the `field` of each event's payload
     /// (whatever the events carry there is replaced).

@@ -335,6 +335,19 @@ fn outcome(group: &[AppendRequest], rows: Vec<Written>) -> Outcome {
             row.first_position,
             row.last_position,
         ) {
+            (Some(_), Some(last_version), Some(_), Some(last_position))
+                if request.is_condition() =>
+            {
+                appended.push(Appended {
+                    // Where the stream was, and where the log was before this request.
+                    first_version: last_version,
+                    last_version,
+                    first_position: last_position,
+                    last_position,
+                    replayed: false,
+                    number: None,
+                })
+            }
             (
                 Some(first_version),
                 Some(last_version),

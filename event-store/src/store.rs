@@ -48,7 +48,9 @@ impl EventStore {
     /// first conflict refuses them all). Each stream appears at most once. The first
     /// request may carry an idempotency key for the whole append, and the others none: a
     /// retry under a stored key appends nothing and is answered with where that first
-    /// request landed, alone (one `Appended`, `replayed` set).
+    /// request landed, alone (one `Appended`, `replayed` set). A request may be a
+    /// [`AppendRequest::condition`]: its stream is checked and left as it is (its
+    /// `Appended` names the version it was at, and writes no position).
     pub async fn append_all(
         &self,
         requests: Vec<AppendRequest>,
@@ -56,6 +58,15 @@ impl EventStore {
         if requests.iter().skip(1).any(|r| r.idempotency.is_some()) {
             return Err(StoreError::Malformed(
                 "only the first request of an append carries its idempotency key".into(),
+            )
+            .into());
+        }
+        if requests
+            .first()
+            .is_some_and(|r| r.idempotency.is_some() && r.is_condition())
+        {
+            return Err(StoreError::Malformed(
+                "an idempotency key goes with a request that writes events".into(),
             )
             .into());
         }

@@ -5,7 +5,7 @@ use axum::{
     http::{HeaderMap, HeaderValue, StatusCode, header},
     response::{IntoResponse, Response},
 };
-use event_store::{Appended, ExpectedVersion};
+use event_store::{AppendError, Appended, ExpectedVersion};
 use schemas::{
     DomainEvent,
     chat::{self, ChatEvent, MessageSent},
@@ -66,6 +66,7 @@ pub struct MessageWritten {
         Unauthorized,
         (status = 403, description = "Not a member of the room", body = ErrorBody),
         (status = 404, description = "No such room", body = ErrorBody),
+        (status = 409, description = "The room's membership kept changing while the message was sent: send it again", body = ErrorBody),
         (status = 422, description = "Empty or longer than 1,000 characters, or the message id was used for another text", body = ErrorBody),
     ),
     security(("bearer" = []))
@@ -90,25 +91,63 @@ pub async fn send_message(
     if let Some(earlier) = earlier {
         return answer_earlier(&state, earlier).await;
     }
-    let room = rooms::load(&state, room_id).await?;
-    let command = RoomCommand::Send {
-        message_id: client_id.unwrap_or_else(Uuid::now_v7),
-        text,
-        by,
-        at: command::now(),
-    };
-    let events = aggregate::decide(Some(&room), command).map_err(chat_error)?;
-    // Any version: the store gives the message the next sequence of the room as it commits.
-    let target = Target::Stream(chat::messages_stream(room_id), ExpectedVersion::Any);
-    let outcome = command::append(&state.store, &context, target, &events)
-        .await
-        .map_err(command::append_error)?;
+    let message_id = client_id.unwrap_or_else(Uuid::now_v7);
+    let at = command::now();
+    let (outcome, events) = send(&state, &context, room_id, by, message_id, text, at).await?;
     match (outcome, events.into_iter().next()) {
         (Outcome::Replayed(earlier), _) => answer_earlier(&state, earlier).await,
         (Outcome::Appended(appended), Some(ChatEvent::MessageSent(sent))) => {
             Ok(respond(sent, &appended))
         }
         (Outcome::Appended(_), _) => Err(ApiError::internal("a send decides one MessageSent")),
+    }
+}
+
+/// How often a send is decided again because the room changed under it.
+const SEND_ATTEMPTS: usize = 3;
+
+/// Decides the send on the room as it is and appends it on condition that the room is
+/// still at the version decided on: a member removed after the check cannot post, since
+/// their removal moves the room and the send is then decided again (a `403`).
+async fn send(
+    state: &AppState,
+    context: &CommandContext,
+    room_id: i64,
+    by: Uuid,
+    message_id: Uuid,
+    text: String,
+    at: OffsetDateTime,
+) -> Result<(Outcome, Vec<ChatEvent>), ApiError> {
+    let room_stream = chat::room_stream(room_id);
+    let mut attempt = 1;
+    loop {
+        let room = rooms::load(state, room_id).await?;
+        let command = RoomCommand::Send {
+            message_id,
+            text: text.clone(),
+            by,
+            at,
+        };
+        let events = aggregate::decide(Some(&room), command).map_err(chat_error)?;
+        // Any version of the messages: the store gives the message the next sequence of
+        // the room as it commits.
+        let target = Target::Stream(chat::messages_stream(room_id), ExpectedVersion::Any);
+        let unchanged = (
+            room_stream.clone(),
+            ExpectedVersion::Exact(room.version),
+            Vec::new(),
+        );
+        match command::append_together(&state.store, context, target, &events, vec![unchanged])
+            .await
+        {
+            Ok(outcome) => return Ok((outcome, events)),
+            Err(AppendError::Conflict { stream_id, .. })
+                if stream_id == room_stream && attempt < SEND_ATTEMPTS =>
+            {
+                attempt += 1;
+            }
+            Err(err) => return Err(command::append_error(err)),
+        }
     }
 }
 

@@ -13,6 +13,7 @@ mod chat_instances;
 mod chat_messages;
 mod chat_page;
 mod chat_rooms;
+mod chat_send_race;
 mod chat_streams;
 mod deployment;
 mod email_delivery;
