@@ -61,3 +61,4 @@ mod profiles_references;
 mod profiles_validation;
 mod smoke;
 mod smtp_server;
+mod stream_sessions;

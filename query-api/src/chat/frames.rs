@@ -52,6 +52,15 @@ pub fn state(kind: &str, data: &impl Serialize) -> Bytes {
     frame(None, kind, data)
 }
 
+/// The last frame of a stream whose access token has expired: the client reconnects
+/// with a fresh token and its `Last-Event-ID`.
+pub fn expired() -> Bytes {
+    state(
+        "expired",
+        &json!({ "reason": "the access token has expired: reconnect with a fresh one" }),
+    )
+}
+
 /// The client's `Last-Event-ID` cannot be resumed from: it gets the current position and
 /// should reload what it shows; live frames follow.
 pub fn reset(reason: &str, position: i64) -> Bytes {

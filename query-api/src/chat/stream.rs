@@ -11,7 +11,11 @@
 //! arrives once with its latest status. An id that cannot be resumed from (not a
 //! position, or one this log never reached) gets an explicit `reset`.
 
-use std::{convert::Infallible, sync::Arc, time::Duration};
+use std::{
+    convert::Infallible,
+    sync::Arc,
+    time::{Duration, SystemTime},
+};
 
 use axum::{
     body::Body,
@@ -23,10 +27,10 @@ use bytes::Bytes;
 use futures::StreamExt;
 use service_kit::{
     ApiError, Path,
-    auth::{Caller, Tokens, unauthenticated},
+    auth::{Caller, Tokens, bearer_token, session_ended, unauthenticated},
     error::{ErrorBody, Unauthorized},
 };
-use tokio::sync::mpsc;
+use tokio::{sync::mpsc, time::Instant};
 use tokio_stream::wrappers::ReceiverStream;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
@@ -46,8 +50,12 @@ use crate::{
 const RETRY_MS: u64 = 1000;
 
 /// The caller of a stream: from `Authorization: Bearer`, or from `access_token` in the
-/// query, since browsers' EventSource cannot send headers.
-pub struct StreamCaller(pub Caller);
+/// query, since browsers' EventSource cannot send headers; and when their token expires,
+/// which ends the stream (the client reconnects with a fresh token and `Last-Event-ID`).
+pub struct StreamCaller {
+    pub caller: Caller,
+    pub expires: Instant,
+}
 
 impl<S> FromRequestParts<S> for StreamCaller
 where
@@ -57,16 +65,22 @@ where
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
-        if parts.headers.contains_key(header::AUTHORIZATION) {
-            return Caller::from_request_parts(parts, state).await.map(Self);
-        }
-        let token = query_param(parts.uri.query(), "access_token");
-        let Some(token) = token else {
-            return Err(unauthenticated(
-                "this needs an access token: Authorization: Bearer <token>, or ?access_token=<token>",
-            ));
+        let token = match bearer_token(parts)? {
+            Some(token) => token,
+            None => query_param(parts.uri.query(), "access_token").ok_or_else(|| {
+                unauthenticated(
+                    "this needs an access token: Authorization: Bearer <token>, or ?access_token=<token>",
+                )
+            })?,
         };
-        Arc::<Tokens>::from_ref(state).caller(token).map(Self)
+        let (caller, expires) = Arc::<Tokens>::from_ref(state).caller_until(token)?;
+        let left = expires
+            .duration_since(SystemTime::now())
+            .unwrap_or_default();
+        Ok(Self {
+            caller,
+            expires: Instant::now() + left,
+        })
     }
 }
 
@@ -119,7 +133,7 @@ impl Resume {
         ("X-Min-Position" = Option<i64>, Header, description = "Start once this instance reflects this position (or `min_position` in the query)"),
     ),
     responses(
-        (status = 200, description = "text/event-stream: `message`, `room_created`, `member_joined`, `member_left`, `read`, `email` (an EmailChange; all with ids), `presence` and `reset`", content_type = "text/event-stream", body = String),
+        (status = 200, description = "text/event-stream: `message`, `room_created`, `member_joined`, `member_left`, `read`, `email` (an EmailChange; all with ids), `presence`, `reset`, and `expired` as the stream ends when the access token expires (reconnect with a fresh token and Last-Event-ID)", content_type = "text/event-stream", body = String),
         (status = 400, description = "A bad position", body = ErrorBody),
         Unauthorized,
         (status = 429, description = "Too many open streams", body = ErrorBody),
@@ -129,7 +143,7 @@ impl Resume {
 )]
 pub async fn user_stream(
     State(state): State<AppState>,
-    StreamCaller(caller): StreamCaller,
+    caller: StreamCaller,
     headers: HeaderMap,
     uri: axum::http::Uri,
 ) -> Result<Response, ApiError> {
@@ -157,7 +171,7 @@ pub async fn user_stream(
 )]
 pub async fn room_stream(
     State(state): State<AppState>,
-    StreamCaller(caller): StreamCaller,
+    caller: StreamCaller,
     Path(room): Path<i64>,
     headers: HeaderMap,
     uri: axum::http::Uri,
@@ -190,7 +204,7 @@ fn min_position(headers: &HeaderMap, query: Option<&str>) -> Result<MinPosition,
 
 async fn open(
     state: &AppState,
-    caller: Caller,
+    StreamCaller { caller, expires }: StreamCaller,
     room: Option<i64>,
     resume: Resume,
     min: MinPosition,
@@ -224,6 +238,13 @@ async fn open(
                 err.to_string(),
             ),
         })?;
+    // The session may have ended since its token was checked (the waits above can be
+    // long): that revocation found no stream of it to end, so it is looked up again now
+    // that this one is registered. One announced from here on ends it through the hub.
+    if state.tokens.revocations.is_revoked(caller.session_id) {
+        chat.hub.unregister(caller.user_id, registration.id);
+        return Err(session_ended());
+    }
     if registration.first {
         chat.presence.connected(caller.user_id);
     }
@@ -234,6 +255,7 @@ async fn open(
         user: caller.user_id,
         room,
         id: registration.id,
+        expires,
         pool: state.pool.clone(),
         read_timeout: state.read_timeout,
     };
@@ -252,7 +274,7 @@ async fn open(
 }
 
 /// One open stream's task: history, then live frames and heartbeats, until the client
-/// goes, the hub drops the stream, or the server shuts down.
+/// goes, the hub drops the stream, the caller's token expires, or the server shuts down.
 struct OpenStream {
     chat: Arc<ChatReadModel>,
     emails: Arc<EmailsReadModel>,
@@ -260,6 +282,8 @@ struct OpenStream {
     /// The room of a room's stream; None for a user's.
     room: Option<i64>,
     id: u64,
+    /// When the caller's token expires: the stream ends then.
+    expires: Instant,
     pool: sqlx::PgPool,
     read_timeout: Duration,
 }
@@ -309,6 +333,10 @@ impl OpenStream {
                     None => return Ok(()),
                 },
                 _ = heartbeat.tick() => send(body, frames::heartbeat()).await?,
+                _ = tokio::time::sleep_until(self.expires) => {
+                    send(body, frames::expired()).await?;
+                    return Ok(());
+                }
                 _ = body.closed() => return Err(Gone),
                 _ = shutdown.cancelled() => return Ok(()),
             }

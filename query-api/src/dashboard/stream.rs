@@ -4,7 +4,8 @@
 //! client that reconnects with `Last-Event-ID: P` gets the records after P from the log,
 //! then live ones: every frame's id is its event's position, so nothing is missed or
 //! repeated. A dashboard that falls too far behind the live records has its stream ended
-//! and resumes the same way.
+//! and resumes the same way, as does one whose session ends (logout, blocking) or whose
+//! access token expires (after an `expired` frame, with a fresh token).
 
 use std::{collections::HashMap, convert::Infallible, sync::Arc, time::Duration};
 
@@ -18,12 +19,20 @@ use bytes::Bytes;
 use futures::StreamExt;
 use service_kit::{
     ApiError,
+    auth::{revocations::Revocations, session_ended},
     error::{ErrorBody, Unauthorized},
 };
 use sqlx::PgPool;
-use tokio::sync::{broadcast::error::RecvError, mpsc};
+use tokio::{
+    sync::{
+        broadcast::{self, error::RecvError},
+        mpsc,
+    },
+    time::Instant,
+};
 use tokio_stream::wrappers::ReceiverStream;
 use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
 
 use super::{filter::Filter, history, tail::Record};
 use crate::{
@@ -51,7 +60,7 @@ const HEARTBEAT: Duration = Duration::from_secs(15);
         ("access_token" = Option<String>, Query, description = "The access token, for clients that cannot send Authorization"),
     ),
     responses(
-        (status = 200, description = "text/event-stream of `record` frames (a Record, with its position as id), and `reset` when Last-Event-ID cannot be resumed from", content_type = "text/event-stream", body = String),
+        (status = 200, description = "text/event-stream of `record` frames (a Record, with its position as id), `reset` when Last-Event-ID cannot be resumed from, and `expired` as the stream ends when the access token expires", content_type = "text/event-stream", body = String),
         Unauthorized,
         (status = 403, description = "Not an admin", body = ErrorBody),
         (status = 422, description = "A bad filter", body = ErrorBody),
@@ -60,11 +69,18 @@ const HEARTBEAT: Duration = Duration::from_secs(15);
 )]
 pub async fn tail_stream(
     State(state): State<AppState>,
-    StreamCaller(caller): StreamCaller,
+    StreamCaller { caller, expires }: StreamCaller,
     Query(query): Query<HashMap<String, String>>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     caller.require_admin()?;
+    // Revocations are followed before the session is looked up again, so none is missed
+    // between the token's check and the end of the stream.
+    let revocations = state.tokens.revocations.clone();
+    let revoked = revocations.subscribe();
+    if revocations.is_revoked(caller.session_id) {
+        return Err(session_ended());
+    }
     let filter = Filter::parse(&query)?;
     let backlog = match query.get("backlog") {
         None => DEFAULT_BACKLOG,
@@ -94,6 +110,12 @@ pub async fn tail_stream(
         filter,
         through,
         shutdown: dashboard.shutdown.clone(),
+        session: Session {
+            id: caller.session_id,
+            revocations,
+            revoked,
+            expires,
+        },
     };
     tokio::spawn(async move {
         metrics::gauge!("errors_tail_streams_open").increment(1.0);
@@ -118,6 +140,30 @@ struct OpenTail {
     /// Records after this arrive live; the rest is history.
     through: i64,
     shutdown: CancellationToken,
+    session: Session,
+}
+
+/// The session a stream was opened in: the stream ends with it, or when its token expires.
+struct Session {
+    id: Uuid,
+    revocations: Revocations,
+    revoked: broadcast::Receiver<Uuid>,
+    expires: Instant,
+}
+
+impl Session {
+    /// Resolves when the session has ended (logout, blocking, deletion).
+    async fn ended(&mut self) {
+        loop {
+            match self.revoked.recv().await {
+                Ok(session) if session == self.id => return,
+                Ok(_) => {}
+                Err(RecvError::Lagged(_)) if self.revocations.is_revoked(self.id) => return,
+                Err(RecvError::Lagged(_)) => {}
+                Err(RecvError::Closed) => std::future::pending().await,
+            }
+        }
+    }
 }
 
 /// The client has gone.
@@ -125,7 +171,7 @@ struct Gone;
 
 impl OpenTail {
     async fn serve(
-        self,
+        mut self,
         mut live: tokio::sync::broadcast::Receiver<Arc<Record>>,
         resume: Option<Option<i64>>,
         backlog: usize,
@@ -158,6 +204,7 @@ impl OpenTail {
                 return Ok(());
             }
         }
+        let expires = self.session.expires;
         let mut heartbeat = tokio::time::interval(HEARTBEAT);
         heartbeat.tick().await;
         loop {
@@ -172,6 +219,11 @@ impl OpenTail {
                     Err(RecvError::Lagged(_)) | Err(RecvError::Closed) => return Ok(()),
                 },
                 _ = heartbeat.tick() => send(body, frames::heartbeat()).await?,
+                _ = self.session.ended() => return Ok(()),
+                _ = tokio::time::sleep_until(expires) => {
+                    send(body, frames::expired()).await?;
+                    return Ok(());
+                }
                 _ = body.closed() => return Err(Gone),
                 _ = self.shutdown.cancelled() => return Ok(()),
             }

@@ -90,16 +90,29 @@ impl Tokens {
 impl Tokens {
     /// The caller a token names, unless it is not genuine, expired or its session ended.
     pub fn caller(&self, token: &str) -> Result<Caller, ApiError> {
+        self.caller_until(token).map(|(caller, _)| caller)
+    }
+
+    /// The caller a token names and the first moment the token is refused, for what
+    /// outlives the request it came with (a stream must end by then).
+    pub fn caller_until(&self, token: &str) -> Result<(Caller, SystemTime), ApiError> {
         let claims = self.verify(token)?;
         if self.revocations.is_revoked(claims.sid) {
-            return Err(invalid_token("the session has ended; log in again"));
+            return Err(session_ended());
         }
-        Ok(Caller {
+        let caller = Caller {
             user_id: claims.sub,
             session_id: claims.sid,
             role: claims.role,
-        })
+        };
+        // Counted in whole seconds, a token is good through its `exp` second.
+        Ok((caller, UNIX_EPOCH + Duration::from_secs(claims.exp + 1)))
     }
+}
+
+/// 401 for a token whose session was ended (logout, blocking, deletion, a new password).
+pub fn session_ended() -> ApiError {
+    invalid_token("the session has ended; log in again")
 }
 
 fn unix_now() -> u64 {
@@ -163,23 +176,31 @@ where
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
         let tokens = Arc::<Tokens>::from_ref(state);
-        let Some(value) = parts.headers.get(header::AUTHORIZATION) else {
+        let Some(token) = bearer_token(parts)? else {
             return Err(unauthenticated(
                 "this needs an access token: Authorization: Bearer <token>",
             ));
         };
-        let token = value
-            .to_str()
-            .ok()
-            .and_then(|v| {
-                v.strip_prefix("Bearer ")
-                    .or_else(|| v.strip_prefix("bearer "))
-            })
-            .map(str::trim)
-            .filter(|t| !t.is_empty())
-            .ok_or_else(|| invalid_token("the Authorization header must be: Bearer <token>"))?;
         tokens.caller(token)
     }
+}
+
+/// The token of an `Authorization: Bearer` header (None without the header).
+pub fn bearer_token(parts: &Parts) -> Result<Option<&str>, ApiError> {
+    let Some(value) = parts.headers.get(header::AUTHORIZATION) else {
+        return Ok(None);
+    };
+    value
+        .to_str()
+        .ok()
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        })
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .map(Some)
+        .ok_or_else(|| invalid_token("the Authorization header must be: Bearer <token>"))
 }
 
 /// Adds the `bearer` security scheme (a JWT access token) to an OpenAPI document.
