@@ -186,10 +186,8 @@ pub async fn start(
         .await?
         .into_iter()
         .collect();
-    // Each instance follows the whole stream in its own groups: every instance must see
-    // every event to keep its own cache correct. One group per read model: two models of
-    // one context (errors and alerts) in one group would split its topic between them.
-    let group = format!("query-api-{}", uuid::Uuid::now_v7());
+    // Each instance follows the whole stream, each read model on its own: every instance
+    // must see every event to keep its own cache correct.
     for model in &models {
         let progress = model.progress();
         let source_name = source.source_name(progress.context);
@@ -214,7 +212,6 @@ pub async fn start(
         tasks.push(tokio::spawn(follow::stream(
             source.clone(),
             model.clone(),
-            format!("{group}.{}", progress.projection),
             follow_from,
             shutdown.clone(),
         )));

@@ -36,14 +36,13 @@ pub trait Invalidate: Send + Sync + 'static {
 pub async fn stream(
     source: EventSource,
     model: Arc<dyn Invalidate>,
-    group: String,
     after: i64,
     shutdown: CancellationToken,
 ) {
     let mut after = after;
     loop {
         let err = tokio::select! {
-            err = follow_from(&source, model.as_ref(), &group, &mut after) => err,
+            err = follow_from(&source, model.as_ref(), &mut after) => err,
             _ = shutdown.cancelled() => return,
         };
         tracing::error!(context = model.progress().context, error = %err, "stream follower failed; resubscribing");
@@ -58,11 +57,12 @@ pub async fn stream(
 async fn follow_from(
     source: &EventSource,
     model: &dyn Invalidate,
-    group: &str,
     after: &mut i64,
 ) -> event_log::StoreError {
     let progress = model.progress();
-    let subscription = source.subscribe_types(progress.context, model.event_types(), group, *after);
+    // No consumer group: what this instance knows lives in its memory, and a restart
+    // follows again from where its read models are.
+    let subscription = source.follow_types(progress.context, model.event_types(), *after);
     let mut subscription = match subscription.await {
         Ok(subscription) => subscription,
         Err(err) => return err,

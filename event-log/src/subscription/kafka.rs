@@ -1,4 +1,6 @@
-//! Following a context's Kafka topic as a member of a consumer group.
+//! Following a context's Kafka topic: as a member of a consumer group, whose committed
+//! offsets say where a restart resumes, or as a follower that keeps its position in
+//! memory and joins no group, leaving nothing behind on the broker.
 
 use std::{sync::LazyLock, time::Duration};
 
@@ -31,7 +33,15 @@ pub struct KafkaSubscription {
     event_types: Option<&'static [&'static str]>,
     /// Next offset to commit per partition.
     uncommitted: Vec<(i32, i64)>,
+    /// Whether offsets are committed (a group member) or not (a follower).
+    commits: bool,
 }
+
+/// The `group.id` followers give the client, which wants one: they never join it nor
+/// commit to it, so the broker keeps nothing under it.
+const FOLLOWERS: &str = "followers";
+/// How long a follower waits for one message while it looks for where to start.
+const PROBE_TIMEOUT: Duration = Duration::from_secs(10);
 
 impl KafkaSubscription {
     pub async fn start(
@@ -59,6 +69,37 @@ impl KafkaSubscription {
             after,
             event_types: None,
             uncommitted: Vec::new(),
+            commits: true,
+        })
+    }
+
+    /// Follows the topic without a consumer group, from a message at or below `after`
+    /// (the topic's start when there is none), so every event after `after` is read and
+    /// little before it.
+    pub async fn follow(
+        config: &KafkaConfig,
+        context: &str,
+        after: i64,
+    ) -> Result<Self, StoreError> {
+        config.ensure_topics(&[context]).await?;
+        let consumer: StreamConsumer = config
+            .client_config()
+            .set("group.id", FOLLOWERS)
+            .set("enable.auto.commit", "false")
+            .set("enable.auto.offset.store", "false")
+            .set("allow.auto.create.topics", "false")
+            .set("fetch.wait.max.ms", "20")
+            .create()?;
+        let topic = config.topic(context);
+        let start = start_offset(&consumer, &topic, after).await?;
+        assign(&consumer, &topic, start)?;
+        Ok(Self {
+            consumer: Some(consumer),
+            topic,
+            after,
+            event_types: None,
+            uncommitted: Vec::new(),
+            commits: false,
         })
     }
 
@@ -151,6 +192,9 @@ impl Subscription for KafkaSubscription {
     }
 
     async fn commit(&mut self) -> Result<(), StoreError> {
+        if !self.commits {
+            self.uncommitted.clear();
+        }
         if self.uncommitted.is_empty() {
             return Ok(());
         }
@@ -160,6 +204,70 @@ impl Subscription for KafkaSubscription {
         }
         self.consumer().commit(&offsets, CommitMode::Async)?;
         Ok(())
+    }
+}
+
+/// Reads the topic's one partition from `offset` on.
+fn assign(consumer: &StreamConsumer, topic: &str, offset: i64) -> Result<(), StoreError> {
+    let mut partitions = TopicPartitionList::new();
+    partitions.add_partition_offset(topic, 0, Offset::Offset(offset))?;
+    consumer.assign(&partitions)?;
+    Ok(())
+}
+
+/// An offset of the topic from which every event after `after` is read: one holding a
+/// position at or below `after`, or the first. Any such offset will do: the relay
+/// publishes in position order, and when it publishes again after a crash it goes back to
+/// an earlier position and goes on in order from there, so whatever follows a message
+/// holds every later position. Most followers start near the end, which is looked at
+/// first; otherwise a binary search, one message read per step.
+async fn start_offset(
+    consumer: &StreamConsumer,
+    topic: &str,
+    after: i64,
+) -> Result<i64, StoreError> {
+    let (low, high) = consumer.fetch_watermarks(topic, 0, PROBE_TIMEOUT)?;
+    if high <= low {
+        return Ok(low);
+    }
+    if position_at(consumer, topic, high - 1).await? <= after {
+        return Ok(high);
+    }
+    // Invariant: the message at `found` holds a position at or below `after` (or `found`
+    // is the first offset); the one at `beyond` holds a later position.
+    let (mut found, mut beyond) = (low, high - 1);
+    while beyond - found > 1 {
+        let middle = found + (beyond - found) / 2;
+        if position_at(consumer, topic, middle).await? <= after {
+            found = middle;
+        } else {
+            beyond = middle;
+        }
+    }
+    Ok(found)
+}
+
+/// The position of the event at `offset` (of the first message from there on, should it
+/// be gone); a message that is not an event counts as the start.
+async fn position_at(
+    consumer: &StreamConsumer,
+    topic: &str,
+    offset: i64,
+) -> Result<i64, StoreError> {
+    assign(consumer, topic, offset)?;
+    loop {
+        let message = tokio::time::timeout(PROBE_TIMEOUT, consumer.recv())
+            .await
+            .map_err(|_| StoreError::Malformed(format!("no message at {topic}:{offset}")))??;
+        // A message fetched for an earlier probe is passed over.
+        if message.offset() < offset {
+            continue;
+        }
+        let position = message
+            .payload()
+            .and_then(|p| serde_json::from_slice::<Positioned>(p).ok())
+            .map_or(i64::MIN, |e| e.position);
+        return Ok(position);
     }
 }
 

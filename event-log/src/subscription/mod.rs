@@ -1,4 +1,5 @@
-//! Following the log: from Kafka (a consumer group) or straight from PostgreSQL.
+//! Following the log: from Kafka (a consumer group, or a follower of its own) or straight
+//! from PostgreSQL.
 //!
 //! Both deliver the events of the followed contexts in position order, in batches, and
 //! both may deliver an event again after a restart: consumers keep a checkpoint in the
@@ -86,6 +87,31 @@ impl EventSource {
             ),
             Self::Kafka(config) => Box::new(
                 KafkaSubscription::start(config, context, group, after)
+                    .await?
+                    .only(event_types),
+            ),
+        })
+    }
+}
+
+impl EventSource {
+    /// Follows one context's events of `event_types` (all when None) after `after`, for a
+    /// reader that keeps its position in memory (caches, live streams): from Kafka
+    /// without a consumer group, starting where `after` lies, so restarts leave no groups
+    /// on the broker and reread little.
+    pub async fn follow_types(
+        &self,
+        context: &str,
+        event_types: Option<&'static [&'static str]>,
+        after: i64,
+    ) -> Result<Box<dyn Subscription>, StoreError> {
+        Ok(match self {
+            Self::PgLog(log) => Box::new(
+                log.subscribe_types(Some(vec![context.into()]), event_types, after)
+                    .await?,
+            ),
+            Self::Kafka(config) => Box::new(
+                KafkaSubscription::follow(config, context, after)
                     .await?
                     .only(event_types),
             ),

@@ -59,6 +59,7 @@ mod profiles_limit;
 mod profiles_public_scripts;
 mod profiles_references;
 mod profiles_validation;
+mod query_restarts;
 mod smoke;
 mod smtp_server;
 mod stream_sessions;

@@ -175,11 +175,9 @@ impl Tail {
             let mut at = self.through.lock().expect("tail lock");
             *at = (*at).max(head);
         }
-        // Every instance sees every record: a consumer group of its own.
-        let group = format!("query-api-tail-{}", Uuid::now_v7());
         loop {
             let err = tokio::select! {
-                err = self.follow_once(&source, &group) => err,
+                err = self.follow_once(&source) => err,
                 _ = shutdown.cancelled() => return,
             };
             tracing::warn!(error = %err, "the errors tail's follower failed; resubscribing");
@@ -190,14 +188,11 @@ impl Tail {
         }
     }
 
-    async fn follow_once(&self, source: &EventSource, group: &str) -> event_log::StoreError {
-        // Only the records: the rest of the context is passed over unread.
-        let subscription = source.subscribe_types(
-            ErrorsEvent::CONTEXT,
-            Some(&["ErrorLogged"]),
-            group,
-            self.through(),
-        );
+    async fn follow_once(&self, source: &EventSource) -> event_log::StoreError {
+        // Only the records: the rest of the context is passed over unread. Every instance
+        // sees every record: a follower of its own, in no consumer group.
+        let subscription =
+            source.follow_types(ErrorsEvent::CONTEXT, Some(&["ErrorLogged"]), self.through());
         let mut subscription = match subscription.await {
             Ok(subscription) => subscription,
             Err(err) => return err,
