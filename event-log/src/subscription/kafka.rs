@@ -220,7 +220,7 @@ fn assign(consumer: &StreamConsumer, topic: &str, offset: i64) -> Result<(), Sto
 /// publishes in position order, and when it publishes again after a crash it goes back to
 /// an earlier position and goes on in order from there, so whatever follows a message
 /// holds every later position. Most followers start near the end, which is looked at
-/// first; otherwise a binary search, one message read per step.
+/// first, then the start; otherwise a binary search, one message read per step.
 async fn start_offset(
     consumer: &StreamConsumer,
     topic: &str,
@@ -232,6 +232,10 @@ async fn start_offset(
     }
     if position_at(consumer, topic, high - 1).await? <= after {
         return Ok(high);
+    }
+    // A follower with nothing yet reads it all.
+    if position_at(consumer, topic, low).await? > after {
+        return Ok(low);
     }
     // Invariant: the message at `found` holds a position at or below `after` (or `found`
     // is the first offset); the one at `beyond` holds a later position.
