@@ -20,6 +20,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::{
     board::BoardReadModel,
+    cache::CacheSize,
     chat::{ChatConfig, ChatReadModel},
     dashboard::Dashboard,
     email::EmailsReadModel,
@@ -57,8 +58,23 @@ pub struct QuerySettings {
     #[arg(long, env = "CACHE_CAPACITY", default_value_t = 10_000)]
     pub cache_capacity: u64,
 
+    /// Bytes per cache (what its entries hold, pages weighed by their size); 0 switches
+    /// caching off.
+    #[arg(long, env = "QUERY_CACHE_BYTES", default_value_t = 16 << 20)]
+    pub query_cache_bytes: u64,
+
     #[command(flatten)]
     pub chat: ChatConfig,
+}
+
+impl QuerySettings {
+    /// The bounds of every cache.
+    pub fn cache_size(&self) -> CacheSize {
+        CacheSize {
+            entries: self.cache_capacity,
+            bytes: self.query_cache_bytes,
+        }
+    }
 }
 
 /// Shared by every handler.
@@ -126,17 +142,18 @@ pub async fn start(
     }
     let source = shared.unwrap_or_else(|| EventSource::from_config(kafka, &pool));
     let settings = &config.settings;
-    let items = Arc::new(ItemsReadModel::new(settings.cache_capacity));
+    let cache_size = settings.cache_size();
+    let items = Arc::new(ItemsReadModel::new(cache_size));
     let members = Arc::new(MembersReadModel::new(
-        settings.cache_capacity,
+        cache_size,
         source.source_name(IdentityEvent::CONTEXT),
     ));
     let orders = Arc::new(OrdersReadModel::new(
-        settings.cache_capacity,
+        cache_size,
         source.source_name(OrderEvent::CONTEXT),
     ));
     let board = Arc::new(BoardReadModel::new(
-        settings.cache_capacity,
+        cache_size,
         source.source_name(BoardEvent::CONTEXT),
     ));
     // Streams end when shutdown starts; the rest stops after connections drained.
@@ -147,24 +164,24 @@ pub async fn start(
         streams_end.clone(),
     ));
     let emails = Arc::new(EmailsReadModel::new(
-        settings.cache_capacity,
+        cache_size,
         source.source_name(EmailEvent::CONTEXT),
         chat.hub.clone(),
     ));
     let errors = Arc::new(ErrorsReadModel::new(
-        settings.cache_capacity,
+        cache_size,
         source.source_name(ErrorsEvent::CONTEXT),
     ));
     let alerts = Arc::new(AlertsReadModel::new(
-        settings.cache_capacity,
+        cache_size,
         source.source_name(ErrorsEvent::CONTEXT),
     ));
     let profiles = Arc::new(ProfilesReadModel::new(
-        settings.cache_capacity,
+        cache_size,
         source.source_name(PromptsEvent::CONTEXT),
     ));
     let public_scripts = Arc::new(PublicScriptsReadModel::new(
-        settings.cache_capacity,
+        cache_size,
         source.source_name(PromptsEvent::CONTEXT),
     ));
     // Chat before emails: the email follower starts where the hub does, or earlier.
@@ -272,10 +289,15 @@ pub async fn build(config: Config) -> anyhow::Result<Server> {
     let common = &config.common;
     // Refused before anything starts: tokens this process signs or checks are shared.
     let tokens = common.shared_tokens()?;
-    let pool = database::connect_and_migrate(&common.database_url, common.db_pool_size).await?;
+    let pool = database::connect_and_migrate_limited(
+        &common.database_url,
+        common.db_pool_size,
+        common.statement_timeout(service_kit::config::API_STATEMENT_TIMEOUT_MS),
+    )
+    .await?;
     let shutdown = CancellationToken::new();
     let telemetry = service_kit::telemetry::start(&pool, &shutdown);
     let mut service = start(&config, pool, None, tokens, &shutdown).await?;
     service.tasks.extend(telemetry);
-    Ok(Server::bind(common.http_addr_or(PORT), vec![service], shutdown).await?)
+    Ok(Server::bind(common.listen(PORT), vec![service], shutdown).await?)
 }

@@ -9,6 +9,10 @@
 //! (e.g. the member whose order listings an event changes), so one event can retire many
 //! entries without enumerating them.
 //!
+//! Entries are weighed by the bytes they hold, so a cache of large pages stays within its
+//! byte budget, and each weighs at least its share of the budget (the budget over the
+//! entry capacity), so small entries are still bounded by count.
+//!
 //! Marks live in a fixed table of atomic slots, a group's mark in the slot its hash picks:
 //! marking is one atomic maximum, whatever the write rate, and the table never grows. Two
 //! groups sharing a slot share the newer mark, which can only make an entry look stale (a
@@ -16,10 +20,14 @@
 
 use std::{
     hash::{BuildHasher, BuildHasherDefault, DefaultHasher, Hash},
-    sync::atomic::{AtomicI64, AtomicU64, Ordering},
+    sync::{
+        Arc,
+        atomic::{AtomicI64, AtomicU64, Ordering},
+    },
     time::Duration,
 };
 
+use bytes::Bytes;
 use moka::sync::Cache;
 
 /// Entries also expire, as a bound on the damage of any missed invalidation.
@@ -27,6 +35,43 @@ const TIME_TO_LIVE: Duration = Duration::from_secs(300);
 /// Mark slots per entry of capacity: few groups share a slot while the cache is full.
 const SLOTS_PER_ENTRY: u64 = 4;
 const MIN_SLOTS: u64 = 1024;
+
+/// How much one cache may hold: entries and bytes, whichever bound is met first. Either
+/// at 0 switches caching off.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CacheSize {
+    pub entries: u64,
+    pub bytes: u64,
+}
+
+impl CacheSize {
+    fn is_off(self) -> bool {
+        self.entries == 0 || self.bytes == 0
+    }
+
+    /// The least an entry weighs: with every entry at least this heavy, no more than
+    /// `entries` fit in `bytes`.
+    fn least_weight(self) -> u64 {
+        self.bytes / self.entries.max(1)
+    }
+}
+
+/// The bytes a cached value holds beyond its own fixed size (its heap: a body's bytes).
+pub trait Weigh {
+    fn heap_bytes(&self) -> usize;
+}
+
+impl Weigh for Bytes {
+    fn heap_bytes(&self) -> usize {
+        self.len()
+    }
+}
+
+impl<T: Weigh> Weigh for Arc<T> {
+    fn heap_bytes(&self) -> usize {
+        std::mem::size_of::<T>() + T::heap_bytes(self)
+    }
+}
 
 #[derive(Clone)]
 struct Stamped<V> {
@@ -53,34 +98,47 @@ pub struct GuardedCache<K, V, G = K> {
 impl<K, V> GuardedCache<K, V, K>
 where
     K: Hash + Eq + Clone + Send + Sync + 'static,
-    V: Clone + Send + Sync + 'static,
+    V: Weigh + Clone + Send + Sync + 'static,
 {
     /// A cache whose every key is its own group.
-    pub fn new(name: &'static str, capacity: u64) -> Self {
-        Self::grouped(name, capacity, K::clone)
+    pub fn new(name: &'static str, size: CacheSize) -> Self {
+        Self::grouped(name, size, K::clone)
     }
 }
 
 impl<K, V, G> GuardedCache<K, V, G>
 where
     K: Hash + Eq + Send + Sync + 'static,
-    V: Clone + Send + Sync + 'static,
+    V: Weigh + Clone + Send + Sync + 'static,
     G: Hash,
 {
     /// A cache whose entries are invalidated by the group `group_of` puts them in.
-    /// Capacity 0 switches caching off: nothing is stored and every read is a miss.
-    pub fn grouped(name: &'static str, capacity: u64, group_of: fn(&K) -> G) -> Self {
-        let slots = capacity
+    /// A size of 0 switches caching off: nothing is stored and every read is a miss.
+    pub fn grouped(name: &'static str, size: CacheSize, group_of: fn(&K) -> G) -> Self {
+        let slots = size
+            .entries
             .saturating_mul(SLOTS_PER_ENTRY)
             .max(MIN_SLOTS)
             .next_power_of_two();
-        Self::with_slots(name, capacity, group_of, slots as usize)
+        Self::with_slots(name, size, group_of, slots as usize)
     }
 
-    fn with_slots(name: &'static str, capacity: u64, group_of: fn(&K) -> G, slots: usize) -> Self {
-        let entries = (capacity > 0).then(|| {
+    fn with_slots(
+        name: &'static str,
+        size: CacheSize,
+        group_of: fn(&K) -> G,
+        slots: usize,
+    ) -> Self {
+        let least = size.least_weight();
+        let entries = (!size.is_off()).then(|| {
             Cache::builder()
-                .max_capacity(capacity)
+                .max_capacity(size.bytes)
+                .weigher(move |_key: &K, entry: &Stamped<V>| {
+                    let bytes = std::mem::size_of::<K>()
+                        + std::mem::size_of::<Stamped<V>>()
+                        + entry.value.heap_bytes();
+                    u32::try_from((bytes as u64).max(least)).unwrap_or(u32::MAX)
+                })
                 .time_to_live(TIME_TO_LIVE)
                 .build()
         });
@@ -161,8 +219,19 @@ where
 mod tests {
     use super::*;
 
+    impl Weigh for &'static str {
+        fn heap_bytes(&self) -> usize {
+            0
+        }
+    }
+
+    const HUNDRED: CacheSize = CacheSize {
+        entries: 100,
+        bytes: 1 << 20,
+    };
+
     fn cache() -> GuardedCache<i64, &'static str> {
-        GuardedCache::new("test", 100)
+        GuardedCache::new("test", HUNDRED)
     }
 
     #[test]
@@ -216,7 +285,7 @@ mod tests {
     #[test]
     fn a_group_invalidation_retires_every_entry_of_the_group_only() {
         let cache: GuardedCache<(u8, u8), &str, u8> =
-            GuardedCache::grouped("test", 100, |key| key.0);
+            GuardedCache::grouped("test", HUNDRED, |key| key.0);
         cache.insert((1, 1), "a page", 5);
         cache.insert((1, 2), "another page", 5);
         cache.insert((2, 1), "someone else's page", 5);
@@ -228,7 +297,8 @@ mod tests {
 
     #[test]
     fn groups_sharing_a_slot_share_the_newer_mark() {
-        let cache: GuardedCache<i64, &str> = GuardedCache::with_slots("test", 100, i64::clone, 1);
+        let cache: GuardedCache<i64, &str> =
+            GuardedCache::with_slots("test", HUNDRED, i64::clone, 1);
         cache.insert(2, "row", 5);
         cache.invalidate(1, 6);
         assert_eq!(cache.get(&2), None, "stale by the shared mark, never fresh");
@@ -238,8 +308,64 @@ mod tests {
 
     #[test]
     fn capacity_zero_stores_nothing() {
-        let cache: GuardedCache<i64, &str> = GuardedCache::new("test", 0);
-        cache.insert(1, "row", 1);
-        assert_eq!(cache.get(&1), None);
+        for size in [
+            CacheSize {
+                entries: 0,
+                ..HUNDRED
+            },
+            CacheSize {
+                bytes: 0,
+                ..HUNDRED
+            },
+        ] {
+            let cache: GuardedCache<i64, &str> = GuardedCache::new("test", size);
+            cache.insert(1, "row", 1);
+            assert_eq!(cache.get(&1), None);
+        }
+    }
+
+    /// What the cache holds and what the values in it hold, once moka has applied every
+    /// pending insert and eviction.
+    fn held(cache: &GuardedCache<i64, Bytes>, keys: i64) -> (u64, usize) {
+        let entries = cache.entries.as_ref().expect("caching is on");
+        entries.run_pending_tasks();
+        let bytes = (0..keys)
+            .filter_map(|key| entries.get(&key))
+            .map(|entry| entry.value.len())
+            .sum();
+        (entries.weighted_size(), bytes)
+    }
+
+    #[test]
+    fn large_pages_stay_within_the_byte_budget() {
+        let cache: GuardedCache<i64, Bytes> = GuardedCache::new("test", HUNDRED);
+        let page = Bytes::from(vec![b'x'; 256 * 1024]);
+        for key in 0..100 {
+            cache.insert(key, page.clone(), 1);
+        }
+        let (weighed, bytes) = held(&cache, 100);
+        assert!(weighed <= HUNDRED.bytes, "weighed {weighed}");
+        assert!(
+            bytes as u64 <= HUNDRED.bytes,
+            "holds {bytes} bytes of pages"
+        );
+        assert!(bytes > 0, "a page within the budget is kept");
+    }
+
+    #[test]
+    fn small_entries_up_to_the_entry_capacity_all_fit() {
+        let cache: GuardedCache<i64, Bytes> = GuardedCache::new("test", HUNDRED);
+        for key in 0..100 {
+            cache.insert(key, Bytes::from_static(b"a short row"), 1);
+        }
+        let (weighed, _) = held(&cache, 100);
+        assert!(weighed <= HUNDRED.bytes, "weighed {weighed}");
+        assert!((0..100).all(|key| cache.get(&key).is_some()));
+        for key in 100..200 {
+            cache.insert(key, Bytes::from_static(b"a short row"), 1);
+        }
+        let entries = cache.entries.as_ref().expect("caching is on");
+        entries.run_pending_tasks();
+        assert!(entries.entry_count() <= 100, "{}", entries.entry_count());
     }
 }

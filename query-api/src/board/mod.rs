@@ -10,13 +10,24 @@ use schemas::{DomainEvent, RecordedEvent, board::BoardEvent};
 use service_kit::paging::Page;
 
 use self::queries::PostListing;
-use crate::{AppState, cache::GuardedCache, follow::Invalidate, read_model::ReadModel};
+use crate::{
+    AppState,
+    cache::{CacheSize, GuardedCache, Weigh},
+    follow::Invalidate,
+    read_model::ReadModel,
+};
 
 /// A rendered post and its version for the ETag.
 #[derive(Clone)]
 pub struct CachedPost {
     pub body: Bytes,
     pub version: i64,
+}
+
+impl Weigh for CachedPost {
+    fn heap_bytes(&self) -> usize {
+        self.body.len()
+    }
 }
 
 pub struct BoardReadModel {
@@ -31,13 +42,13 @@ pub struct BoardReadModel {
 }
 
 impl BoardReadModel {
-    pub fn new(capacity: u64, source: String) -> Self {
+    pub fn new(size: CacheSize, source: String) -> Self {
         Self {
             progress: ReadModel::new("board", BoardEvent::CONTEXT),
             source,
-            posts: GuardedCache::new("posts", capacity),
-            pages: GuardedCache::grouped("post_pages", capacity, |_| ()),
-            comments: GuardedCache::grouped("comment_pages", capacity, |(post, _)| *post),
+            posts: GuardedCache::new("posts", size),
+            pages: GuardedCache::grouped("post_pages", size, |_| ()),
+            comments: GuardedCache::grouped("comment_pages", size, |(post, _)| *post),
         }
     }
 }

@@ -28,7 +28,7 @@ use uuid::Uuid;
 use self::listing::{Listing, Scope};
 use crate::{
     AppState,
-    cache::GuardedCache,
+    cache::{CacheSize, GuardedCache, Weigh},
     chat::{feed::Lane, hub::Hub},
     follow::Invalidate,
     read_model::ReadModel,
@@ -40,6 +40,12 @@ pub struct CachedEmail {
     pub body: Bytes,
     pub version: i64,
     pub requested_by: Uuid,
+}
+
+impl Weigh for CachedEmail {
+    fn heap_bytes(&self) -> usize {
+        self.body.len()
+    }
 }
 
 pub struct EmailsReadModel {
@@ -54,12 +60,12 @@ pub struct EmailsReadModel {
 }
 
 impl EmailsReadModel {
-    pub fn new(capacity: u64, source: String, hub: Arc<Hub>) -> Self {
+    pub fn new(size: CacheSize, source: String, hub: Arc<Hub>) -> Self {
         Self {
             progress: ReadModel::new("emails", EmailEvent::CONTEXT),
             source,
-            by_id: GuardedCache::new("emails", capacity),
-            pages: GuardedCache::grouped("email_pages", capacity, |listing| listing.scope),
+            by_id: GuardedCache::new("emails", size),
+            pages: GuardedCache::grouped("email_pages", size, |listing| listing.scope),
             hub,
         }
     }

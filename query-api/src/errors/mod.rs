@@ -31,7 +31,12 @@ use schemas::{
 };
 
 use self::projects::ProjectRow;
-use crate::{AppState, cache::GuardedCache, follow::Invalidate, read_model::ReadModel};
+use crate::{
+    AppState,
+    cache::{CacheSize, GuardedCache},
+    follow::Invalidate,
+    read_model::ReadModel,
+};
 
 /// The projection's checkpoint for a source (`$1`), 0 before it ran.
 const CHECKPOINT: &str = "SELECT coalesce((SELECT position FROM projection_checkpoints \
@@ -47,11 +52,11 @@ pub struct ErrorsReadModel {
 }
 
 impl ErrorsReadModel {
-    pub fn new(capacity: u64, source: String) -> Self {
+    pub fn new(size: CacheSize, source: String) -> Self {
         Self {
             progress: ReadModel::new("errors", ErrorsEvent::CONTEXT),
             source,
-            projects: GuardedCache::new("error_projects", capacity),
+            projects: GuardedCache::new("error_projects", size),
         }
     }
 }

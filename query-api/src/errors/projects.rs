@@ -9,6 +9,8 @@ use sqlx::{PgPool, types::Json};
 use time::OffsetDateTime;
 use utoipa::ToSchema;
 
+use crate::cache::Weigh;
+
 /// The name the platform's own project goes by (as `error_report::project` names it).
 const PLATFORM_NAME: &str = "platform";
 
@@ -23,6 +25,20 @@ pub struct ProjectRow {
     pub created_at: Option<OffsetDateTime>,
     pub updated_at: Option<OffsetDateTime>,
     pub version: i64,
+}
+
+impl Weigh for Vec<ProjectRow> {
+    fn heap_bytes(&self) -> usize {
+        self.iter()
+            .map(|row| {
+                let rules = serde_json::to_vec(&row.alert_rules.0).map_or(0, |json| json.len());
+                std::mem::size_of::<ProjectRow>()
+                    + row.name.len()
+                    + row.public_key.as_ref().map_or(0, String::len)
+                    + rules
+            })
+            .sum()
+    }
 }
 
 impl ProjectRow {

@@ -8,13 +8,24 @@ use bytes::Bytes;
 use schemas::{DomainEvent, RecordedEvent, items::ItemEvent};
 use service_kit::paging::Page;
 
-use crate::{AppState, cache::GuardedCache, follow::Invalidate, read_model::ReadModel};
+use crate::{
+    AppState,
+    cache::{CacheSize, GuardedCache, Weigh},
+    follow::Invalidate,
+    read_model::ReadModel,
+};
 
 /// A rendered item response and the version for its ETag.
 #[derive(Clone)]
 pub struct CachedItem {
     pub body: Bytes,
     pub version: i64,
+}
+
+impl Weigh for CachedItem {
+    fn heap_bytes(&self) -> usize {
+        self.body.len()
+    }
 }
 
 pub struct ItemsReadModel {
@@ -24,11 +35,11 @@ pub struct ItemsReadModel {
 }
 
 impl ItemsReadModel {
-    pub fn new(capacity: u64) -> Self {
+    pub fn new(size: CacheSize) -> Self {
         Self {
             progress: ReadModel::new("items", ItemEvent::CONTEXT),
-            by_id: GuardedCache::new("items", capacity),
-            pages: GuardedCache::new("item_pages", capacity),
+            by_id: GuardedCache::new("items", size),
+            pages: GuardedCache::new("item_pages", size),
         }
     }
 }

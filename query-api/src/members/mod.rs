@@ -8,7 +8,12 @@ use bytes::Bytes;
 use schemas::{DomainEvent, RecordedEvent, identity::IdentityEvent};
 use uuid::Uuid;
 
-use crate::{AppState, cache::GuardedCache, follow::Invalidate, read_model::ReadModel};
+use crate::{
+    AppState,
+    cache::{CacheSize, GuardedCache},
+    follow::Invalidate,
+    read_model::ReadModel,
+};
 
 pub struct MembersReadModel {
     pub progress: ReadModel,
@@ -18,11 +23,11 @@ pub struct MembersReadModel {
 }
 
 impl MembersReadModel {
-    pub fn new(capacity: u64, source: String) -> Self {
+    pub fn new(size: CacheSize, source: String) -> Self {
         Self {
             progress: ReadModel::new("members", IdentityEvent::CONTEXT),
             source,
-            by_id: GuardedCache::new("members", capacity),
+            by_id: GuardedCache::new("members", size),
         }
     }
 }

@@ -14,7 +14,12 @@ use schemas::{DomainEvent, RecordedEvent, orders::OrderEvent};
 use uuid::Uuid;
 
 use self::listing::{Listing, Scope};
-use crate::{AppState, cache::GuardedCache, follow::Invalidate, read_model::ReadModel};
+use crate::{
+    AppState,
+    cache::{CacheSize, GuardedCache, Weigh},
+    follow::Invalidate,
+    read_model::ReadModel,
+};
 
 /// A rendered order, its version for the ETag and its member for access checks.
 #[derive(Clone)]
@@ -22,6 +27,12 @@ pub struct CachedOrder {
     pub body: Bytes,
     pub version: i64,
     pub member_id: Uuid,
+}
+
+impl Weigh for CachedOrder {
+    fn heap_bytes(&self) -> usize {
+        self.body.len()
+    }
 }
 
 pub struct OrdersReadModel {
@@ -34,12 +45,12 @@ pub struct OrdersReadModel {
 }
 
 impl OrdersReadModel {
-    pub fn new(capacity: u64, source: String) -> Self {
+    pub fn new(size: CacheSize, source: String) -> Self {
         Self {
             progress: ReadModel::new("orders", OrderEvent::CONTEXT),
             source,
-            by_number: GuardedCache::new("orders", capacity),
-            pages: GuardedCache::grouped("order_pages", capacity, |listing| listing.scope),
+            by_number: GuardedCache::new("orders", size),
+            pages: GuardedCache::grouped("order_pages", size, |listing| listing.scope),
         }
     }
 }

@@ -30,13 +30,24 @@ use schemas::{
 use service_kit::paging::Page;
 use uuid::Uuid;
 
-use crate::{AppState, cache::GuardedCache, follow::Invalidate, read_model::ReadModel};
+use crate::{
+    AppState,
+    cache::{CacheSize, GuardedCache, Weigh},
+    follow::Invalidate,
+    read_model::ReadModel,
+};
 
 /// A rendered view and the version for its ETag.
 #[derive(Clone)]
 pub struct CachedView {
     pub body: Bytes,
     pub version: i64,
+}
+
+impl Weigh for CachedView {
+    fn heap_bytes(&self) -> usize {
+        self.body.len()
+    }
 }
 
 /// A cache of one user's views: keyed by the user and what they asked for, grouped by
@@ -61,17 +72,17 @@ fn owner_of<K>(key: &(Uuid, K)) -> Uuid {
 }
 
 impl ProfilesReadModel {
-    pub fn new(capacity: u64, source: String) -> Self {
+    pub fn new(size: CacheSize, source: String) -> Self {
         Self {
             progress: ReadModel::new("profiles", PromptsEvent::CONTEXT),
             source,
-            profiles: GuardedCache::grouped("prompt_profiles", capacity, owner_of),
-            profile_pages: GuardedCache::grouped("prompt_profile_pages", capacity, owner_of),
-            dialogues: GuardedCache::grouped("prompt_dialogues", capacity, owner_of),
-            books: GuardedCache::grouped("prompt_books", capacity, owner_of),
-            book_pages: GuardedCache::grouped("prompt_book_pages", capacity, owner_of),
-            data: GuardedCache::grouped("prompt_data", capacity, owner_of),
-            data_pages: GuardedCache::grouped("prompt_data_pages", capacity, owner_of),
+            profiles: GuardedCache::grouped("prompt_profiles", size, owner_of),
+            profile_pages: GuardedCache::grouped("prompt_profile_pages", size, owner_of),
+            dialogues: GuardedCache::grouped("prompt_dialogues", size, owner_of),
+            books: GuardedCache::grouped("prompt_books", size, owner_of),
+            book_pages: GuardedCache::grouped("prompt_book_pages", size, owner_of),
+            data: GuardedCache::grouped("prompt_data", size, owner_of),
+            data_pages: GuardedCache::grouped("prompt_data_pages", size, owner_of),
         }
     }
 

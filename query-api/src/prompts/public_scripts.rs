@@ -24,7 +24,7 @@ use uuid::Uuid;
 use super::CachedView;
 use crate::{
     AppState,
-    cache::GuardedCache,
+    cache::{CacheSize, GuardedCache},
     consistency::MinPosition,
     follow::Invalidate,
     read_model::ReadModel,
@@ -41,12 +41,12 @@ pub struct PublicScriptsReadModel {
 }
 
 impl PublicScriptsReadModel {
-    pub fn new(capacity: u64, source: String) -> Self {
+    pub fn new(size: CacheSize, source: String) -> Self {
         Self {
             progress: ReadModel::new("public_scripts", PromptsEvent::CONTEXT),
             source,
-            by_id: GuardedCache::new("public_scripts", capacity),
-            pages: GuardedCache::grouped("public_script_pages", capacity, |_| ()),
+            by_id: GuardedCache::new("public_scripts", size),
+            pages: GuardedCache::grouped("public_script_pages", size, |_| ()),
         }
     }
 }

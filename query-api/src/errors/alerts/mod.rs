@@ -20,7 +20,12 @@ use schemas::{
 };
 
 use self::listing::Listing;
-use crate::{AppState, cache::GuardedCache, follow::Invalidate, read_model::ReadModel};
+use crate::{
+    AppState,
+    cache::{CacheSize, GuardedCache},
+    follow::Invalidate,
+    read_model::ReadModel,
+};
 
 pub struct AlertsReadModel {
     pub progress: ReadModel,
@@ -31,11 +36,11 @@ pub struct AlertsReadModel {
 }
 
 impl AlertsReadModel {
-    pub fn new(capacity: u64, source: String) -> Self {
+    pub fn new(size: CacheSize, source: String) -> Self {
         Self {
             progress: ReadModel::new("alerts", ErrorsEvent::CONTEXT),
             source,
-            pages: GuardedCache::new("alert_pages", capacity),
+            pages: GuardedCache::new("alert_pages", size),
         }
     }
 }
