@@ -78,6 +78,15 @@ pub struct IdentityConfig {
     #[arg(long, env = "PASSWORD_HASH_CONCURRENCY", value_parser = clap::value_parser!(u32).range(1..))]
     pub password_hash_concurrency: Option<u32>,
 
+    /// Item writes (creations, changes, deletions; anyone may make them) allowed per minute
+    /// from one client address; 0 lifts the limit.
+    #[arg(
+        long,
+        env = "ANONYMOUS_WRITE_RATE_LIMIT_PER_MINUTE",
+        default_value_t = 60
+    )]
+    pub anonymous_write_rate_limit_per_minute: u32,
+
     /// Take the client address from `X-Real-IP` (only behind a proxy that sets it).
     #[arg(long, env = "TRUST_PROXY_HEADERS", default_value_t = false, action = clap::ArgAction::Set)]
     pub trust_proxy_headers: bool,
@@ -220,19 +229,22 @@ pub async fn start(
         crate::identity::admin::ensure(&state, &admin).await?;
     }
     let mut service = Service {
-        router: crate::items::router()
-            .merge(crate::orders::router())
-            .merge(crate::board::router())
-            .merge(crate::chat::router())
-            .merge(crate::email::router())
-            .merge(crate::errors::router())
-            .merge(crate::errors::levels::router())
-            .merge(crate::prompts::router())
-            .merge(crate::identity::router(RateLimit::per_minute(
-                settings.identity.auth_rate_limit_per_minute,
-                settings.identity.trust_proxy_headers,
-            )))
-            .with_state(state),
+        router: crate::items::router(
+            NonZeroU32::new(settings.identity.anonymous_write_rate_limit_per_minute)
+                .map(|limit| RateLimit::per_minute(limit, settings.identity.trust_proxy_headers)),
+        )
+        .merge(crate::orders::router())
+        .merge(crate::board::router())
+        .merge(crate::chat::router())
+        .merge(crate::email::router())
+        .merge(crate::errors::router())
+        .merge(crate::errors::levels::router())
+        .merge(crate::prompts::router())
+        .merge(crate::identity::router(RateLimit::per_minute(
+            settings.identity.auth_rate_limit_per_minute,
+            settings.identity.trust_proxy_headers,
+        )))
+        .with_state(state),
         checks: vec![("postgres", health::postgres(pool.clone()))],
         tasks: revocations
             .into_iter()
@@ -263,12 +275,17 @@ pub async fn build(config: Config) -> anyhow::Result<Server> {
     let common = &config.common;
     // Refused before anything starts: tokens this process signs or checks are shared.
     let tokens = common.shared_tokens()?;
-    let pool = database::connect_and_migrate(&common.database_url, common.db_pool_size).await?;
+    let pool = database::connect_and_migrate_limited(
+        &common.database_url,
+        common.db_pool_size,
+        common.statement_timeout(service_kit::config::API_STATEMENT_TIMEOUT_MS),
+    )
+    .await?;
     let shutdown = CancellationToken::new();
     let telemetry = service_kit::telemetry::start(&pool, &shutdown);
     let mut service = start(&config, pool, tokens, &shutdown).await?;
     service.tasks.extend(telemetry);
-    Ok(Server::bind(common.http_addr_or(PORT), vec![service], shutdown).await?)
+    Ok(Server::bind(common.listen(PORT), vec![service], shutdown).await?)
 }
 
 #[cfg(test)]

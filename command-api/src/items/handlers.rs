@@ -59,6 +59,8 @@ pub struct ItemWritten {
          headers(("Location" = String), ("X-Position" = i64), ("ETag" = String))),
         (status = 400, description = "Malformed request", body = ErrorBody),
         (status = 422, description = "Invalid fields", body = ErrorBody),
+        (status = 429, description = "Too many item writes from this address this minute", body = ErrorBody,
+         headers(("Retry-After" = u64), ("RateLimit-Limit" = u32), ("RateLimit-Remaining" = u32), ("RateLimit-Reset" = u64))),
     )
 )]
 pub async fn create_item(
@@ -96,6 +98,8 @@ pub async fn create_item(
         (status = 404, description = "No such item", body = ErrorBody),
         (status = 409, description = "Stale If-Match or concurrent change", body = ErrorBody),
         (status = 422, description = "Invalid fields", body = ErrorBody),
+        (status = 429, description = "Too many item writes from this address this minute", body = ErrorBody,
+         headers(("Retry-After" = u64), ("RateLimit-Limit" = u32), ("RateLimit-Remaining" = u32), ("RateLimit-Reset" = u64))),
     )
 )]
 pub async fn update_item(
@@ -124,6 +128,8 @@ pub async fn update_item(
         (status = 400, description = "Malformed request", body = ErrorBody),
         (status = 404, description = "No such item", body = ErrorBody),
         (status = 409, description = "Stale If-Match or concurrent change", body = ErrorBody),
+        (status = 429, description = "Too many item writes from this address this minute", body = ErrorBody,
+         headers(("Retry-After" = u64), ("RateLimit-Limit" = u32), ("RateLimit-Remaining" = u32), ("RateLimit-Reset" = u64))),
     )
 )]
 pub async fn delete_item(

@@ -84,11 +84,13 @@ impl Processes {
         let mut args = vec![
             format!("--database-url={}", self.db.url),
             format!("--http-addr={addr}"),
+            "--metrics-addr=127.0.0.1:0".to_owned(),
             "--log-format=json".to_owned(),
             "--db-pool-size=4".to_owned(),
             format!("--group-id=projector-{}", uuid::Uuid::new_v4().simple()),
             "--platform-mail-enabled=false".to_owned(),
             "--auth-rate-limit-per-minute=100000".to_owned(),
+            "--anonymous-write-rate-limit-per-minute=0".to_owned(),
             SHARED_SECRET.to_owned(),
         ];
         args.extend(ADMIN_FLAGS.iter().map(|flag| flag.to_string()));
