@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use sqlx::{
-    PgPool, Postgres,
+    Connection, PgPool, Postgres,
     migrate::{MigrateDatabase, Migrator},
     postgres::{PgConnectOptions, PgListener, PgPoolOptions},
 };
@@ -15,6 +15,17 @@ pub static MIGRATOR: Migrator = sqlx::migrate!("../migrations");
 
 /// Creates the database if it does not exist, connects, and applies pending migrations.
 pub async fn connect_and_migrate(url: &str, max_connections: u32) -> Result<PgPool, StoreError> {
+    connect_and_migrate_limited(url, max_connections, None).await
+}
+
+/// [`connect_and_migrate`], with every statement of the pool cancelled once it has run
+/// for `statement_timeout` (so a slow query frees its connection instead of holding it),
+/// except the migrations', which may take as long as they need.
+pub async fn connect_and_migrate_limited(
+    url: &str,
+    max_connections: u32,
+    statement_timeout: Option<Duration>,
+) -> Result<PgPool, StoreError> {
     if !Postgres::database_exists(url).await? {
         // Two services starting together may both try; the loser sees "already exists".
         if let Err(err) = Postgres::create_database(url).await
@@ -23,9 +34,27 @@ pub async fn connect_and_migrate(url: &str, max_connections: u32) -> Result<PgPo
             return Err(err.into());
         }
     }
-    let pool = connect(url, max_connections).await?;
-    MIGRATOR.run(&pool).await?;
+    let mut options: PgConnectOptions = url.parse()?;
+    if let Some(timeout) = statement_timeout {
+        let ms = timeout.as_millis().to_string();
+        options = options.options([("statement_timeout", ms.as_str())]);
+    }
+    let pool = connect_with(options, max_connections).await?;
+    let mut migrating = pool.acquire().await?;
+    sqlx::query("SET statement_timeout = 0")
+        .execute(&mut *migrating)
+        .await?;
+    MIGRATOR.run(&mut *migrating).await?;
+    // Its setting is not the pool's: it leaves the pool.
+    migrating.detach().close().await?;
     Ok(pool)
+}
+
+/// Whether statements on `pool`'s connections are cancelled after a timeout.
+pub fn has_statement_timeout(pool: &PgPool) -> bool {
+    pool.connect_options()
+        .get_options()
+        .is_some_and(|given| given.contains("statement_timeout="))
 }
 
 /// A pool with the platform's settings.

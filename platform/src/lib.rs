@@ -58,7 +58,12 @@ pub async fn build(config: Config) -> anyhow::Result<Server> {
     // One issuer for both APIs, so a random secret (JWT_SECRET unset) still verifies; a
     // secret that is set must be strong.
     let tokens = common.tokens()?;
-    let pool = database::connect_and_migrate(&common.database_url, common.db_pool_size).await?;
+    let pool = database::connect_and_migrate_limited(
+        &common.database_url,
+        common.db_pool_size,
+        common.statement_timeout(service_kit::config::API_STATEMENT_TIMEOUT_MS),
+    )
+    .await?;
     let shutdown = CancellationToken::new();
     let command = command_api::Config {
         common: common.clone(),
@@ -91,5 +96,5 @@ pub async fn build(config: Config) -> anyhow::Result<Server> {
         tasks,
         ..Default::default()
     });
-    Ok(Server::bind(common.http_addr_or(8080), services, shutdown).await?)
+    Ok(Server::bind(common.listen(8080), services, shutdown).await?)
 }

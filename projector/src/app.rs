@@ -146,7 +146,13 @@ fn spawn_followers(
 /// Runs the chosen command to completion.
 pub async fn main(config: Config) -> anyhow::Result<()> {
     let common = &config.common;
-    let pool = database::connect_and_migrate(&common.database_url, common.db_pool_size).await?;
+    // No statement timeout unless one is set: batches and replays may run long.
+    let pool = database::connect_and_migrate_limited(
+        &common.database_url,
+        common.db_pool_size,
+        common.statement_timeout(0),
+    )
+    .await?;
     match config.command.clone().unwrap_or(Command::Run) {
         Command::Run => run(&config, pool).await,
         Command::Replay { projection } => {
@@ -195,7 +201,7 @@ async fn run(config: &Config, pool: PgPool) -> anyhow::Result<()> {
         checks: vec![("postgres", health::postgres(pool))],
         ..Service::default()
     };
-    Server::bind(config.common.http_addr_or(8083), vec![service], shutdown)
+    Server::bind(config.common.listen(8083), vec![service], shutdown)
         .await?
         .serve()
         .await?;

@@ -102,6 +102,13 @@ pub async fn apply_batch(
     batch: &Batch,
 ) -> anyhow::Result<()> {
     let mut tx = pool.begin().await?;
+    // A pool shared with the APIs (the all-in-one platform) cancels slow statements; a
+    // batch, and its wait for a replay's lock, may take as long as it needs.
+    if event_log::database::has_statement_timeout(pool) {
+        sqlx::query("SET LOCAL statement_timeout = 0")
+            .execute(&mut *tx)
+            .await?;
+    }
     sqlx::query("SELECT pg_advisory_xact_lock(hashtext($1))")
         .bind(lock_key(projection.name()))
         .execute(&mut *tx)

@@ -11,7 +11,9 @@ use uuid::Uuid;
 use crate::{
     auth::Tokens,
     capture::CaptureSettings,
+    connections::ConnectionLimits,
     public_url::{PublicAddress, PublicUrl},
+    server::Listen,
     telemetry::LogFormat,
 };
 
@@ -38,6 +40,18 @@ pub struct CommonConfig {
     #[arg(long, env = "HTTP_ADDR")]
     pub http_addr: Option<SocketAddr>,
 
+    /// Address `/metrics` is served on, for Prometheus and operators only. Unset: the
+    /// loopback interface, on the HTTP default port plus 1000.
+    #[arg(long, env = "METRICS_ADDR")]
+    pub metrics_addr: Option<SocketAddr>,
+
+    /// Milliseconds a connection has to send a request's head once it is ready for one:
+    /// a client sending its headers slowly, or a keep-alive connection idle between
+    /// requests, is closed after it. Responses (live streams) are not limited by it.
+    #[arg(long, env = "HTTP_HEADER_READ_TIMEOUT_MS", default_value_t = 30_000,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub http_header_read_timeout_ms: u64,
+
     /// Secret that signs access tokens; every instance must share it. Unset: a random
     /// one per process (tokens then die with the process and only it accepts them).
     #[arg(long, env = "JWT_SECRET", hide_env_values = true)]
@@ -46,6 +60,13 @@ pub struct CommonConfig {
     /// Seconds an access token is valid.
     #[arg(long, env = "ACCESS_TOKEN_TTL_SECONDS", default_value_t = 900)]
     pub access_token_ttl_seconds: u64,
+
+    /// Milliseconds a statement may run before PostgreSQL cancels it (the request then
+    /// answers 503), so slow queries cannot hold every connection; 0: no limit. Unset:
+    /// 5000 in command-api, query-api and the platform, no limit in the projector. Migrations
+    /// and the projector's batches run without it.
+    #[arg(long, env = "DATABASE_STATEMENT_TIMEOUT_MS")]
+    pub database_statement_timeout_ms: Option<u64>,
 
     /// Largest number of PostgreSQL connections this service opens.
     #[arg(long, env = "DB_POOL_SIZE", default_value_t = 16)]
@@ -111,12 +132,36 @@ impl CommonConfig {
         PublicAddress::new(self.public_url.clone(), self.http_addr_or(port))
     }
 
+    /// The statement timeout as set, or the service's default (`default_ms`); None for
+    /// none.
+    pub fn statement_timeout(&self, default_ms: u64) -> Option<Duration> {
+        let ms = self.database_statement_timeout_ms.unwrap_or(default_ms);
+        (ms > 0).then(|| Duration::from_millis(ms))
+    }
+
     /// The HTTP address, or the service's default.
     pub fn http_addr_or(&self, port: u16) -> SocketAddr {
         self.http_addr
             .unwrap_or(SocketAddr::from(([127, 0, 0, 1], port)))
     }
+
+    /// Where a service whose HTTP default port is `port` listens, and its connections'
+    /// limits.
+    pub fn listen(&self, port: u16) -> Listen {
+        Listen {
+            http: self.http_addr_or(port),
+            metrics: self
+                .metrics_addr
+                .unwrap_or(SocketAddr::from(([127, 0, 0, 1], port + 1000))),
+            limits: ConnectionLimits {
+                header_read_timeout: Duration::from_millis(self.http_header_read_timeout_ms),
+            },
+        }
+    }
 }
+
+/// The statement timeout of the services that answer requests, unless set.
+pub const API_STATEMENT_TIMEOUT_MS: u64 = 5000;
 
 /// The shortest token secret taken: HS256 wants a key at least as long as its hash
 /// (RFC 7518, section 3.2).

@@ -14,7 +14,9 @@
 //!   process.
 //! - [`metrics`]: the Prometheus recorder, per-route request metrics, `/metrics`.
 //! - [`health`]: `/healthz` and `/readyz`.
-//! - [`server`]: services merged into one server with ops routes, served until shutdown.
+//! - [`server`]: services merged into one server with ops routes, served until shutdown;
+//!   `/metrics` on a listener of its own.
+//! - [`connections`]: a listener's connections served with header-read and idle timeouts.
 //! - [`shutdown`]: SIGTERM / Ctrl-C handling.
 //! - [`restart`]: background tasks started over after failures, with a growing pause.
 //! - [`public_url`]: where clients reach the platform from outside (`PUBLIC_URL`).
@@ -38,6 +40,7 @@
 pub mod auth;
 pub mod capture;
 pub mod config;
+pub mod connections;
 pub mod docs;
 pub mod error;
 pub mod extract;

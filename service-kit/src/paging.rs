@@ -69,6 +69,16 @@ impl Page {
             size: self.size,
             total,
             total_pages: (total + size - 1) / size,
+            total_at_least: false,
+        }
+    }
+
+    /// Wraps one page of rows with a total counted no further than `MAX_DEPTH + 1` rows:
+    /// past that the list is only known to be longer than pages reach.
+    pub fn of_counted<T>(self, items: Vec<T>, counted: i64) -> Paged<T> {
+        Paged {
+            total_at_least: counted > MAX_DEPTH,
+            ..self.of(items, counted)
         }
     }
 }
@@ -79,9 +89,13 @@ pub struct Paged<T> {
     pub items: Vec<T>,
     pub page: u32,
     pub size: u32,
-    /// Number of items in the whole list.
+    /// Number of items in the whole list (at least this many when `total_at_least`).
     pub total: i64,
     pub total_pages: i64,
+    /// Present and true when counting stopped past the deepest row a page reaches
+    /// (10,000): the list holds at least `total` items.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub total_at_least: bool,
 }
 
 #[cfg(test)]
@@ -101,5 +115,21 @@ mod tests {
         assert_eq!(params(100, 100).validate().unwrap().offset(), 9_900);
         assert!(params(501, 20).validate().is_err());
         assert!(params(u32::MAX, 100).validate().is_err());
+    }
+
+    #[test]
+    fn a_count_past_the_deepest_page_is_a_lower_bound() {
+        let page = params(1, 20).validate().unwrap();
+        let exact = page.of_counted(vec![1], MAX_DEPTH);
+        assert!(!exact.total_at_least);
+        let capped = page.of_counted(vec![1], MAX_DEPTH + 1);
+        assert!(capped.total_at_least);
+        assert_eq!(capped.total, MAX_DEPTH + 1);
+        let json = serde_json::to_value(&exact).unwrap();
+        assert!(json.get("total_at_least").is_none(), "{json}");
+        assert_eq!(
+            serde_json::to_value(&capped).unwrap()["total_at_least"],
+            true
+        );
     }
 }

@@ -1,5 +1,7 @@
 //! Failures that mean the database is out of reach for a moment: it is restarting, the
-//! connection was cut, or no pooled connection came free in time. A request that meets
+//! connection was cut, no pooled connection came free in time, or a statement ran past
+//! `statement_timeout` and was cancelled (the database is busy; its connection is free
+//! again). A request that meets
 //! one is answered `503` with `Retry-After` (see [`crate::ApiError::failure`]) rather than
 //! `500`: nothing is wrong with the request, and a retry soon succeeds.
 
@@ -11,9 +13,21 @@ use event_store::AppendError;
 /// What a `503` asks a client to wait before retrying: a fast restart takes about this.
 pub const RETRY_AFTER_SECONDS: u16 = 1;
 
-/// Whether `err`, or any error it was caused by, is the database out of reach.
+/// PostgreSQL's `query_canceled`: what a statement over `statement_timeout` fails with.
+const QUERY_CANCELED: &str = "57014";
+
+/// Whether `err`, or any error it was caused by, is the database out of reach or busy.
 pub fn is_unavailable(err: &anyhow::Error) -> bool {
-    err.chain().any(unreachable)
+    err.chain().any(|err| unreachable(err) || timed_out(err))
+}
+
+/// A statement cancelled by its timeout (a store or append error's cause is in the chain
+/// too).
+fn timed_out(err: &(dyn Error + 'static)) -> bool {
+    matches!(
+        err.downcast_ref::<sqlx::Error>(),
+        Some(sqlx::Error::Database(db)) if db.code().as_deref() == Some(QUERY_CANCELED)
+    )
 }
 
 fn unreachable(err: &(dyn Error + 'static)) -> bool {

@@ -87,7 +87,7 @@ pub async fn list_posts(
     let (applied, total, posts) = queries::posts(&state.pool, &model.source, &listing)
         .await
         .map_err(ApiError::failure)?;
-    let body = render(page.of(posts, total));
+    let body = render(page.of_counted(posts, total));
     model.pages.insert(listing, body.clone(), applied);
     Ok(json(body, None))
 }

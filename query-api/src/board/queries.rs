@@ -3,7 +3,7 @@
 //! Listings read the posts table only: bodies live apart and only the detail reads one.
 
 use serde::Serialize;
-use service_kit::paging::Page;
+use service_kit::paging::{MAX_DEPTH, Page};
 use sqlx::{PgPool, Postgres, QueryBuilder, Row};
 use time::OffsetDateTime;
 use utoipa::ToSchema;
@@ -113,10 +113,14 @@ pub fn posts_query<'a>(
     let mut query = QueryBuilder::new(prefix);
     query.push("SELECT c.applied, t.total, p.* FROM ");
     checkpoint(&mut query, source);
-    query.push(" c CROSS JOIN (SELECT count(*) AS total FROM posts p");
+    // Counting stops one row past the deepest a page reaches: past it the total is only
+    // "more than that", and an exact count would walk every match of every new search.
+    query.push(" c CROSS JOIN (SELECT count(*) AS total FROM (SELECT FROM posts p");
     post_filters(&mut query, listing);
     query
-        .push(") t LEFT JOIN LATERAL (SELECT ")
+        .push(" LIMIT ")
+        .push_bind(MAX_DEPTH + 1)
+        .push(") counted) t LEFT JOIN LATERAL (SELECT ")
         .push(SUMMARY)
         .push(" FROM posts p");
     post_filters(&mut query, listing);
@@ -135,12 +139,25 @@ fn post_filters<'a>(query: &mut QueryBuilder<'a, Postgres>, listing: &'a PostLis
         query.push(" AND p.author_id = ").push_bind(author);
     }
     if let Some(title) = &listing.title {
-        // strpos, not LIKE: the search text is never a pattern.
+        // LIKE, which the trigram index of lower(title) serves, with the text's own `%`,
+        // `_` and `\` escaped: the search text is never a pattern.
         query
-            .push(" AND strpos(lower(p.title), lower(")
-            .push_bind(title.as_str())
-            .push(")) > 0");
+            .push(" AND lower(p.title) LIKE '%' || lower(")
+            .push_bind(literal_pattern(title))
+            .push(") || '%'");
     }
+}
+
+/// `text` as a LIKE pattern that matches itself only.
+fn literal_pattern(text: &str) -> String {
+    let mut pattern = String::with_capacity(text.len());
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            pattern.push('\\');
+        }
+        pattern.push(c);
+    }
+    pattern
 }
 
 /// One page of a post's comments, oldest first: the position the snapshot reflects, the
