@@ -19,6 +19,7 @@ fn refusal(secret: Option<&str>) -> String {
     command
         .env("DATABASE_URL", "postgres://nobody@127.0.0.1:1/none")
         .env("HTTP_ADDR", "127.0.0.1:0")
+        .env("METRICS_ADDR", "127.0.0.1:0")
         .env_remove("KAFKA_BROKERS")
         .stdout(Stdio::null())
         .stderr(Stdio::piped());
@@ -62,6 +63,7 @@ async fn sigterm_drains_and_stops_the_server_and_logs_are_json_with_the_request_
     let mut child = Command::new(env!("CARGO_BIN_EXE_command-api"))
         .env("DATABASE_URL", &db.url)
         .env("HTTP_ADDR", format!("127.0.0.1:{port}"))
+        .env("METRICS_ADDR", "127.0.0.1:0")
         .env("LOG_FORMAT", "json")
         .env("RUST_LOG", "info")
         .env("JWT_SECRET", "9f2c4e1ab07d6e35c8f14a92b3d0e7c6")

@@ -13,12 +13,11 @@ pub type Check = Arc<dyn Fn() -> BoxFuture<'static, Result<(), String>> + Send +
 
 const CHECK_TIMEOUT: Duration = Duration::from_secs(2);
 
-/// Routes for `/healthz`, `/readyz` and `/metrics`.
+/// Routes for `/healthz` and `/readyz`.
 pub fn routes(checks: Vec<(&'static str, Check)>) -> Router {
     Router::new()
         .route("/healthz", get(|| async { ok(json!({"alive": true})) }))
         .route("/readyz", get(ready))
-        .route("/metrics", get(crate::metrics::render))
         .with_state(Arc::new(checks))
 }
 

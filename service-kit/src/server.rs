@@ -1,14 +1,29 @@
 //! Assembling services into one HTTP server with ops routes, and serving it until
-//! shutdown.
+//! shutdown. `/metrics` has a listener of its own, for operators only (by default on
+//! the loopback interface): what it tells (routes, rates, caches, lags) is not for
+//! every client.
 
 use std::{future::Future, net::SocketAddr};
 
-use axum::Router;
+use axum::{Router, routing::get};
 use tokio::{net::TcpListener, task::JoinHandle};
 use tokio_util::sync::CancellationToken;
 use utoipa::openapi::OpenApi;
 
-use crate::{docs, health, layers};
+use crate::{
+    connections::{self, ConnectionLimits},
+    docs, health, layers,
+};
+
+/// Where a server listens, and what its connections may take.
+#[derive(Debug, Clone, Copy)]
+pub struct Listen {
+    /// The APIs, `/healthz`, `/readyz` and `/docs`.
+    pub http: SocketAddr,
+    /// `/metrics`.
+    pub metrics: SocketAddr,
+    pub limits: ConnectionLimits,
+}
 
 /// What a service contributes to a server: API routes, readiness checks, background
 /// tasks and its OpenAPI document.
@@ -28,6 +43,8 @@ pub struct Service {
 /// A bound server for one or more services (several in the all-in-one mode).
 pub struct Server {
     listener: TcpListener,
+    metrics: TcpListener,
+    limits: ConnectionLimits,
     router: Router,
     shutdown: CancellationToken,
     drain: Vec<CancellationToken>,
@@ -35,11 +52,12 @@ pub struct Server {
 }
 
 impl Server {
-    /// Merges the services, adds `/healthz`, `/readyz`, `/metrics` and `/docs`, wraps
-    /// everything in the middleware stack and binds `addr`. `shutdown` is cancelled to
-    /// stop the services' background tasks once connections have drained.
+    /// Merges the services, adds `/healthz`, `/readyz` and `/docs`, wraps everything in
+    /// the middleware stack and binds `listen.http`, and `/metrics` on `listen.metrics`.
+    /// `shutdown` is cancelled to stop the services' background tasks once connections
+    /// have drained.
     pub async fn bind(
-        addr: SocketAddr,
+        listen: Listen,
         services: Vec<Service>,
         shutdown: CancellationToken,
     ) -> std::io::Result<Self> {
@@ -70,9 +88,12 @@ impl Server {
             router.merge(docs::routes(documents))
         };
         let router = layers::wrap(router, limits);
-        let listener = TcpListener::bind(addr).await?;
+        let listener = TcpListener::bind(listen.http).await?;
+        let metrics = TcpListener::bind(listen.metrics).await?;
         Ok(Self {
             listener,
+            metrics,
+            limits: listen.limits,
             router,
             shutdown,
             drain,
@@ -82,6 +103,13 @@ impl Server {
 
     pub fn local_addr(&self) -> SocketAddr {
         self.listener
+            .local_addr()
+            .expect("a bound listener has an address")
+    }
+
+    /// Where `/metrics` is served.
+    pub fn metrics_addr(&self) -> SocketAddr {
+        self.metrics
             .local_addr()
             .expect("a bound listener has an address")
     }
@@ -97,20 +125,22 @@ impl Server {
         self,
         signal: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        tracing::info!(addr = %self.local_addr(), "listening");
-        // Client addresses for per-address rate limits.
-        let app = self
-            .router
-            .into_make_service_with_connect_info::<SocketAddr>();
-        let drain = self.drain;
-        axum::serve(self.listener, app)
-            .with_graceful_shutdown(async move {
-                signal.await;
-                for token in drain {
-                    token.cancel();
-                }
-            })
-            .await?;
+        tracing::info!(addr = %self.local_addr(), metrics = %self.metrics_addr(), "listening");
+        let stop = CancellationToken::new();
+        let signalled = async {
+            signal.await;
+            // Live streams end first, or draining would never finish.
+            for token in self.drain {
+                token.cancel();
+            }
+            stop.cancel();
+        };
+        let metrics = Router::new().route("/metrics", get(crate::metrics::render));
+        tokio::join!(
+            signalled,
+            connections::serve(self.listener, self.router, self.limits, stop.cancelled()),
+            connections::serve(self.metrics, metrics, self.limits, stop.cancelled()),
+        );
         self.shutdown.cancel();
         for task in self.tasks {
             let _ = task.await;

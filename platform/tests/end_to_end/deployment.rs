@@ -1,7 +1,8 @@
 //! docker-compose.yml and the files it mounts cannot run on a machine without Docker, so
 //! what they name is checked against the code: the binaries and their subcommands, every
 //! variable given to a service, the Kafka topics, the services nginx and Prometheus
-//! reach, and the mail server the email worker sends to. In modules of their own:
+//! reach (Prometheus on their metrics listeners), what is published beyond the loopback
+//! interface, and the mail server the email worker sends to. In modules of their own:
 //! nginx's routes ([`nginx_routes`], over the [`nginx_conf`] model), the collection of
 //! logs by Alloy into Loki ([`log_collection`], reading [`alloy_syntax`]) and Grafana's
 //! data sources and dashboards ([`grafana`]).
@@ -263,21 +264,37 @@ fn operations(document: Value) -> Vec<(String, String)> {
         .collect()
 }
 
+/// `host:port` of every running service whose `variable` is `0.0.0.0:<port>`.
+fn listening_on(
+    running: &BTreeMap<String, Running>,
+    variable: &str,
+    port: u16,
+) -> BTreeSet<String> {
+    running
+        .iter()
+        .filter(|(_, service)| {
+            service.environment.get(variable).map(String::as_str)
+                == Some(format!("0.0.0.0:{port}").as_str())
+        })
+        .map(|(name, _)| format!("{name}:{port}"))
+        .collect()
+}
+
 #[test]
 fn nginx_and_prometheus_reach_services_of_the_stack() {
     let compose = compose();
     let running = platform_services(&compose);
-    let listening: BTreeSet<String> = running
-        .iter()
-        .filter(|(_, service)| {
-            service.environment.get("HTTP_ADDR").map(String::as_str) == Some("0.0.0.0:8080")
-        })
-        .map(|(name, _)| format!("{name}:8080"))
-        .collect();
+    let listening = listening_on(&running, "HTTP_ADDR", 8080);
     assert_eq!(
         listening.len(),
         running.len(),
         "every service listens on 8080"
+    );
+    let metrics = listening_on(&running, "METRICS_ADDR", 9100);
+    assert_eq!(
+        metrics.len(),
+        running.len(),
+        "every service serves /metrics on 9100"
     );
 
     let nginx = read("deploy/nginx/nginx.conf");
@@ -306,8 +323,8 @@ fn nginx_and_prometheus_reach_services_of_the_stack() {
         .map(|target| target.as_str().expect("a target is a string").to_owned())
         .collect();
     assert_eq!(
-        targets, listening,
-        "Prometheus scrapes every service of the stack"
+        targets, metrics,
+        "Prometheus scrapes every service of the stack on its metrics listener"
     );
     for upstream in &upstreams {
         assert!(
@@ -315,6 +332,35 @@ fn nginx_and_prometheus_reach_services_of_the_stack() {
             "nginx proxies to {upstream}, which no service of the stack listens on"
         );
     }
+}
+
+#[test]
+fn compose_publishes_monitoring_on_loopback_only_and_demands_grafanas_password() {
+    let compose = compose();
+    let all = services(&compose);
+    for (name, service) in all {
+        for port in service["ports"].as_array().cloned().unwrap_or_default() {
+            let port = port.as_str().expect("ports are strings").to_owned();
+            if ["prometheus", "grafana"].contains(&name.as_str()) {
+                assert!(
+                    port.starts_with("127.0.0.1:"),
+                    "{name} publishes {port} beyond the loopback interface"
+                );
+            }
+            assert!(
+                !port.ends_with(":9100"),
+                "{name} publishes the metrics listener ({port})"
+            );
+        }
+    }
+    let grafana = environment(&all["grafana"]);
+    let password = grafana
+        .get("GF_SECURITY_ADMIN_PASSWORD")
+        .map(String::as_str);
+    assert!(
+        password.is_some_and(|p| p.starts_with("${GRAFANA_ADMIN_PASSWORD:?") && p.ends_with('}')),
+        "Grafana's admin password must be demanded from the environment, not {password:?}"
+    );
 }
 
 #[test]

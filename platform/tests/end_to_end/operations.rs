@@ -1,5 +1,6 @@
-//! What operators and API browsers rely on: health and readiness, Prometheus metrics,
-//! the OpenAPI documents with Swagger UI, and request ids.
+//! What operators and API browsers rely on: health and readiness, Prometheus metrics on a
+//! listener of their own, the OpenAPI documents with Swagger UI, request ids, and idle
+//! connections closed.
 
 use crate::support;
 
@@ -30,9 +31,7 @@ async fn readyz_reports_every_dependency_as_ok() {
 
 /// The text of `/metrics`.
 async fn metrics(app: &TestApp) -> String {
-    let response = app.get("/metrics").await;
-    assert_eq!(response.status(), StatusCode::OK);
-    response.text().await.unwrap()
+    app.metrics().await
 }
 
 /// Whether a sample line of `metric` carries every one of `labels`.
@@ -40,6 +39,38 @@ fn has_sample(text: &str, metric: &str, labels: &[&str]) -> bool {
     text.lines().any(|line| {
         line.starts_with(&format!("{metric}{{")) && labels.iter().all(|l| line.contains(l))
     })
+}
+
+#[tokio::test]
+async fn metrics_are_served_on_their_own_listener_and_not_on_the_api_port() {
+    let app = TestApp::spawn().await;
+    assert_ne!(app.base, app.metrics_base);
+    let public = app.get("/metrics").await;
+    assert_eq!(public.status(), StatusCode::NOT_FOUND);
+    assert!(metrics(&app).await.contains("http_requests_total"));
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_connection_that_sends_no_request_is_closed_after_the_header_timeout() {
+    use tokio::io::AsyncReadExt;
+    let app = TestApp::spawn_with(&["--http-header-read-timeout-ms=300"]).await;
+    let addr = app.base.trim_start_matches("http://");
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let mut received = Vec::new();
+    tokio::time::timeout(
+        std::time::Duration::from_secs(20),
+        stream.read_to_end(&mut received),
+    )
+    .await
+    .expect("the platform closes the idle connection")
+    .ok();
+    assert!(
+        received.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&received)
+    );
+    app.stop().await;
 }
 
 #[tokio::test]
@@ -268,7 +299,6 @@ async fn every_response_carries_a_fresh_request_id() {
         (Method::GET, "/api/v1/nothing"),
         (Method::PATCH, "/api/v1/items/1"),
         (Method::GET, "/healthz"),
-        (Method::GET, "/metrics"),
         (Method::GET, "/docs/"),
         (Method::DELETE, "/api/v1/items/1"),
     ] {

@@ -268,7 +268,7 @@ async fn one_members_order_leaves_other_members_cached_pages_in_place() {
         hits + 1,
         "ada's order does not retire bob's page"
     );
-    let metrics = app.get("/metrics").await.text().await.unwrap();
+    let metrics = app.metrics().await;
     assert!(
         metrics.contains("cache_hit_ratio{cache=\"order_pages\"}"),
         "the hit ratio is exported"
@@ -278,7 +278,7 @@ async fn one_members_order_leaves_other_members_cached_pages_in_place() {
 
 /// Hits of the order-page cache so far.
 async fn page_hits(app: &TestApp) -> u64 {
-    let metrics = app.get("/metrics").await.text().await.unwrap();
+    let metrics = app.metrics().await;
     metrics
         .lines()
         .find(|line| {

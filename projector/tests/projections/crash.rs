@@ -24,6 +24,7 @@ fn start_projector(
         .env_clear()
         .env("DATABASE_URL", &db.url)
         .env("HTTP_ADDR", "127.0.0.1:0")
+        .env("METRICS_ADDR", "127.0.0.1:0")
         .env("PROJECTOR_GROUP_ID", group)
         .env("RUST_LOG", "warn")
         .stdout(Stdio::null())

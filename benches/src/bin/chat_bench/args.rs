@@ -52,6 +52,10 @@ pub(crate) struct Args {
     #[arg(long, default_value = "http://127.0.0.1:8080")]
     pub url: Url,
 
+    /// Base URL of the platform's metrics listener (its METRICS_ADDR).
+    #[arg(long, default_value = "http://127.0.0.1:9080")]
+    pub metrics_url: Url,
+
     /// Process id of the platform, for its memory (VmRSS) and CPU time from /proc; without
     /// it only the benchmark's own are reported.
     #[arg(long)]
@@ -167,6 +171,7 @@ pub(crate) fn check_args(args: &Args) -> anyhow::Result<()> {
     );
     if !args.options.allow_remote {
         cli::ensure_loopback_url(&args.url)?;
+        cli::ensure_loopback_url(&args.metrics_url)?;
     }
     Ok(())
 }

@@ -135,7 +135,7 @@ async fn run(args: &Args, layout: Arc<Layout>, summary: &mut Summary) -> anyhow:
             args.settle_seconds
         );
         sleep(Duration::from_secs_f64(args.settle_seconds)).await;
-        phases::stir(&commands, &args.url).await?;
+        phases::stir(&commands, &args.metrics_url).await?;
     }
     summary.memory.before_streams = Rss::sample(args.server_pid);
     let (stop, stopped) = watch::channel(false);
@@ -171,8 +171,10 @@ async fn run(args: &Args, layout: Arc<Layout>, summary: &mut Summary) -> anyhow:
     summary.setup.streams_opened = streams.len();
     summary.streams.opened = streams.len();
     summary.memory.streams_open = Rss::sample(args.server_pid);
-    summary.streams.platform_gauge_before_load =
-        api::streams_open(&commands, &args.url).await.ok().flatten();
+    summary.streams.platform_gauge_before_load = api::streams_open(&commands, &args.metrics_url)
+        .await
+        .ok()
+        .flatten();
 
     eprintln!(
         "load: {} messages/s for {} s after {} s of warm-up",
@@ -186,8 +188,10 @@ async fn run(args: &Args, layout: Arc<Layout>, summary: &mut Summary) -> anyhow:
     )
     .await;
     summary.memory.after_load = Rss::sample(args.server_pid);
-    summary.streams.platform_gauge_after_load =
-        api::streams_open(&commands, &args.url).await.ok().flatten();
+    summary.streams.platform_gauge_after_load = api::streams_open(&commands, &args.metrics_url)
+        .await
+        .ok()
+        .flatten();
     summary.send = Some(sent);
 
     stop.send_replace(true);

@@ -30,6 +30,14 @@ pub(crate) struct Args {
     #[arg(long, default_value = "http://127.0.0.1:8082")]
     pub uncached_url: Url,
 
+    /// Base URL of the platform's metrics listener (its METRICS_ADDR).
+    #[arg(long, default_value = "http://127.0.0.1:9080")]
+    pub cached_metrics_url: Url,
+
+    /// Base URL of the uncached query-api's metrics listener (its METRICS_ADDR).
+    #[arg(long, default_value = "http://127.0.0.1:9082")]
+    pub uncached_metrics_url: Url,
+
     /// The platform's database: the seed writes its event log.
     #[arg(long, default_value = "postgres://postgres@127.0.0.1:5432/platform")]
     pub database_url: String,
@@ -115,7 +123,12 @@ pub(crate) fn check_args(args: &Args) -> anyhow::Result<()> {
     if args.options.allow_remote {
         return Ok(());
     }
-    for url in [&args.cached_url, &args.uncached_url] {
+    for url in [
+        &args.cached_url,
+        &args.uncached_url,
+        &args.cached_metrics_url,
+        &args.uncached_metrics_url,
+    ] {
         cli::ensure_loopback_url(url)?;
     }
     cli::ensure_loopback_database(&args.database_url)?;

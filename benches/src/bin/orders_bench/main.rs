@@ -262,12 +262,14 @@ async fn run(args: &Args, summary: &mut Summary) -> anyhow::Result<()> {
     let uncached = Arc::new(Target::new(
         "uncached",
         &args.uncached_url,
+        &args.uncached_metrics_url,
         uncached_client,
         &members,
     )?);
     let cached = Arc::new(Target::new(
         "cached",
         &args.cached_url,
+        &args.cached_metrics_url,
         cached_client,
         &members,
     )?);

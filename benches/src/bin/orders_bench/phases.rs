@@ -30,7 +30,8 @@ const OK_PREFIX: &[u8] = br#"{"status":"ok""#;
 /// members' pre-formatted `Authorization` values.
 pub(crate) struct Target {
     pub name: &'static str,
-    pub base: Url,
+    /// Where its `/metrics` is served.
+    pub metrics: Url,
     client: Client,
     urls: Vec<Url>,
     auth: Vec<HeaderValue>,
@@ -40,6 +41,7 @@ impl Target {
     pub(crate) fn new(
         name: &'static str,
         base: &Url,
+        metrics: &Url,
         client: Client,
         members: &[Member],
     ) -> anyhow::Result<Self> {
@@ -49,7 +51,7 @@ impl Target {
             .collect::<anyhow::Result<_>>()?;
         Ok(Self {
             name,
-            base: base.clone(),
+            metrics: metrics.clone(),
             client,
             urls,
             auth: members.iter().map(|m| m.auth.clone()).collect(),
@@ -218,13 +220,13 @@ async fn with_cache_counts<T>(
     phase: impl Future<Output = Report<T>>,
 ) -> anyhow::Result<(Report<T>, Option<CacheDelta>)> {
     let measure_from = Instant::now() + limits.warmup;
-    let (client, base) = (target.client.clone(), target.base.clone());
+    let (client, metrics) = (target.client.clone(), target.metrics.clone());
     let before = tokio::spawn(async move {
         sleep_until(measure_from).await;
-        api::cache_counts(&client, &base).await
+        api::cache_counts(&client, &metrics).await
     });
     let report = phase.await;
-    let after = api::cache_counts(&target.client, &target.base).await?;
+    let after = api::cache_counts(&target.client, &target.metrics).await?;
     let before = before.await??;
     Ok((report, CacheDelta::between(before, after)))
 }

@@ -167,6 +167,7 @@ impl TestApp {
         let mut args = vec![
             format!("--database-url={}", self.db.url),
             "--http-addr=127.0.0.1:0".to_owned(),
+            "--metrics-addr=127.0.0.1:0".to_owned(),
             "--log-format=text".to_owned(),
             "--db-pool-size=4".to_owned(),
             format!("--group-id=projector-{}", uuid::Uuid::new_v4().simple()),

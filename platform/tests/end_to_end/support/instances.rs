@@ -28,6 +28,7 @@ impl TestApp {
             "query-api".to_owned(),
             format!("--database-url={}", self.db.url),
             "--http-addr=127.0.0.1:0".to_owned(),
+            "--metrics-addr=127.0.0.1:0".to_owned(),
             "--log-format=text".to_owned(),
             "--db-pool-size=4".to_owned(),
             SHARED_SECRET.to_owned(),

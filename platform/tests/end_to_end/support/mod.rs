@@ -28,6 +28,8 @@ use tokio::{sync::oneshot, task::JoinHandle};
 
 pub(crate) struct TestApp {
     pub base: String,
+    /// Where `/metrics` is served (a listener of its own).
+    pub metrics_base: String,
     pub client: Client,
     pub db: TestDatabase,
     /// The transport flags the platform runs with (`--kafka-...`), for other instances.
@@ -51,6 +53,7 @@ impl TestApp {
             "platform".to_owned(),
             format!("--database-url={}", db.url),
             "--http-addr=127.0.0.1:0".to_owned(),
+            "--metrics-addr=127.0.0.1:0".to_owned(),
             "--log-format=text".to_owned(),
             "--db-pool-size=8".to_owned(),
             format!("--group-id=projector-{}", uuid::Uuid::new_v4().simple()),
@@ -59,6 +62,13 @@ impl TestApp {
         // Tests log in often from one address; the limit has its own test.
         if !extra.iter().any(|arg| arg.starts_with("--auth-rate-limit")) {
             args.push("--auth-rate-limit-per-minute=100000".to_owned());
+        }
+        // Tests write many items from one address; the limit has its own test.
+        if !extra
+            .iter()
+            .any(|arg| arg.starts_with("--anonymous-write-rate-limit"))
+        {
+            args.push("--anonymous-write-rate-limit-per-minute=0".to_owned());
         }
         // Tests request many emails as one user; the limit has its own test.
         if !extra
@@ -85,6 +95,7 @@ impl TestApp {
         let config = platform::Config::try_parse_from(args).expect("valid test configuration");
         let server = platform::build(config).await.expect("platform starts");
         let base = format!("http://{}", server.local_addr());
+        let metrics_base = format!("http://{}", server.metrics_addr());
         let (stop, stopped) = oneshot::channel();
         let server = tokio::spawn(async move {
             server
@@ -100,6 +111,7 @@ impl TestApp {
             .unwrap();
         Self {
             base,
+            metrics_base,
             client,
             db,
             transport_args,
@@ -107,6 +119,18 @@ impl TestApp {
             stop,
             server,
         }
+    }
+
+    /// The text of `/metrics`, from the metrics listener.
+    pub(crate) async fn metrics(&self) -> String {
+        let response = self
+            .client
+            .get(format!("{}/metrics", self.metrics_base))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        response.text().await.unwrap()
     }
 
     pub(crate) fn request(&self, method: Method, path: &str) -> RequestBuilder {
