@@ -16,6 +16,7 @@ mod chat_page;
 mod chat_rooms;
 mod chat_send_race;
 mod chat_streams;
+mod connection_timeouts;
 mod deployment;
 mod email_delivery;
 mod email_platform_mail;
