@@ -1,11 +1,13 @@
 //! Serving a listener's connections with hyper, with the timeouts a server exposed without
 //! a proxy in front needs.
 //!
-//! A connection has `header_read_timeout` to deliver each request's head, counted from the
-//! moment it is ready for one: a client that sends its headers a byte at a time
-//! (slowloris) and a keep-alive connection left idle between requests are both closed
-//! when it runs out. A response being written is not a head being read, so a live stream
-//! (SSE) lasts as long as it is wanted.
+//! An HTTP/1.1 connection has `header_read_timeout` to deliver each request's head,
+//! counted from the moment it is ready for one: a client that connects and sends nothing,
+//! one that sends its headers a byte at a time (slowloris) and a keep-alive connection
+//! left idle between requests are all closed when it runs out. A response being written
+//! is not a head being read, so a live stream (SSE) lasts as long as it is wanted. An
+//! HTTP/2 connection (prior knowledge) is pinged at that interval instead, and closed when
+//! a ping goes unanswered.
 
 use std::{future::Future, io, time::Duration};
 
@@ -43,7 +45,6 @@ pub async fn serve(
     builder
         .http2()
         .timer(TokioTimer::new())
-        // An idle HTTP/2 connection is pinged, and closed when the ping goes unanswered.
         .keep_alive_interval(limits.header_read_timeout)
         .keep_alive_timeout(limits.header_read_timeout);
     let graceful = GracefulShutdown::new();
