@@ -108,6 +108,13 @@ impl Writer {
         let groups: Vec<&[AppendRequest]> = jobs.iter().map(|job| &job.requests[..]).collect();
         match self.write(&groups).await {
             Ok(outcomes) => reply_all(jobs, outcomes),
+            Err(err) if jobs.len() == 1 && lost_key_race(&err) => {
+                let outcome = self
+                    .write(&groups)
+                    .await
+                    .map(|mut outcomes| outcomes.remove(0));
+                reply_all(jobs, vec![outcome.and_then(|outcome| outcome)]);
+            }
             Err(err) if jobs.len() == 1 => reply_all(jobs, vec![Err(err)]),
             Err(AppendError::Store(StoreError::Unreachable(reason))) => {
                 // Whether the batch committed is unknown: running it again could append
@@ -144,6 +151,16 @@ impl Writer {
         }
         result
     }
+}
+
+/// Another process stored the job's idempotency key after this one read the stored keys:
+/// the key's primary key refused the batch, and a second try finds that outcome.
+fn lost_key_race(err: &AppendError) -> bool {
+    matches!(
+        err,
+        AppendError::Store(StoreError::Database(sqlx::Error::Database(db)))
+            if db.constraint() == Some("idempotency_keys_pkey")
+    )
 }
 
 fn reply_all(jobs: Vec<Job>, outcomes: Vec<Outcome>) {
