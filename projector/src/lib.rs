@@ -6,6 +6,8 @@
 //!   apply), [`AnyProjection`] that holds any of them, and the physical tables they write.
 //! - [`runner`]: follows a subscription and applies batches with their checkpoint in one
 //!   transaction, so a crash or a redelivery never loses or doubles an update.
+//! - [`failpoint`]: pauses, armed by the environment, where tests kill the process or
+//!   append meanwhile (inside a batch, after its commit, before a replay's swap).
 //! - [`lag`]: projection lag metrics, in events and seconds.
 //! - [`replay`]: rebuilds a projection into new tables and swaps them in when caught up.
 //! - [`progress`]: a progress bar on a terminal, plain lines otherwise.
@@ -33,6 +35,7 @@ pub mod board;
 pub mod chat;
 pub mod email;
 pub mod errors;
+pub mod failpoint;
 pub mod items;
 pub mod lag;
 pub mod mail;

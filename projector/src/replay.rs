@@ -11,7 +11,12 @@ use event_log::checkpoint;
 use schemas::RecordedEvent;
 use sqlx::PgPool;
 
-use crate::{AnyProjection, Tables, progress::Progress, projection::lock_key};
+use crate::{
+    AnyProjection, Tables,
+    failpoint::{self, Point},
+    progress::Progress,
+    projection::lock_key,
+};
 
 const BATCH: i64 = 1000;
 
@@ -47,6 +52,7 @@ pub async fn replay(pool: &PgPool, projection: &dyn AnyProjection) -> anyhow::Re
         }
         progress.grow_to(applied + remaining(pool, projection, position).await?);
     }
+    failpoint::pass(Point::BeforeSwap, projection.name(), position).await;
     let (tail, position) = swap(pool, projection, position).await?;
     applied += tail;
     progress.advance(tail);

@@ -11,7 +11,11 @@ use sqlx::PgPool;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
-use crate::{AnyProjection, Tables, projection::lock_key};
+use crate::{
+    AnyProjection, Tables,
+    failpoint::{self, Point},
+    projection::lock_key,
+};
 
 const BATCH: usize = 500;
 
@@ -72,6 +76,7 @@ async fn follow(
             passed.send_replace(batch.through);
         } else {
             apply_batch(pool, projection, &source_name, &batch).await?;
+            failpoint::pass(Point::Committed, projection.name(), batch.through).await;
         }
         subscription.commit().await?;
     }
@@ -117,6 +122,7 @@ pub async fn apply_batch(
     let fresh = batch.events.partition_point(|e| e.position <= applied);
     let events = &batch.events[fresh..];
     projection.apply(&mut tx, Tables::Live, events).await?;
+    failpoint::pass(Point::RowsWritten, projection.name(), batch.through).await;
     let through = batch.through.max(applied);
     checkpoint::save(&mut tx, projection.name(), source, through).await?;
     tx.commit().await?;

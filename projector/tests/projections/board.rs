@@ -3,8 +3,8 @@
 
 use crate::common;
 
-use common::caught_up;
-use event_log::{subscription::EventSource, testing::TestDatabase};
+use common::{Running, caught_up};
+use event_log::testing::TestDatabase;
 use event_store::{AppendRequest, EventStore, ExpectedVersion};
 use schemas::{
     EventMetadata, NewEvent,
@@ -14,7 +14,6 @@ use schemas::{
 };
 use sqlx::PgPool;
 use time::OffsetDateTime;
-use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 async fn append(store: &EventStore, stream: String, expected: i64, event: BoardEvent) {
@@ -135,9 +134,7 @@ async fn read_board(pool: &PgPool) -> Board {
 async fn posts_comments_and_counts_follow_every_history_and_a_replay_rebuilds_them() {
     let db = TestDatabase::new().await;
     let store = EventStore::new(db.pool.clone());
-    let stop = CancellationToken::new();
-    let runners =
-        projector::app::spawn_projections(&db.pool, &EventSource::log(&db.pool), "g", &stop);
+    let running = Running::projections(&db.pool);
     write_board(&store, 1..61).await;
     caught_up(&db.pool, "board").await;
     let (posts, comments) = read_board(&db.pool).await;
@@ -166,9 +163,6 @@ async fn posts_comments_and_counts_follow_every_history_and_a_replay_rebuilds_th
         .await
         .unwrap();
     assert_eq!(read_board(&db.pool).await, (posts, comments));
-    stop.cancel();
-    for runner in runners {
-        runner.await.unwrap();
-    }
+    running.stop().await;
     db.drop().await;
 }

@@ -3,8 +3,8 @@
 
 use crate::common;
 
-use common::caught_up;
-use event_log::{subscription::EventSource, testing::TestDatabase};
+use common::{Running, caught_up};
+use event_log::testing::TestDatabase;
 use event_store::{AppendRequest, EventStore, ExpectedVersion};
 use projector::{Projection, Tables, chat::ChatProjection};
 use schemas::{
@@ -15,7 +15,6 @@ use schemas::{
 };
 use sqlx::PgPool;
 use time::{Duration, OffsetDateTime};
-use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 const ROOMS: i64 = 24;
@@ -269,9 +268,7 @@ fn expected_messages(n: i64, positions: &[i64]) -> Vec<Message> {
 async fn rooms_members_and_messages_follow_every_history_and_a_replay_rebuilds_them() {
     let db = TestDatabase::new().await;
     let store = EventStore::new(db.pool.clone());
-    let stop = CancellationToken::new();
-    let runners =
-        projector::app::spawn_projections(&db.pool, &EventSource::log(&db.pool), "g", &stop);
+    let running = Running::projections(&db.pool);
     let positions = write_chat(&store).await;
     caught_up(&db.pool, "chat").await;
     let chat = read_chat(&db.pool).await;
@@ -300,10 +297,7 @@ async fn rooms_members_and_messages_follow_every_history_and_a_replay_rebuilds_t
         .await
         .unwrap();
     assert_eq!(read_chat(&db.pool).await, chat);
-    stop.cancel();
-    for runner in runners {
-        runner.await.unwrap();
-    }
+    running.stop().await;
     db.drop().await;
 }
 

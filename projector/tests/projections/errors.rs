@@ -4,11 +4,11 @@
 //! exactly, and errors past their retention leave the read model but for each issue's
 //! latest.
 
-use crate::common::caught_up;
+use crate::common::{Running, caught_up};
 
 use std::collections::BTreeMap;
 
-use event_log::{subscription::EventSource, testing::TestDatabase};
+use event_log::testing::TestDatabase;
 use event_store::{AppendRequest, EventStore, ExpectedVersion};
 use schemas::{
     EventMetadata, NewEvent,
@@ -196,9 +196,7 @@ async fn project(store: &EventStore) {
 async fn issues_follow_their_errors_and_admins_and_a_replay_rebuilds_every_table() {
     let db = TestDatabase::new().await;
     let store = EventStore::new(db.pool.clone());
-    let stop = CancellationToken::new();
-    let runners =
-        projector::app::spawn_projections(&db.pool, &EventSource::log(&db.pool), "g", &stop);
+    let running = Running::projections(&db.pool);
     project(&store).await;
     append(&store, opened("a", 1)).await;
     append(&store, error("a", 1, Level::Warning, Some("ada"), 1)).await;
@@ -296,10 +294,7 @@ async fn issues_follow_their_errors_and_admins_and_a_replay_rebuilds_every_table
         .await
         .unwrap();
     assert_eq!(tables(&db.pool).await, live);
-    stop.cancel();
-    for runner in runners {
-        runner.await.unwrap();
-    }
+    running.stop().await;
     db.drop().await;
 }
 
@@ -319,9 +314,7 @@ async fn an_issue_ends_the_same_whether_its_first_error_or_its_opening_came_firs
         }
         append(&store, error(name, 6, Level::Warning, Some("bob"), 1)).await;
     }
-    let stop = CancellationToken::new();
-    let runners =
-        projector::app::spawn_projections(&db.pool, &EventSource::log(&db.pool), "g", &stop);
+    let running = Running::projections(&db.pool);
     caught_up(&db.pool, "errors").await;
     let mut early = row(&db.pool, issue("early")).await;
     let mut late = row(&db.pool, issue("late")).await;
@@ -340,10 +333,7 @@ async fn an_issue_ends_the_same_whether_its_first_error_or_its_opening_came_firs
     assert_eq!(late["times_seen"], 3);
     assert_eq!(late["users_seen"], 2);
     assert!(!late["opened_at"].is_null());
-    stop.cancel();
-    for runner in runners {
-        runner.await.unwrap();
-    }
+    running.stop().await;
     db.drop().await;
 }
 
@@ -359,9 +349,7 @@ async fn kept(pool: &PgPool) -> Vec<String> {
 async fn old_errors_are_pruned_but_each_issue_keeps_its_latest_and_a_replay_restores_them() {
     let db = TestDatabase::new().await;
     let store = EventStore::new(db.pool.clone());
-    let stop = CancellationToken::new();
-    let runners =
-        projector::app::spawn_projections(&db.pool, &EventSource::log(&db.pool), "g", &stop);
+    let running = Running::projections(&db.pool);
     project(&store).await;
     // "a" erred three times long ago; "b" once long ago and once lately.
     for t in [1, 2, 3] {
@@ -370,6 +358,7 @@ async fn old_errors_are_pruned_but_each_issue_keeps_its_latest_and_a_replay_rest
     append(&store, error("b", 4, Level::Error, None, 1)).await;
     append(&store, error("b", 1000, Level::Error, None, 1)).await;
     caught_up(&db.pool, "errors").await;
+    let stop = CancellationToken::new();
     let prune = || {
         // One row per batch: the batches go on until nothing is left to prune.
         projector::errors::retention::prune(&db.pool, at(500), 1, &stop)
@@ -396,9 +385,6 @@ async fn old_errors_are_pruned_but_each_issue_keeps_its_latest_and_a_replay_rest
     assert_eq!(kept(&db.pool).await.len(), 5);
     assert_eq!(prune().await.unwrap(), 3);
     assert_eq!(kept(&db.pool).await.len(), 2);
-    stop.cancel();
-    for runner in runners {
-        runner.await.unwrap();
-    }
+    running.stop().await;
     db.drop().await;
 }

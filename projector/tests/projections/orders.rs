@@ -5,8 +5,8 @@ use crate::common;
 
 use std::collections::BTreeMap;
 
-use common::caught_up;
-use event_log::{subscription::EventSource, testing::TestDatabase};
+use common::{Running, caught_up};
+use event_log::testing::TestDatabase;
 use event_store::{AppendRequest, EventStore, ExpectedVersion};
 use futures::{StreamExt, stream};
 use schemas::{
@@ -15,7 +15,6 @@ use schemas::{
 };
 use sqlx::PgPool;
 use time::OffsetDateTime;
-use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 const MEMBERS: u128 = 7;
@@ -124,9 +123,7 @@ fn counts(statuses: &BTreeMap<i64, String>) -> BTreeMap<(Uuid, String), i64> {
 async fn rows_and_counts_follow_every_history_and_a_replay_rebuilds_them_exactly() {
     let db = TestDatabase::new().await;
     let store = EventStore::new(db.pool.clone());
-    let stop = CancellationToken::new();
-    let runners =
-        projector::app::spawn_projections(&db.pool, &EventSource::log(&db.pool), "g", &stop);
+    let running = Running::projections(&db.pool);
     let mut expected = write_orders(&store, 1..601).await;
     expected.extend(write_orders(&store, 601..1201).await);
     caught_up(&db.pool, "orders").await;
@@ -142,9 +139,6 @@ async fn rows_and_counts_follow_every_history_and_a_replay_rebuilds_them_exactly
         .await
         .unwrap();
     assert_eq!(read_model(&db.pool).await, (rows, totals));
-    stop.cancel();
-    for runner in runners {
-        runner.await.unwrap();
-    }
+    running.stop().await;
     db.drop().await;
 }

@@ -4,8 +4,8 @@
 
 use crate::common;
 
-use common::caught_up;
-use event_log::{subscription::EventSource, testing::TestDatabase};
+use common::{Running, caught_up};
+use event_log::testing::TestDatabase;
 use event_store::{AppendRequest, EventStore, ExpectedVersion};
 use schemas::{
     EventMetadata, NewEvent,
@@ -18,7 +18,6 @@ use schemas::{
 };
 use sqlx::PgPool;
 use time::OffsetDateTime;
-use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 const ADA: Uuid = Uuid::from_u128(1);
@@ -229,9 +228,7 @@ async fn replay(pool: &PgPool, name: &str) {
 async fn profiles_link_what_is_there_lose_what_is_deleted_and_a_replay_rebuilds_them() {
     let db = TestDatabase::new().await;
     let store = EventStore::new(db.pool.clone());
-    let stop = CancellationToken::new();
-    let runners =
-        projector::app::spawn_projections(&db.pool, &EventSource::log(&db.pool), "g", &stop);
+    let running = Running::projections(&db.pool);
     write_profiles(&store).await;
     caught_up(&db.pool, "profiles").await;
     let read = read_profiles(&db.pool).await;
@@ -247,10 +244,7 @@ async fn profiles_link_what_is_there_lose_what_is_deleted_and_a_replay_rebuilds_
     assert_eq!(texts, &[(2, "Text 2, edited".into(), "Edited body".into())]);
     replay(&db.pool, "profiles").await;
     assert_eq!(read_profiles(&db.pool).await, read);
-    stop.cancel();
-    for runner in runners {
-        runner.await.unwrap();
-    }
+    running.stop().await;
     db.drop().await;
 }
 
@@ -277,9 +271,7 @@ async fn read_scripts(pool: &PgPool) -> Vec<(i64, serde_json::Value, i32, i64)> 
 async fn public_scripts_keep_their_scripts_by_number_through_reorders_and_replays() {
     let db = TestDatabase::new().await;
     let store = EventStore::new(db.pool.clone());
-    let stop = CancellationToken::new();
-    let runners =
-        projector::app::spawn_projections(&db.pool, &EventSource::log(&db.pool), "g", &stop);
+    let running = Running::projections(&db.pool);
     for id in 1..=2 {
         let created = PublicScriptCreated {
             script_id: id,
@@ -331,9 +323,6 @@ async fn public_scripts_keep_their_scripts_by_number_through_reorders_and_replay
     assert_eq!(rows, [(1, expected, 3, 2)]);
     replay(&db.pool, "public_scripts").await;
     assert_eq!(read_scripts(&db.pool).await, rows);
-    stop.cancel();
-    for runner in runners {
-        runner.await.unwrap();
-    }
+    running.stop().await;
     db.drop().await;
 }
