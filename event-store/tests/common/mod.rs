@@ -2,6 +2,8 @@
 
 #![allow(dead_code)]
 
+pub(crate) mod frozen_broker;
+
 use event_store::{AppendRequest, Appended, EventStore, ExpectedVersion, Idempotency};
 use schemas::{EventMetadata, NewEvent};
 use serde_json::json;
