@@ -5,7 +5,8 @@
 #![allow(clippy::unwrap_used)]
 
 use std::{
-    io::{BufRead, BufReader},
+    io::{BufRead, BufReader, Write},
+    net::TcpStream,
     process::{Command, Stdio},
     time::{Duration, Instant},
 };
@@ -53,7 +54,7 @@ fn refuses_to_start_without_a_strong_shared_token_secret() {
 }
 
 #[tokio::test]
-async fn sigterm_drains_and_stops_the_server_and_logs_are_json_with_the_request_id() {
+async fn sigterm_drains_a_request_in_flight_and_stops_and_logs_are_json_with_the_request_id() {
     let db = TestDatabase::new().await;
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -91,12 +92,45 @@ async fn sigterm_drains_and_stops_the_server_and_logs_are_json_with_the_request_
     assert_eq!(response.status(), 201);
     assert_eq!(response.headers()["x-request-id"], "req-under-test");
 
+    // A request in flight when SIGTERM comes: its headers are read and its handler waits
+    // for the body (the server asked for it with `100 Continue`).
+    let mut in_flight = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    in_flight
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let body = r#"{"name":"sent after SIGTERM"}"#;
+    write!(
+        in_flight,
+        "POST /api/v1/items HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n\
+         Content-Length: {}\r\nExpect: 100-continue\r\nX-Request-ID: req-in-flight\r\n\r\n",
+        body.len()
+    )
+    .unwrap();
+    let mut reader = BufReader::new(in_flight.try_clone().unwrap());
+    let mut line = String::new();
+    reader.read_line(&mut line).unwrap();
+    assert!(line.starts_with("HTTP/1.1 100"), "{line:?}");
+    reader.read_line(&mut line).unwrap();
+
     let status = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()
         .unwrap();
     assert!(status.success());
     let stopping = Instant::now();
+    // Draining: no new connection is taken...
+    while TcpStream::connect(("127.0.0.1", port)).is_ok() {
+        assert!(
+            stopping.elapsed() < Duration::from_secs(10),
+            "still accepting after SIGTERM"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // ...and the request in flight completes with its answer.
+    in_flight.write_all(body.as_bytes()).unwrap();
+    let mut status_line = String::new();
+    reader.read_line(&mut status_line).unwrap();
+    assert!(status_line.starts_with("HTTP/1.1 201"), "{status_line:?}");
     let exit = loop {
         if let Some(exit) = child.try_wait().unwrap() {
             break exit;
@@ -113,12 +147,14 @@ async fn sigterm_drains_and_stops_the_server_and_logs_are_json_with_the_request_
         .lines()
         .map(|line| serde_json::from_str(&line.unwrap()).expect("every log line is JSON"))
         .collect();
-    let logged = lines
-        .iter()
-        .any(|line| line["span"]["request_id"] == "req-under-test" && line["status"] == 201);
-    assert!(
-        logged,
-        "no log line with the request id and status: {lines:#?}"
-    );
+    for request_id in ["req-under-test", "req-in-flight"] {
+        let logged = lines
+            .iter()
+            .any(|line| line["span"]["request_id"] == request_id && line["status"] == 201);
+        assert!(
+            logged,
+            "no log line with the request id {request_id} and status: {lines:#?}"
+        );
+    }
     db.drop().await;
 }

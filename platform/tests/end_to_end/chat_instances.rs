@@ -3,7 +3,7 @@
 
 use crate::support;
 
-use std::time::Duration;
+use std::{collections::BTreeSet, time::Duration};
 
 use reqwest::StatusCode;
 use serde_json::Value;
@@ -35,6 +35,7 @@ async fn a_message_reaches_subscribers_on_both_instances_and_ids_resume_on_eithe
     assert_eq!(on_first.texts(2).await, ["from Ada", "from Bob"]);
     let first = on_second.next_of("message").await;
     assert_eq!(first.data["text"], "from Ada");
+    assert_eq!(on_second.texts(1).await, ["from Bob"]);
     drop(on_second);
     // Bob resumes on the other instance from the id the second one gave him.
     app.say(&ada, room, "while Bob moved").await;
@@ -42,6 +43,91 @@ async fn a_message_reaches_subscribers_on_both_instances_and_ids_resume_on_eithe
         .events(&app.base, &bob, "/api/v1/chats/stream", first.id.as_deref())
         .await;
     assert_eq!(resumed.texts(2).await, ["from Bob", "while Bob moved"]);
+    other.stop().await;
+    app.stop().await;
+}
+
+/// Every message of a stream: `count` of them, each once, ids rising; then no more.
+async fn every_message_once(events: &mut Events, count: usize) -> Vec<(i64, i64, String)> {
+    let mut messages = Vec::with_capacity(count);
+    while messages.len() < count {
+        let event = events.next_of("message").await;
+        messages.push((
+            event.id.unwrap().parse::<i64>().unwrap(),
+            event.data["seq"].as_i64().unwrap(),
+            event.data["text"].as_str().unwrap().to_owned(),
+        ));
+    }
+    assert!(
+        messages.windows(2).all(|w| w[0].0 < w[1].0),
+        "ids rise, so none is repeated: {messages:?}"
+    );
+    while let Some(event) = events.next_within(Duration::from_millis(500)).await {
+        assert_ne!(event.kind, "message", "one too many: {event:?}");
+    }
+    messages
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_senders_reach_subscribers_on_both_instances_once_each_in_one_order() {
+    const SENDERS: usize = 3;
+    const EACH: usize = 20;
+    let app = TestApp::spawn_with(&[SHARED_SECRET]).await;
+    let other = app.second_query_api().await;
+    let ada = app.sign_up("ada@example.com").await;
+    let bob = app.sign_up("bob@example.com").await;
+    let cat = app.sign_up("cat@example.com").await;
+    let room = app
+        .create_group(&ada, "team", &[bob.id.clone(), cat.id.clone()])
+        .await;
+    let (at, room) = (position_of(&room), room_id(&room));
+    let all = "/api/v1/chats/stream";
+    let one = format!("/api/v1/chats/{room}/stream");
+    let mut streams = vec![
+        app.events_at(&app.base, &ada, all, None, at).await,
+        app.events_at(&other.base, &bob, all, None, at).await,
+        app.events_at(&app.base, &cat, &one, None, at).await,
+        app.events_at(&other.base, &cat, &one, None, at).await,
+    ];
+    let senders: Vec<_> = [&ada, &bob, &cat]
+        .into_iter()
+        .enumerate()
+        .map(|(n, sender)| {
+            let (client, base, token) =
+                (app.client.clone(), app.base.clone(), sender.token.clone());
+            tokio::spawn(async move {
+                for k in 0..EACH {
+                    let sent = client
+                        .post(format!("{base}/api/v1/chats/{room}/messages"))
+                        .bearer_auth(&token)
+                        .json(&serde_json::json!({ "text": format!("{n}-{k}") }))
+                        .send()
+                        .await
+                        .unwrap();
+                    assert_eq!(sent.status(), StatusCode::CREATED);
+                }
+            })
+        })
+        .collect();
+    for sender in senders {
+        sender.await.unwrap();
+    }
+    let expected: BTreeSet<String> = (0..SENDERS)
+        .flat_map(|n| (0..EACH).map(move |k| format!("{n}-{k}")))
+        .collect();
+    let mut seen = Vec::new();
+    for events in &mut streams {
+        let messages = every_message_once(events, SENDERS * EACH).await;
+        let texts: BTreeSet<String> = messages.iter().map(|m| m.2.clone()).collect();
+        assert_eq!(texts, expected, "every message, none missed");
+        let seqs: Vec<i64> = messages.iter().map(|m| m.1).collect();
+        assert_eq!(seqs, (1..=(SENDERS * EACH) as i64).collect::<Vec<_>>());
+        seen.push(messages);
+    }
+    assert!(
+        seen.iter().all(|s| *s == seen[0]),
+        "one order on every stream"
+    );
     other.stop().await;
     app.stop().await;
 }

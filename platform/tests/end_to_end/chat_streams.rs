@@ -6,12 +6,13 @@ use crate::support;
 
 use std::time::Duration;
 
+use query_api::chat::pauses::{self, Moment};
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 use support::{
     TestApp,
     accounts::{ADMIN_FLAGS, Account},
-    chat::room_id,
+    chat::{Events, room_id},
     error, json, position_of,
 };
 
@@ -175,6 +176,96 @@ async fn a_client_that_reconnects_gets_exactly_what_it_missed_then_live_messages
     app.stop().await;
 }
 
+/// Messages that commit while a resuming stream opens, at the two moments where history
+/// and live frames meet: before the stream registers with the hub (they must come from
+/// history) and after it registered but before its history is read (they come live and
+/// must not come from history again). The opening is held at each moment by a pause.
+#[tokio::test]
+async fn messages_committed_while_a_stream_opens_arrive_once_each_in_order() {
+    let app = TestApp::spawn().await;
+    let Pair {
+        ada,
+        bob,
+        team,
+        direct,
+        at,
+    } = Pair::of(&app).await;
+    let user: uuid::Uuid = ada.id.parse().unwrap();
+    // Bob's stream shows when the hub has delivered what he sends.
+    let mut bobs = app
+        .events_at(&app.base, &bob, "/api/v1/chats/stream", None, at)
+        .await;
+    let mut first = app
+        .events_at(&app.base, &ada, "/api/v1/chats/stream", None, at)
+        .await;
+    app.say(&bob, team, "seen").await;
+    let mut last_seen = first.next_of("message").await.id.unwrap();
+    bobs.texts(1).await;
+    drop(first);
+    for moment in [Moment::BeforeRegistering, Moment::BeforeHistory] {
+        app.say(&bob, team, &format!("missed {moment:?}")).await;
+        let mut pause = pauses::arm(moment, user);
+        let opening = tokio::spawn({
+            let (client, base, token, id) = (
+                app.client.clone(),
+                app.base.clone(),
+                ada.token.clone(),
+                last_seen.clone(),
+            );
+            async move {
+                client
+                    .get(format!("{base}/api/v1/chats/stream"))
+                    .bearer_auth(token)
+                    .timeout(Duration::from_secs(3600))
+                    .header("last-event-id", id)
+                    .send()
+                    .await
+                    .unwrap()
+            }
+        });
+        pause.reached().await;
+        let during = [
+            (team, format!("during {moment:?} 1")),
+            (direct, format!("during {moment:?} 2")),
+        ];
+        for (room, text) in &during {
+            app.say(&bob, *room, text).await;
+        }
+        // Delivered by the hub (to Bob) while Ada's stream is held.
+        let delivered = bobs.texts(3).await;
+        assert_eq!(delivered[1..], [during[0].1.clone(), during[1].1.clone()]);
+        pause.release();
+        let response = opening.await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        let mut resumed = Events::from(response);
+        app.say(&bob, team, &format!("after {moment:?}")).await;
+        bobs.texts(1).await;
+        let mut texts = Vec::new();
+        let mut ids = Vec::new();
+        while texts.len() < 4 {
+            let event = resumed.next_of("message").await;
+            ids.push(event.id.unwrap().parse::<i64>().unwrap());
+            texts.push(event.data["text"].as_str().unwrap().to_owned());
+        }
+        assert_eq!(
+            texts,
+            [
+                format!("missed {moment:?}"),
+                during[0].1.clone(),
+                during[1].1.clone(),
+                format!("after {moment:?}"),
+            ],
+            "each message once, in order"
+        );
+        assert!(ids.windows(2).all(|w| w[0] < w[1]), "ids rise: {ids:?}");
+        while let Some(event) = resumed.next_within(Duration::from_millis(500)).await {
+            assert_ne!(event.kind, "message", "a duplicate: {event:?}");
+        }
+        last_seen = ids[3].to_string();
+    }
+    app.stop().await;
+}
+
 #[tokio::test]
 async fn an_id_that_cannot_be_resumed_from_gets_an_explicit_reset() {
     let app = TestApp::spawn_with(&["--read-wait-timeout-ms=300"]).await;
@@ -278,7 +369,7 @@ async fn logging_out_closes_the_sessions_streams() {
             Some(&json!({})),
         )
         .await;
-    assert!(logout.status().is_success(), "{}", logout.status());
+    assert_eq!(logout.status(), StatusCode::NO_CONTENT);
     stream.end().await;
     let again = app
         .stream(&app.base, &ada, "/api/v1/chats/stream", None)
@@ -299,7 +390,7 @@ async fn blocking_a_user_closes_their_streams() {
     let blocked = app
         .send_as(Some(&admin), Method::POST, &path, Some(&json!({})))
         .await;
-    assert!(blocked.status().is_success(), "{}", blocked.status());
+    assert_eq!(blocked.status(), StatusCode::OK);
     stream.end().await;
     app.stop().await;
 }

@@ -1,5 +1,5 @@
-//! Registration and login are rate limited per client address; password changes per
-//! account.
+//! Registration and login are rate limited per client address (the one a trusted proxy
+//! names in `X-Real-IP`, and only then); password changes per account.
 
 use crate::support;
 
@@ -100,5 +100,58 @@ async fn password_changes_over_the_limit_get_429_before_any_hash() {
         )
         .await;
     assert_eq!(changed.status(), StatusCode::NO_CONTENT);
+    app.stop().await;
+}
+
+/// A login as from `real_ip` (`X-Real-IP`, as nginx sets it) and `forwarded_for`.
+async fn log_in_from(app: &TestApp, real_ip: &str, forwarded_for: &str) -> StatusCode {
+    app.request(Method::POST, "/api/v1/auth/login")
+        .header("x-real-ip", real_ip)
+        .header("x-forwarded-for", forwarded_for)
+        .json(&json!({ "email": "ada@example.com", "password": "Wrong1234" }))
+        .send()
+        .await
+        .unwrap()
+        .status()
+}
+
+#[tokio::test]
+async fn behind_a_trusted_proxy_each_client_address_it_names_has_its_own_budget() {
+    let app = TestApp::spawn_with(&[
+        "--auth-rate-limit-per-minute=2",
+        "--trust-proxy-headers=true",
+    ])
+    .await;
+    for _ in 0..2 {
+        let status = log_in_from(&app, "203.0.113.1", "198.51.100.1").await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+    }
+    assert_eq!(
+        log_in_from(&app, "203.0.113.1", "198.51.100.2").await,
+        StatusCode::TOO_MANY_REQUESTS,
+        "X-Forwarded-For, which a client can write itself, is not the address"
+    );
+    assert_eq!(
+        log_in_from(&app, "203.0.113.2", "198.51.100.1").await,
+        StatusCode::UNAUTHORIZED,
+        "another address the proxy names has a budget of its own"
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn without_a_trusted_proxy_headers_naming_other_addresses_buy_no_budget() {
+    let app = TestApp::spawn_with(&["--auth-rate-limit-per-minute=2"]).await;
+    for n in 1..=2 {
+        let status = log_in_from(&app, &format!("203.0.113.{n}"), "198.51.100.1").await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+    }
+    for n in 3..=5 {
+        let (real_ip, forwarded_for) = (format!("203.0.113.{n}"), format!("198.51.100.{n}"));
+        assert_eq!(
+            log_in_from(&app, &real_ip, &forwarded_for).await,
+            StatusCode::TOO_MANY_REQUESTS
+        );
+    }
     app.stop().await;
 }

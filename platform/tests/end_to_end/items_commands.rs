@@ -267,15 +267,19 @@ async fn a_conflict_between_concurrent_updates_reports_both_versions_as_numbers(
     // Every update reads version 1; all but one then lose at the append.
     let updates = join_all((0..4).map(|_| app.put_if_match(&path, &body, "\"1\"")));
     let responses = app.with_appends_held(updates).await;
-    let mut conflicts = 0;
+    let (mut won, mut conflicts) = (0, 0);
     for response in responses {
         if response.status() == StatusCode::CONFLICT {
             conflicts += 1;
             let err = error(response, StatusCode::CONFLICT, "CONFLICT", "version 2").await;
             let versions = json!({"expected_version": 1, "current_version": 2});
             assert_eq!(err["details"], versions, "{err}");
+        } else {
+            won += 1;
+            let winner = json(response, StatusCode::OK).await;
+            assert_eq!(winner["data"]["version"], 2, "{winner}");
         }
     }
-    assert_eq!(conflicts, 3);
+    assert_eq!((won, conflicts), (1, 3));
     app.stop().await;
 }

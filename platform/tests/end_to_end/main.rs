@@ -10,6 +10,7 @@ mod bad_input;
 mod board_authorization;
 mod board_posts;
 mod board_search;
+mod chat_authorization;
 mod chat_instances;
 mod chat_messages;
 mod chat_page;

@@ -9,6 +9,7 @@
 //! - [`align`]: moves a quiet lane of that merge along by asking the log.
 //! - [`fanout`]: what each event changes in the hub and which streams it reaches.
 //! - [`stream`]: the SSE endpoints (history since `Last-Event-ID`, then live frames).
+//! - [`pauses`] (feature `testing`): holds a stream's opening where a test asks.
 //! - [`history`]: what a resuming stream missed, from the read models, in log order.
 //! - [`frames`]: SSE frames, rendered once per event.
 //! - [`presence`]: who is online across instances, pushed to contacts.
@@ -21,6 +22,8 @@ pub mod frames;
 pub mod handlers;
 pub mod history;
 pub mod hub;
+#[cfg(feature = "testing")]
+pub mod pauses;
 pub mod presence;
 pub mod queries;
 pub mod stream;

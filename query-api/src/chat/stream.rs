@@ -226,6 +226,8 @@ async fn open(
             chat.hub.wait_for(position, state.read_timeout).await;
         }
     }
+    #[cfg(feature = "testing")]
+    super::pauses::pass(super::pauses::Moment::BeforeRegistering, caller.user_id).await;
     let registration = chat
         .hub
         .register(caller.user_id, caller.session_id, room)
@@ -318,6 +320,8 @@ impl OpenStream {
                 send(body, frames::reset("event id not reached", live_from)).await?
             }
             Resume::After(position) => {
+                #[cfg(feature = "testing")]
+                super::pauses::pass(super::pauses::Moment::BeforeHistory, self.user).await;
                 if !self.history(registration, position, body).await? {
                     return Ok(());
                 }

@@ -168,6 +168,13 @@ pub(crate) struct Events {
 /// How long a test waits for an event that should come.
 pub(crate) const PATIENCE: Duration = Duration::from_secs(10);
 
+impl From<Response> for Events {
+    /// A stream the test opened itself.
+    fn from(response: Response) -> Self {
+        Self::new(response)
+    }
+}
+
 impl Events {
     fn new(response: Response) -> Self {
         Self {
