@@ -1,54 +1,42 @@
-//! A Kafka-protocol broker (Tansu) of the test's own, which the test can freeze: to its
-//! clients it stops answering part-way through whatever they were sending, and later
-//! comes back with everything it had acknowledged.
+//! A Kafka-protocol broker (Tansu) of the test's own, started by `scripts/start-tansu`,
+//! which the test can freeze: to its clients it stops answering part-way through whatever
+//! they were sending, and later comes back with everything it had acknowledged.
 
 // Test support code unwraps too: a panic there is the test failing, with its cause.
 #![allow(clippy::unwrap_used)]
 
-use std::{
-    net::{TcpListener, TcpStream},
-    process::{Child, Command, Stdio},
-    time::{Duration, Instant},
-};
+use std::{net::TcpListener, path::PathBuf, process::Command};
 
 pub(crate) struct FrozenBroker {
     /// The address clients bootstrap from.
     pub brokers: String,
-    broker: Child,
+    pid: String,
+    log: PathBuf,
 }
 
 impl FrozenBroker {
-    /// Starts the broker, the Tansu binary `TEST_TANSU` names.
     pub(crate) fn start() -> Self {
-        let tansu = std::env::var("TEST_TANSU")
-            .expect("TEST_TANSU names the Tansu binary (scripts/install-tansu prints it)");
         let port = TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
             .unwrap()
             .port();
-        let url = format!("tcp://127.0.0.1:{port}");
-        let broker = Command::new(tansu)
-            .arg("broker")
-            .arg(format!("--listener-url={url}"))
-            .arg(format!("--advertised-listener-url={url}"))
-            .arg("--storage-engine=memory://tansu/")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("the Tansu broker starts");
-        let started = Instant::now();
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                started.elapsed() < Duration::from_secs(10),
-                "the broker listens within 10 s"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        let log = std::env::temp_dir().join(format!("tansu-{}.log", uuid::Uuid::new_v4()));
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../scripts/start-tansu");
+        let output = Command::new(script)
+            .arg(port.to_string())
+            .arg(&log)
+            .output()
+            .expect("scripts/start-tansu runs");
+        assert!(
+            output.status.success(),
+            "the broker did not start: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
         Self {
             brokers: format!("127.0.0.1:{port}"),
-            broker,
+            pid: String::from_utf8(output.stdout).unwrap().trim().to_owned(),
+            log,
         }
     }
 
@@ -65,16 +53,17 @@ impl FrozenBroker {
 
     fn signal(&self, signal: &str) {
         let status = Command::new("kill")
-            .args([signal, &self.broker.id().to_string()])
+            .args([signal, &self.pid])
             .status()
             .unwrap();
-        assert!(status.success(), "kill {signal}: {status}");
+        assert!(status.success(), "kill {signal} {}: {status}", self.pid);
     }
 }
 
 impl Drop for FrozenBroker {
     fn drop(&mut self) {
-        let _ = self.broker.kill();
-        let _ = self.broker.wait();
+        // A frozen broker ignores SIGTERM until thawed; SIGKILL ends it either way.
+        let _ = Command::new("kill").args(["-KILL", &self.pid]).status();
+        let _ = std::fs::remove_file(&self.log);
     }
 }
