@@ -41,8 +41,15 @@ async fn refresh(app: &TestApp, token: &Value) -> reqwest::Response {
         .await
 }
 
+/// `GET /users/me` once the members read model holds everything written so far (in Kafka
+/// mode it may lag the commands).
 async fn me(app: &TestApp, session: &Value) -> reqwest::Response {
+    let head: i64 = sqlx::query_scalar("SELECT coalesce(max(position), 0) FROM events")
+        .fetch_one(&app.db.pool)
+        .await
+        .unwrap();
     app.request(Method::GET, "/api/v1/users/me")
+        .header("x-min-position", head)
         .bearer_auth(session["access_token"].as_str().unwrap())
         .send()
         .await
