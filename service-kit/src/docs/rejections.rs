@@ -82,6 +82,13 @@ fn rejections(operation: &Operation) -> Vec<&'static Rejection> {
     if takes_key {
         rejections.push(&REUSED_KEY);
     }
+    // One reason a status: the first given.
+    let mut seen = Vec::new();
+    rejections.retain(|rejection| {
+        let first = !seen.contains(&rejection.status);
+        seen.push(rejection.status);
+        first
+    });
     rejections
 }
 
@@ -133,4 +140,62 @@ pub fn undocumented(document: &OpenApi) -> Vec<String> {
         }
     }
     missing
+}
+
+#[cfg(test)]
+mod tests {
+    use utoipa::{
+        Modify,
+        openapi::{
+            HttpMethod, OpenApiBuilder, PathsBuilder,
+            path::{OperationBuilder, ParameterBuilder, PathItem},
+            request_body::RequestBodyBuilder,
+        },
+    };
+
+    use super::*;
+
+    fn document() -> OpenApi {
+        let operation = OperationBuilder::new()
+            .parameter(
+                ParameterBuilder::new()
+                    .name("Idempotency-Key")
+                    .parameter_in(ParameterIn::Header),
+            )
+            .request_body(Some(
+                RequestBodyBuilder::new()
+                    .content("application/json", ContentBuilder::new().build())
+                    .build(),
+            ))
+            .response("422", ResponseBuilder::new().description("A bad name"));
+        let paths = PathsBuilder::new().path("/things", PathItem::new(HttpMethod::Post, operation));
+        OpenApiBuilder::new().paths(paths).build()
+    }
+
+    #[test]
+    fn a_command_with_a_json_body_and_a_key_documents_what_refuses_them() {
+        let mut document = document();
+        assert_eq!(
+            undocumented(&document),
+            [
+                "POST /things: 400",
+                "POST /things: 413",
+                "POST /things: 415"
+            ]
+        );
+        SharedRejections.modify(&mut document);
+        assert_eq!(undocumented(&document), Vec::<String>::new());
+        let responses = &document.paths.paths["/things"]
+            .post
+            .as_ref()
+            .unwrap()
+            .responses;
+        let statuses: Vec<&str> = responses.responses.keys().map(String::as_str).collect();
+        assert_eq!(statuses, ["400", "413", "415", "422"]);
+        // What the operation documented itself is kept.
+        let RefOr::T(kept) = &responses.responses["422"] else {
+            panic!("an inline response")
+        };
+        assert_eq!(kept.description, "A bad name");
+    }
 }
