@@ -98,6 +98,16 @@ mod tests {
         );
     }
 
+    /// Registration and login are rate limited per client address.
+    #[test]
+    fn the_rate_limited_operations_document_their_429() {
+        let document = serde_json::to_value(super::openapi()).unwrap();
+        for path in ["/api/v1/auth/register", "/api/v1/auth/login"] {
+            let limited = &document["paths"][path]["post"]["responses"]["429"];
+            assert!(limited["headers"].get("Retry-After").is_some(), "{path}");
+        }
+    }
+
     #[test]
     fn every_reference_resolves() {
         let document = super::openapi();
