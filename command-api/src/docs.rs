@@ -1,6 +1,6 @@
 //! The OpenAPI document of command-api, generated from the handlers.
 
-use service_kit::auth::BearerSecurity;
+use service_kit::{auth::BearerSecurity, docs::rejections::SharedRejections};
 use utoipa::OpenApi;
 
 #[derive(OpenApi)]
@@ -59,8 +59,13 @@ use utoipa::OpenApi;
         crate::prompts::public_scripts::handlers::reorder_public_script,
         crate::prompts::public_scripts::handlers::delete_public_script,
     ),
-    components(schemas(service_kit::error::ErrorBody, service_kit::ApiError, service_kit::ErrorCode)),
-    modifiers(&BearerSecurity),
+    components(schemas(
+        service_kit::error::ErrorBody,
+        service_kit::ApiError,
+        service_kit::ErrorCode,
+        crate::orders::aggregate::OrderAction,
+    )),
+    modifiers(&BearerSecurity, &SharedRejections),
     tags(
         (name = "items", description = "Items with sequential ids"),
         (name = "auth", description = "Accounts, login and tokens"),
@@ -89,6 +94,36 @@ mod tests {
         assert!(document.paths.paths.len() > 20);
         assert_eq!(
             service_kit::docs::missing_unauthorized(&document),
+            Vec::<String>::new()
+        );
+    }
+
+    /// Registration and login are rate limited per client address.
+    #[test]
+    fn the_rate_limited_operations_document_their_429() {
+        let document = serde_json::to_value(super::openapi()).unwrap();
+        for path in ["/api/v1/auth/register", "/api/v1/auth/login"] {
+            let limited = &document["paths"][path]["post"]["responses"]["429"];
+            assert!(limited["headers"].get("Retry-After").is_some(), "{path}");
+        }
+    }
+
+    #[test]
+    fn every_reference_resolves() {
+        let document = super::openapi();
+        assert_eq!(
+            service_kit::docs::refs::unresolved(&document),
+            Vec::<String>::new()
+        );
+    }
+
+    /// A JSON body may be malformed (400), too large (413), of another type (415) or
+    /// invalid (422); a parameter malformed (400); an `Idempotency-Key` reused (422).
+    #[test]
+    fn every_operation_documents_the_statuses_its_input_can_be_refused_with() {
+        let document = super::openapi();
+        assert_eq!(
+            service_kit::docs::rejections::undocumented(&document),
             Vec::<String>::new()
         );
     }

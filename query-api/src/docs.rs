@@ -1,6 +1,6 @@
 //! The OpenAPI document of query-api, generated from the handlers.
 
-use service_kit::auth::BearerSecurity;
+use service_kit::{auth::BearerSecurity, docs::rejections::SharedRejections};
 use utoipa::OpenApi;
 
 #[derive(OpenApi)]
@@ -54,8 +54,9 @@ use utoipa::OpenApi;
         service_kit::ErrorCode,
         crate::email::change::EmailChange,
         crate::dashboard::tail::Record,
+        service_kit::docs::events::ServerSentEvent,
     )),
-    modifiers(&BearerSecurity),
+    modifiers(&BearerSecurity, &SharedRejections),
     tags(
         (name = "items", description = "Items with sequential ids"),
         (name = "users", description = "The caller's own account"),
@@ -113,6 +114,42 @@ mod tests {
             service_kit::docs::missing_unauthorized(&super::openapi()),
             Vec::<String>::new()
         );
+    }
+
+    #[test]
+    fn every_reference_resolves() {
+        assert_eq!(
+            service_kit::docs::refs::unresolved(&super::openapi()),
+            Vec::<String>::new()
+        );
+    }
+
+    /// A malformed parameter, `X-Min-Position` among them, is a 400 on every read.
+    #[test]
+    fn every_operation_documents_the_statuses_its_input_can_be_refused_with() {
+        assert_eq!(
+            service_kit::docs::rejections::undocumented(&super::openapi()),
+            Vec::<String>::new()
+        );
+    }
+
+    /// Before OpenAPI 3.2 the schema of a `text/event-stream` response is that of one
+    /// event, which a client reads as its name, data and id, never as one string.
+    #[test]
+    fn every_stream_documents_the_schema_of_one_event() {
+        let document = serde_json::to_value(super::openapi()).unwrap();
+        let mut streams = 0;
+        for (path, item) in document["paths"].as_object().unwrap() {
+            let content = &item["get"]["responses"]["200"]["content"];
+            if let Some(stream) = content.get("text/event-stream") {
+                streams += 1;
+                assert_eq!(
+                    stream["schema"]["$ref"], "#/components/schemas/ServerSentEvent",
+                    "{path}"
+                );
+            }
+        }
+        assert_eq!(streams, 3);
     }
 
     /// The query parameter `name` of `GET path` in `document`.

@@ -83,6 +83,8 @@ pub struct AccountSummary {
         (status = 400, description = "Malformed request", body = ErrorBody),
         (status = 409, description = "The email address is taken", body = ErrorBody),
         (status = 422, description = "Invalid fields; `details.fields` names each broken rule", body = ErrorBody),
+        (status = 429, description = "Too many registrations and logins from this address this minute", body = ErrorBody,
+         headers(("Retry-After" = u64), ("RateLimit-Limit" = u32), ("RateLimit-Remaining" = u32), ("RateLimit-Reset" = u64))),
     )
 )]
 pub async fn register(
@@ -183,6 +185,8 @@ pub async fn create_account(
         (status = 400, description = "Malformed request", body = ErrorBody),
         (status = 401, description = "Wrong email or password", body = ErrorBody),
         (status = 403, description = "The account is blocked", body = ErrorBody),
+        (status = 429, description = "Too many registrations and logins from this address this minute", body = ErrorBody,
+         headers(("Retry-After" = u64), ("RateLimit-Limit" = u32), ("RateLimit-Remaining" = u32), ("RateLimit-Reset" = u64))),
     )
 )]
 pub async fn login(

@@ -6,7 +6,7 @@ use axum::{
     http::{HeaderMap, StatusCode},
     response::{IntoResponse, Response},
 };
-use event_store::{Appended, ExpectedVersion};
+use event_store::{AppendError, Appended, ExpectedVersion};
 use schemas::identity;
 use serde::Deserialize;
 use serde_json::json;
@@ -220,6 +220,12 @@ async fn by_admin(
     Ok(written(StatusCode::OK, account, &appended))
 }
 
+/// Times a change is decided at most: one that lost a race with another change of the
+/// same account (a concurrent rename, block or deletion) is decided again on what the
+/// winner left, so no client sees a conflict it could not have avoided. Each lost race
+/// means another change committed: up to this many changes at once all apply.
+const CHANGE_ATTEMPTS: u32 = 10;
+
 /// Loads the account, decides and appends at its version (a deletion together with the
 /// release of its address). Returns the account after the change.
 async fn change(
@@ -229,28 +235,34 @@ async fn change(
     user_id: Uuid,
     command: AccountCommand,
 ) -> Result<(Account, Appended), ApiError> {
-    let current = load_account(state, user_id).await?;
-    let events = account::decide(current.as_ref(), command).map_err(account_error)?;
-    let current = current.expect("decide refuses a missing account");
-    let metadata = context.metadata.with_actor(caller.user_id);
-    let (user_events, released) = events.split_at(1);
-    let mut streams = vec![(
-        identity::user_stream(user_id),
-        ExpectedVersion::Exact(current.version),
-        user_events,
-    )];
-    if !released.is_empty() {
-        let email = Email::parse(&current.email).map_err(ApiError::internal)?;
-        let claim = load_claim(state, &email).await?;
-        let expected = ExpectedVersion::Exact(claim.version);
-        streams.push((identity::email_stream(email.as_str()), expected, released));
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let current = load_account(state, user_id).await?;
+        let events = account::decide(current.as_ref(), command.clone()).map_err(account_error)?;
+        let current = current.expect("decide refuses a missing account");
+        let metadata = context.metadata.with_actor(caller.user_id);
+        let (user_events, released) = events.split_at(1);
+        let mut streams = vec![(
+            identity::user_stream(user_id),
+            ExpectedVersion::Exact(current.version),
+            user_events,
+        )];
+        if !released.is_empty() {
+            let email = Email::parse(&current.email).map_err(ApiError::internal)?;
+            let claim = load_claim(state, &email).await?;
+            let expected = ExpectedVersion::Exact(claim.version);
+            streams.push((identity::email_stream(email.as_str()), expected, released));
+        }
+        let appended = match command::append_all(&state.store, &metadata, streams).await {
+            Ok(appended) => appended,
+            Err(AppendError::Conflict { .. }) if attempt < CHANGE_ATTEMPTS => continue,
+            Err(err) => return Err(command::append_error(err)),
+        };
+        let account = account::evolve(Some(current), &user_events[0], appended[0].last_version)
+            .expect("a change keeps the account");
+        return Ok((account, *appended.last().expect("one append at least")));
     }
-    let appended = command::append_all(&state.store, &metadata, streams)
-        .await
-        .map_err(command::append_error)?;
-    let account = account::evolve(Some(current), &user_events[0], appended[0].last_version)
-        .expect("a change keeps the account");
-    Ok((account, *appended.last().expect("one append at least")))
 }
 
 /// Ends the user's sessions (but `except`) here at once and, by notification, everywhere.

@@ -282,3 +282,25 @@ async fn account_changes_need_a_token() {
     }
     app.stop().await;
 }
+
+/// Changes of one account that race each other (none conditional on a version) are each
+/// decided again on what the winner left: every one applies, none is a `409`. (Each
+/// conflict means another of the eight committed, so eight attempts always suffice.)
+#[tokio::test]
+async fn concurrent_changes_of_one_account_all_apply() {
+    let app = TestApp::spawn().await;
+    let ada = app.sign_up("ada@example.com").await;
+    let renames = (0..8).map(|i| {
+        let body = json!({ "name": format!("Ada {i}") });
+        let ada = &ada;
+        let app = &app;
+        async move {
+            app.send_as(Some(ada), Method::PATCH, "/api/v1/users/me", Some(&body))
+                .await
+                .status()
+        }
+    });
+    let statuses = futures::future::join_all(renames).await;
+    assert_eq!(statuses, vec![StatusCode::OK; 8]);
+    app.stop().await;
+}

@@ -28,6 +28,7 @@ use futures::StreamExt;
 use service_kit::{
     ApiError, Path,
     auth::{Caller, Tokens, bearer_token, session_ended, unauthenticated},
+    docs::events::ServerSentEvent,
     error::{ErrorBody, Unauthorized},
 };
 use tokio::{sync::mpsc, time::Instant};
@@ -133,7 +134,7 @@ impl Resume {
         ("X-Min-Position" = Option<i64>, Header, description = "Start once this instance reflects this position (or `min_position` in the query)"),
     ),
     responses(
-        (status = 200, description = "text/event-stream: `message`, `room_created`, `member_joined`, `member_left`, `read`, `email` (an EmailChange; all with ids), `presence`, `reset`, and `expired` as the stream ends when the access token expires (reconnect with a fresh token and Last-Event-ID)", content_type = "text/event-stream", body = String),
+        (status = 200, description = "text/event-stream: `message`, `room_created`, `member_joined`, `member_left`, `read`, `email` (an EmailChange; all with ids), `presence`, `reset`, and `expired` as the stream ends when the access token expires (reconnect with a fresh token and Last-Event-ID)", content_type = "text/event-stream", body = ServerSentEvent),
         (status = 400, description = "A bad position", body = ErrorBody),
         Unauthorized,
         (status = 429, description = "Too many open streams", body = ErrorBody),
@@ -161,7 +162,7 @@ pub async fn user_stream(
         ("X-Min-Position" = Option<i64>, Header, description = "Start once this instance reflects this position (or `min_position` in the query)"),
     ),
     responses(
-        (status = 200, description = "text/event-stream of the room", content_type = "text/event-stream", body = String),
+        (status = 200, description = "text/event-stream of the room", content_type = "text/event-stream", body = ServerSentEvent),
         Unauthorized,
         (status = 403, description = "Not a member of the room", body = ErrorBody),
         (status = 404, description = "No such room", body = ErrorBody),

@@ -20,6 +20,7 @@ use futures::StreamExt;
 use service_kit::{
     ApiError,
     auth::{revocations::Revocations, session_ended},
+    docs::events::ServerSentEvent,
     error::{ErrorBody, Unauthorized},
 };
 use sqlx::PgPool;
@@ -60,7 +61,7 @@ const HEARTBEAT: Duration = Duration::from_secs(15);
         ("access_token" = Option<String>, Query, description = "The access token, for clients that cannot send Authorization"),
     ),
     responses(
-        (status = 200, description = "text/event-stream of `record` frames (a Record, with its position as id), `reset` when Last-Event-ID cannot be resumed from, and `expired` as the stream ends when the access token expires", content_type = "text/event-stream", body = String),
+        (status = 200, description = "text/event-stream of `record` frames (a Record, with its position as id), `reset` when Last-Event-ID cannot be resumed from, and `expired` as the stream ends when the access token expires", content_type = "text/event-stream", body = ServerSentEvent),
         Unauthorized,
         (status = 403, description = "Not an admin", body = ErrorBody),
         (status = 422, description = "A bad filter", body = ErrorBody),

@@ -1,5 +1,14 @@
 //! Swagger UI over the services' generated OpenAPI documents, with its assets built in
-//! so it works without internet access.
+//! so it works without internet access, and what every document holds to.
+//!
+//! Layout:
+//! - [`rejections`]: the statuses the shared extractors answer, documented everywhere.
+//! - [`refs`]: every `$ref` leads somewhere.
+//! - [`events`]: the schema of one event of a `text/event-stream` response.
+
+pub mod events;
+pub mod refs;
+pub mod rejections;
 
 use axum::Router;
 use utoipa::openapi::OpenApi;
