@@ -111,10 +111,7 @@ async fn rooms(
             )));
         }
     };
-    // Peers' names come from the identity read model, which follows the log apart.
     min.wait(&state.chat.progress, &state.pool, state.read_timeout)
-        .await?;
-    min.wait(&state.members.progress, &state.pool, state.read_timeout)
         .await?;
     let (total, rooms) = queries::rooms_of(&state.pool, user, kind, page)
         .await
@@ -144,9 +141,6 @@ pub async fn get_room(
     min: MinPosition,
 ) -> Result<Response, ApiError> {
     wait_with_membership(&state, min).await?;
-    // Members' names come from the identity read model.
-    min.wait(&state.members.progress, &state.pool, state.read_timeout)
-        .await?;
     if !caller.is_admin() {
         member_of(&state, room, caller.user_id)?;
     }
