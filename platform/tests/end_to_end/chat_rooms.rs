@@ -254,6 +254,12 @@ async fn listings_show_each_room_with_its_last_message_and_the_callers_unread_co
     let ada = app.sign_up_named("ada@example.com", "Ada").await;
     let bob = app.sign_up_named("bob@example.com", "Bob").await;
     let eve = app.sign_up("eve@example.com").await;
+    // Names come from the members read model, which follows identity apart from chat (in
+    // Kafka mode, on its own topic): read the listings once it holds everyone.
+    let me = app
+        .get_as(Some(&bob), "/api/v1/users/me", bob.position)
+        .await;
+    assert_eq!(me.status(), StatusCode::OK);
     let group = room_id(
         &app.create_group(&ada, "team", std::slice::from_ref(&bob.id))
             .await,
