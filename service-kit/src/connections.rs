@@ -48,6 +48,9 @@ pub async fn serve(
         .keep_alive_interval(limits.header_read_timeout)
         .keep_alive_timeout(limits.header_read_timeout);
     let graceful = GracefulShutdown::new();
+    // Tells connections still waiting for their first byte to go: they hold a watcher, so
+    // the drain below would otherwise wait out their whole header timeout.
+    let (stopping, stop_waiting) = tokio::sync::watch::channel(false);
     let mut signal = std::pin::pin!(signal);
     loop {
         let (stream, peer) = tokio::select! {
@@ -66,13 +69,17 @@ pub async fn serve(
             router.clone().oneshot(request.map(Body::new))
         });
         let (builder, watcher) = (builder.clone(), graceful.watcher());
+        let mut stop_waiting = stop_waiting.clone();
         tokio::spawn(async move {
             // The protocol is told by the first bytes, and hyper's header timer starts only
             // after them: a connection that sends nothing is closed here.
             let mut first = [0; 1];
             let peeked = tokio::time::timeout(limits.header_read_timeout, stream.peek(&mut first));
-            if !matches!(peeked.await, Ok(Ok(1))) {
-                return;
+            tokio::select! {
+                peeked = peeked => if !matches!(peeked, Ok(Ok(1))) {
+                    return;
+                },
+                _ = stop_waiting.wait_for(|stopping| *stopping) => return,
             }
             let connection = builder.serve_connection_with_upgrades(
                 TokioIo::new(stream),
@@ -84,6 +91,7 @@ pub async fn serve(
         });
     }
     drop(listener);
+    stopping.send_replace(true);
     graceful.shutdown().await;
 }
 

@@ -140,3 +140,33 @@ async fn a_live_stream_outlives_the_header_timeout() {
     }
     stop.cancel();
 }
+
+#[tokio::test]
+async fn stopping_does_not_wait_for_connections_that_sent_nothing_or_idle() {
+    // A header timeout far longer than the test's patience: the drain must not wait it out.
+    let limits = ConnectionLimits {
+        header_read_timeout: Duration::from_secs(600),
+    };
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let stop = CancellationToken::new();
+    let stopped = stop.clone();
+    let server = tokio::spawn(async move {
+        connections::serve(listener, router(), limits, stopped.cancelled_owned()).await;
+    });
+    let _silent = TcpStream::connect(addr).await.unwrap();
+    let mut idle = TcpStream::connect(addr).await.unwrap();
+    idle.write_all(b"GET / HTTP/1.1\r\nHost: test\r\n\r\n")
+        .await
+        .unwrap();
+    let mut answer = [0; 12];
+    idle.read_exact(&mut answer).await.unwrap();
+    assert_eq!(&answer, b"HTTP/1.1 200");
+    // Both connections are accepted and waiting before the stop.
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    stop.cancel();
+    tokio::time::timeout(PATIENCE, server)
+        .await
+        .expect("the server stops without waiting for silent or idle connections")
+        .unwrap();
+}

@@ -234,3 +234,22 @@ async fn an_if_none_match_with_the_current_etag_weak_listed_or_starred_is_not_mo
     }
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_list_longer_than_pages_reach_is_counted_as_at_least_that_many() {
+    let app = TestApp::spawn().await;
+    let rows = service_kit::paging::MAX_DEPTH + 50;
+    sqlx::query(
+        "INSERT INTO items (id, name, description, version, created_at, updated_at) \
+         SELECT n, 'item ' || n, '', 1, now(), now() FROM generate_series(1, $1) n",
+    )
+    .bind(rows)
+    .execute(&app.db.pool)
+    .await
+    .unwrap();
+    let data = json(app.get("/api/v1/items?size=20").await, StatusCode::OK).await["data"].clone();
+    assert_eq!(data["total"], service_kit::paging::MAX_DEPTH + 1, "{data}");
+    assert_eq!(data["total_at_least"], true, "{data}");
+    assert_eq!(data["items"][0]["name"], "item 1");
+    app.stop().await;
+}

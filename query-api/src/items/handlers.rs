@@ -43,7 +43,7 @@ pub async fn list_items(
     let (applied, total, items) = queries::page(&state.pool, &state.source, page)
         .await
         .map_err(ApiError::failure)?;
-    let body = render(page.of(items, total));
+    let body = render(page.of_counted(items, total));
     model.pages.insert(page, body.clone(), applied);
     Ok(json(body, None))
 }

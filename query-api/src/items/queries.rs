@@ -2,7 +2,7 @@
 //! from the same snapshot, which tells the cache how current the rows are.
 
 use serde::Serialize;
-use service_kit::paging::Page;
+use service_kit::paging::{MAX_DEPTH, Page};
 use sqlx::PgPool;
 use time::OffsetDateTime;
 use utoipa::ToSchema;
@@ -50,7 +50,8 @@ struct AppliedItem {
     item: ItemView,
 }
 
-/// One page of items by id, the total count, and the position the snapshot reflects.
+/// One page of items by id, the total counted up to `MAX_DEPTH + 1`, and the position the
+/// snapshot reflects.
 pub async fn page(
     pool: &PgPool,
     source: &str,
@@ -60,8 +61,12 @@ pub async fn page(
     sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
         .execute(&mut *tx)
         .await?;
+    // Counting stops one row past the deepest a page reaches, as for posts: an exact count
+    // would walk the whole table for every uncached page an anonymous client asks for.
     let (applied, total): (i64, i64) = sqlx::query_as(&format!(
-        "SELECT c.applied, (SELECT count(*) FROM items) FROM {CHECKPOINT} c"
+        "SELECT c.applied, (SELECT count(*) FROM (SELECT FROM items LIMIT {}) counted) \
+         FROM {CHECKPOINT} c",
+        MAX_DEPTH + 1
     ))
     .bind(source)
     .fetch_one(&mut *tx)

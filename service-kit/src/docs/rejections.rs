@@ -46,6 +46,13 @@ const REUSED_KEY: Rejection = Rejection {
     description: "This Idempotency-Key was already used with a different request",
 };
 
+/// What any operation answers while the database is out of reach or a statement runs past
+/// its timeout ([`crate::ApiError::failure`]).
+const UNAVAILABLE: Rejection = Rejection {
+    status: "503",
+    description: "The database is out of reach or too slow: retry after Retry-After seconds",
+};
+
 /// Adds the [`rejections`] of each operation it does not document yet.
 pub struct SharedRejections;
 
@@ -65,8 +72,8 @@ impl utoipa::Modify for SharedRejections {
     }
 }
 
-/// The statuses an operation answers by what it takes: a parameter, a JSON body, an
-/// `Idempotency-Key`.
+/// The statuses an operation answers by what it takes (a parameter, a JSON body, an
+/// `Idempotency-Key`) and the `503` every operation may answer.
 fn rejections(operation: &Operation) -> Vec<&'static Rejection> {
     let parameters = operation.parameters.as_deref().unwrap_or_default();
     let mut rejections = Vec::new();
@@ -82,6 +89,7 @@ fn rejections(operation: &Operation) -> Vec<&'static Rejection> {
     if takes_key {
         rejections.push(&REUSED_KEY);
     }
+    rejections.push(&UNAVAILABLE);
     // One reason a status: the first given.
     let mut seen = Vec::new();
     rejections.retain(|rejection| {
@@ -180,7 +188,8 @@ mod tests {
             [
                 "POST /things: 400",
                 "POST /things: 413",
-                "POST /things: 415"
+                "POST /things: 415",
+                "POST /things: 503"
             ]
         );
         SharedRejections.modify(&mut document);
@@ -191,7 +200,7 @@ mod tests {
             .unwrap()
             .responses;
         let statuses: Vec<&str> = responses.responses.keys().map(String::as_str).collect();
-        assert_eq!(statuses, ["400", "413", "415", "422"]);
+        assert_eq!(statuses, ["400", "413", "415", "422", "503"]);
         // What the operation documented itself is kept.
         let RefOr::T(kept) = &responses.responses["422"] else {
             panic!("an inline response")
