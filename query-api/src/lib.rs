@@ -44,5 +44,6 @@ pub mod pages;
 pub mod prompts;
 pub mod read_model;
 pub mod respond;
+pub mod snapshot;
 
 pub use app::{AppState, Config, QuerySettings, build, start};

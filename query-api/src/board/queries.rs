@@ -2,6 +2,7 @@
 //! the same snapshot (one statement), which tells the cache how current the rows are.
 //! Listings read the posts table only: bodies live apart and only the detail reads one.
 
+use crate::snapshot;
 use serde::Serialize;
 use service_kit::paging::{MAX_DEPTH, Page};
 use sqlx::{PgPool, Postgres, QueryBuilder, Row};
@@ -83,7 +84,7 @@ pub async fn post(
         "b.content, p.comment_count, p.version, p.created_at, p.updated_at \
          FROM posts p JOIN post_bodies b ON b.post_id = p.post_id, ",
     );
-    checkpoint(&mut query, source);
+    snapshot::push_checkpoint(&mut query, "board", source);
     query.push(" c WHERE p.post_id = ").push_bind(id);
     let row = query.build().fetch_optional(pool).await?;
     row.map(|row| Ok((row.try_get("applied")?, sqlx::FromRow::from_row(&row)?)))
@@ -101,7 +102,7 @@ pub async fn posts(
         .build()
         .fetch_all(pool)
         .await?;
-    paged(rows, "post_id")
+    snapshot::split_page(&rows, "post_id")
 }
 
 /// The statement of a post listing, after `prefix` (e.g. `EXPLAIN `).
@@ -112,7 +113,7 @@ pub fn posts_query<'a>(
 ) -> QueryBuilder<'a, Postgres> {
     let mut query = QueryBuilder::new(prefix);
     query.push("SELECT c.applied, t.total, p.* FROM ");
-    checkpoint(&mut query, source);
+    snapshot::push_checkpoint(&mut query, "board", source);
     // Counting stops one row past the deepest a page reaches: past it the total is only
     // "more than that", and an exact count would walk every match of every new search.
     query.push(" c CROSS JOIN (SELECT count(*) AS total FROM (SELECT FROM posts p");
@@ -169,7 +170,7 @@ pub async fn comments(
     page: Page,
 ) -> Result<Option<(i64, i64, Vec<CommentView>)>, sqlx::Error> {
     let mut query = QueryBuilder::new("SELECT c.applied, t.total, k.* FROM ");
-    checkpoint(&mut query, source);
+    snapshot::push_checkpoint(&mut query, "board", source);
     query
         .push(
             " c CROSS JOIN (SELECT p.comment_count::bigint AS total FROM posts p \
@@ -191,31 +192,5 @@ pub async fn comments(
     if rows.is_empty() {
         return Ok(None);
     }
-    paged(rows, "comment_id").map(Some)
-}
-
-/// Splits the rows of a listing statement: checkpoint and total from the first row, the
-/// items from every row whose `id_column` is set.
-fn paged<T: for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow>>(
-    rows: Vec<sqlx::postgres::PgRow>,
-    id_column: &str,
-) -> Result<(i64, i64, Vec<T>), sqlx::Error> {
-    let first = rows.first().ok_or(sqlx::Error::RowNotFound)?;
-    let (applied, total) = (first.try_get("applied")?, first.try_get("total")?);
-    let items = rows
-        .iter()
-        .filter(|row| matches!(row.try_get::<Option<i64>, _>(id_column), Ok(Some(_))))
-        .map(T::from_row)
-        .collect::<Result<_, _>>()?;
-    Ok((applied, total, items))
-}
-
-fn checkpoint<'a>(query: &mut QueryBuilder<'a, Postgres>, source: &'a str) {
-    query
-        .push(
-            "(SELECT coalesce((SELECT position FROM projection_checkpoints \
-             WHERE projection = 'board' AND source = ",
-        )
-        .push_bind(source)
-        .push("), 0) AS applied)");
+    snapshot::split_page(&rows, "comment_id").map(Some)
 }

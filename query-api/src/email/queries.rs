@@ -1,6 +1,7 @@
 //! SQL of the emails read model. Each read also returns the projection's checkpoint from
 //! the same snapshot (one statement), which tells the cache how current the rows are.
 
+use crate::snapshot;
 use schemas::email::EmailStatus;
 use serde::Serialize;
 use sqlx::{PgPool, Postgres, QueryBuilder, Row, postgres::PgRow};
@@ -116,7 +117,7 @@ pub async fn email(
         ", a.attempt, a.worker, a.started_at, a.outcome, a.reply, a.ended_at, a.retry_at \
          FROM emails e LEFT JOIN email_attempts a ON a.email_id = e.email_id, ",
     );
-    checkpoint(&mut query, source);
+    snapshot::push_checkpoint(&mut query, "emails", source);
     query
         .push(" c WHERE e.email_id = ")
         .push_bind(id)
@@ -160,14 +161,8 @@ pub async fn page(
         .build()
         .fetch_all(pool)
         .await?;
-    let Some(first) = rows.first() else {
-        return Err(sqlx::Error::RowNotFound);
-    };
-    let applied = first.try_get("applied")?;
-    let total = first.try_get("total")?;
-    let emails = rows
-        .iter()
-        .filter(|row| matches!(row.try_get::<Option<Uuid>, _>("email_id"), Ok(Some(_))))
+    let (applied, total) = snapshot::head(&rows)?;
+    let emails = snapshot::items(&rows, "email_id")
         .map(|row| {
             Ok(EmailSummary {
                 email: sqlx::FromRow::from_row(row)?,
@@ -182,7 +177,7 @@ pub async fn page(
 /// columns null when the page is empty.
 fn listing_query<'a>(source: &'a str, listing: &'a Listing) -> QueryBuilder<'a, Postgres> {
     let mut query = QueryBuilder::new("SELECT c.applied, t.total, e.* FROM ");
-    checkpoint(&mut query, source);
+    snapshot::push_checkpoint(&mut query, "emails", source);
     query.push(" c CROSS JOIN (SELECT count(*) AS total FROM emails e");
     filters(&mut query, listing);
     query.push(") t LEFT JOIN LATERAL (SELECT ").push(COLUMNS);
@@ -209,16 +204,6 @@ fn filters<'a>(query: &mut QueryBuilder<'a, Postgres>, listing: &'a Listing) {
             .push("e.status = ")
             .push_bind(status.as_str());
     }
-}
-
-fn checkpoint<'a>(query: &mut QueryBuilder<'a, Postgres>, source: &'a str) {
-    query
-        .push(
-            "(SELECT coalesce((SELECT position FROM projection_checkpoints \
-             WHERE projection = 'emails' AND source = ",
-        )
-        .push_bind(source)
-        .push("), 0) AS applied)");
 }
 
 /// The last change of each of `user`'s emails whose last change lies in (after, through],

@@ -4,6 +4,7 @@
 //! Listings are built with only the conditions they use, so each shape gets a plan of its
 //! own that walks one index in sort order (see the orders migration).
 
+use crate::snapshot;
 use schemas::orders::OrderStatus;
 use serde::Serialize;
 use sqlx::{PgPool, Postgres, QueryBuilder, Row, postgres::PgRow};
@@ -70,7 +71,7 @@ pub async fn order(
 ) -> Result<Option<(i64, OrderView)>, sqlx::Error> {
     let mut query = QueryBuilder::new("SELECT c.applied, ");
     query.push(COLUMNS).push(" FROM orders o, ");
-    checkpoint(&mut query, source);
+    snapshot::push_checkpoint(&mut query, "orders", source);
     query.push(" c WHERE o.number = ").push_bind(number);
     let row = query.build().fetch_optional(pool).await?;
     row.map(|row| Ok((row.try_get("applied")?, sqlx::FromRow::from_row(&row)?)))
@@ -92,14 +93,11 @@ pub async fn page(pool: &PgPool, source: &str, listing: &Listing) -> Result<Page
         .build()
         .fetch_all(pool)
         .await?;
-    let Some(first) = rows.first() else {
-        return Err(sqlx::Error::RowNotFound);
-    };
+    // The total is null where the listing was not counted, so it is read here.
+    let first = rows.first().ok_or(sqlx::Error::RowNotFound)?;
     let applied = first.try_get("applied")?;
     let total = first.try_get("total")?;
-    let mut orders = rows
-        .iter()
-        .filter(|row| matches!(row.try_get::<Option<i64>, _>("number"), Ok(Some(_))))
+    let mut orders = snapshot::items(&rows, "number")
         .map(|row: &PgRow| sqlx::FromRow::from_row(row))
         .collect::<Result<Vec<OrderView>, _>>()?;
     // One row more than the page was asked for says whether another page follows.
@@ -122,7 +120,7 @@ pub fn listing_query<'a>(
 ) -> QueryBuilder<'a, Postgres> {
     let mut query = QueryBuilder::new(prefix);
     query.push("SELECT c.applied, t.total, o.* FROM ");
-    checkpoint(&mut query, source);
+    snapshot::push_checkpoint(&mut query, "orders", source);
     query.push(" c CROSS JOIN (SELECT ");
     total(&mut query, listing);
     query.push(" AS total) t LEFT JOIN LATERAL (SELECT ");
@@ -142,16 +140,6 @@ pub fn listing_query<'a>(
         ") o ON true ORDER BY o.placed_at {direction}, o.number {direction}"
     ));
     query
-}
-
-fn checkpoint<'a>(query: &mut QueryBuilder<'a, Postgres>, source: &'a str) {
-    query
-        .push(
-            "(SELECT coalesce((SELECT position FROM projection_checkpoints \
-             WHERE projection = 'orders' AND source = ",
-        )
-        .push_bind(source)
-        .push("), 0) AS applied)");
 }
 
 /// The number of orders in the whole listing: from the counts kept per member and status,

@@ -2,6 +2,7 @@
 //! the scripts' texts) and single public scripts with their scripts by number. Cached and
 //! retired by the public script events.
 
+use crate::snapshot;
 use axum::{Router, extract::State, http::HeaderMap, response::Response, routing::get};
 use bytes::Bytes;
 use schemas::{
@@ -214,7 +215,7 @@ async fn one(
 ) -> Result<Option<(i64, PublicScriptView)>, sqlx::Error> {
     let mut query = QueryBuilder::new("SELECT c.applied, s.scripts, ");
     query.push(SUMMARY).push(" FROM public_scripts s, ");
-    checkpoint(&mut query, source);
+    snapshot::push_checkpoint(&mut query, "public_scripts", source);
     query.push(" c WHERE s.script_id = ").push_bind(id);
     let Some(row) = query.build().fetch_optional(pool).await? else {
         return Ok(None);
@@ -239,7 +240,7 @@ async fn listing(
     page: Page,
 ) -> Result<(i64, i64, Vec<PublicScriptSummary>), sqlx::Error> {
     let mut query = QueryBuilder::new("SELECT c.applied, t.total, s.* FROM ");
-    checkpoint(&mut query, source);
+    snapshot::push_checkpoint(&mut query, "public_scripts", source);
     query
         .push(" c CROSS JOIN (SELECT count(*) AS total FROM public_scripts) t ")
         .push("LEFT JOIN LATERAL (SELECT ")
@@ -250,22 +251,5 @@ async fn listing(
         .push_bind(page.offset())
         .push(") s ON true ORDER BY s.script_id");
     let rows = query.build().fetch_all(pool).await?;
-    let first = rows.first().ok_or(sqlx::Error::RowNotFound)?;
-    let (applied, total) = (first.try_get("applied")?, first.try_get("total")?);
-    let items = rows
-        .iter()
-        .filter(|row| matches!(row.try_get::<Option<i64>, _>("script_id"), Ok(Some(_))))
-        .map(sqlx::FromRow::from_row)
-        .collect::<Result<_, _>>()?;
-    Ok((applied, total, items))
-}
-
-fn checkpoint<'a>(query: &mut QueryBuilder<'a, sqlx::Postgres>, source: &'a str) {
-    query
-        .push(
-            "(SELECT coalesce((SELECT position FROM projection_checkpoints \
-             WHERE projection = 'public_scripts' AND source = ",
-        )
-        .push_bind(source)
-        .push("), 0) AS applied)");
+    snapshot::split_page(&rows, "script_id")
 }

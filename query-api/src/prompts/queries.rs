@@ -3,10 +3,11 @@
 //! are. Listings of reference texts read their titles only: the texts live apart and only
 //! a text's own view, and a dialogue, read them.
 
+use crate::snapshot;
 use schemas::prompts::Language;
 use serde::{Deserialize, Serialize};
 use service_kit::paging::Page;
-use sqlx::{PgPool, Postgres, QueryBuilder, Row, postgres::PgRow, types::Json};
+use sqlx::{PgPool, QueryBuilder, Row, postgres::PgRow, types::Json};
 use time::OffsetDateTime;
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -176,7 +177,7 @@ pub async fn profile(
              WHERE l.profile_id = p.profile_id), '[]') AS ref_data \
          FROM prompt_profiles p, ",
     );
-    checkpoint(&mut query, source);
+    snapshot::push_checkpoint(&mut query, "profiles", source);
     query.push(" c WHERE p.profile_id = ").push_bind(id);
     let Some(row) = query.build().fetch_optional(pool).await? else {
         return Ok(None);
@@ -232,7 +233,7 @@ pub async fn dialogue_source(
              AS passages \
          FROM prompt_profiles p, ",
     );
-    checkpoint(&mut query, source);
+    snapshot::push_checkpoint(&mut query, "profiles", source);
     query.push(" c WHERE p.profile_id = ").push_bind(id);
     let row = query.build().fetch_optional(pool).await?;
     row.map(|row| Ok((row.try_get("applied")?, sqlx::FromRow::from_row(&row)?)))
@@ -302,7 +303,7 @@ async fn one<T: for<'r> sqlx::FromRow<'r, PgRow>>(
     id: i64,
 ) -> Result<Option<(i64, Owned<T>)>, sqlx::Error> {
     let mut query = QueryBuilder::new(format!("SELECT c.applied, {columns} FROM {from}, "));
-    checkpoint(&mut query, source);
+    snapshot::push_checkpoint(&mut query, "profiles", source);
     query.push(format!(" c WHERE {key} = ")).push_bind(id);
     let Some(row) = query.build().fetch_optional(pool).await? else {
         return Ok(None);
@@ -326,7 +327,7 @@ async fn paged<T: for<'r> sqlx::FromRow<'r, PgRow>>(
     page: Page,
 ) -> Result<(i64, i64, Vec<T>), sqlx::Error> {
     let mut query = QueryBuilder::new("SELECT c.applied, t.total, p.* FROM ");
-    checkpoint(&mut query, source);
+    snapshot::push_checkpoint(&mut query, "profiles", source);
     query
         .push(format!(
             " c CROSS JOIN (SELECT count(*) AS total FROM {table} WHERE owner_id = "
@@ -342,22 +343,5 @@ async fn paged<T: for<'r> sqlx::FromRow<'r, PgRow>>(
         .push_bind(page.offset())
         .push(format!(") p ON true ORDER BY p.{id_column} DESC"));
     let rows = query.build().fetch_all(pool).await?;
-    let first = rows.first().ok_or(sqlx::Error::RowNotFound)?;
-    let (applied, total) = (first.try_get("applied")?, first.try_get("total")?);
-    let items = rows
-        .iter()
-        .filter(|row| matches!(row.try_get::<Option<i64>, _>(id_column), Ok(Some(_))))
-        .map(T::from_row)
-        .collect::<Result<_, _>>()?;
-    Ok((applied, total, items))
-}
-
-fn checkpoint<'a>(query: &mut QueryBuilder<'a, Postgres>, source: &'a str) {
-    query
-        .push(
-            "(SELECT coalesce((SELECT position FROM projection_checkpoints \
-             WHERE projection = 'profiles' AND source = ",
-        )
-        .push_bind(source)
-        .push("), 0) AS applied)");
+    snapshot::split_page(&rows, id_column)
 }
