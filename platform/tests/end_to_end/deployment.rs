@@ -3,7 +3,8 @@
 //! variable given to a service, the Kafka topics, the services nginx and Prometheus
 //! reach (Prometheus on their metrics listeners), what is published beyond the loopback
 //! interface, and the mail server the email worker sends to. In modules of their own:
-//! nginx's routes ([`nginx_routes`], over the [`nginx_conf`] model), the collection of
+//! nginx's routes ([`nginx_routes`], over the [`nginx_conf`] model of the template as
+//! compose renders it), the collection of
 //! logs by Alloy into Loki ([`log_collection`], reading [`alloy_syntax`]) and Grafana's
 //! data sources and dashboards ([`grafana`]).
 
@@ -35,6 +36,65 @@ fn repository() -> PathBuf {
 fn read(file: &str) -> String {
     let path = repository().join(file);
     fs::read_to_string(&path).unwrap_or_else(|err| panic!("reading {}: {err}", path.display()))
+}
+
+/// nginx's configuration as the nginx service of docker-compose.yml renders its template:
+/// every `${NGINX_*}` name replaced by that service's value for it.
+fn nginx_rendered() -> String {
+    let compose = compose();
+    let given = environment(&services(&compose)["nginx"]);
+    let mut text = read(NGINX_TEMPLATE);
+    for name in template_names(&text) {
+        let value = given
+            .get(&name)
+            .unwrap_or_else(|| panic!("the nginx service does not set {name}, which {NGINX_TEMPLATE} uses"));
+        text = text.replace(&format!("${{{name}}}"), value);
+    }
+    text
+}
+
+const NGINX_TEMPLATE: &str = "deploy/nginx/templates/nginx.conf.template";
+
+/// The `${NGINX_*}` names a template uses.
+fn template_names(text: &str) -> BTreeSet<String> {
+    regex::Regex::new(r"\$\{(NGINX_[A-Z0-9_]+)\}")
+        .expect("a valid pattern")
+        .captures_iter(text)
+        .map(|found| found[1].to_owned())
+        .collect()
+}
+
+#[test]
+fn compose_renders_the_nginx_template_into_the_configuration_nginx_reads() {
+    let compose = compose();
+    let nginx = &services(&compose)["nginx"];
+    let given = environment(nginx);
+    // The image writes <templates>/<name>.template to <output dir>/<name>.
+    assert_eq!(
+        given.get("NGINX_ENVSUBST_OUTPUT_DIR").map(String::as_str),
+        Some("/etc/nginx")
+    );
+    let mounts: Vec<&str> = nginx["volumes"]
+        .as_array()
+        .expect("the nginx service mounts its template")
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert!(
+        mounts.contains(&"./deploy/nginx/templates:/etc/nginx/templates:ro"),
+        "the template folder is mounted where the image renders templates from: {mounts:?}"
+    );
+    // Only the template's names are replaced: nginx's own $variables stay.
+    let filter = regex::Regex::new(&given["NGINX_ENVSUBST_FILTER"]).expect("the filter is a regex");
+    for name in template_names(&read(NGINX_TEMPLATE)) {
+        assert!(filter.is_match(&name), "the image's filter leaves {name} unreplaced");
+    }
+    for kept in ["kept", "rest", "request_id", "host"] {
+        assert!(!filter.is_match(kept), "the image's filter would replace ${kept}");
+    }
+    let rendered = nginx_rendered();
+    assert!(!rendered.contains("${NGINX_"), "a name is left in the rendered file");
+    assert!(rendered.contains("${kept}[redacted]${rest}"), "nginx's own variables stay");
 }
 
 /// The compose file with its anchors and merge keys resolved.
@@ -246,7 +306,7 @@ fn compose_creates_a_topic_for_every_context() {
 }
 
 /// The methods of each path of an OpenAPI document.
-fn operations(document: Value) -> Vec<(String, String)> {
+pub(crate) fn operations(document: Value) -> Vec<(String, String)> {
     let paths = document["paths"]
         .as_object()
         .expect("the document has paths");
@@ -297,7 +357,7 @@ fn nginx_and_prometheus_reach_services_of_the_stack() {
         "every service serves /metrics on 9100"
     );
 
-    let nginx = read("deploy/nginx/nginx.conf");
+    let nginx = nginx_rendered();
     let upstreams: BTreeSet<String> = nginx
         .lines()
         .filter_map(|line| line.trim().strip_prefix("server ")?.strip_suffix(';'))

@@ -66,5 +66,6 @@ mod profiles_validation;
 mod query_restarts;
 mod smoke;
 mod smtp_server;
+mod stack;
 mod statement_timeouts;
 mod stream_sessions;

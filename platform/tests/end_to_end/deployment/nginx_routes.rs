@@ -7,11 +7,11 @@ use serde_json::Value;
 
 use super::{
     nginx_conf::{Nginx, mib, named},
-    operations, read,
+    nginx_rendered, operations,
 };
 
 fn nginx() -> Nginx {
-    Nginx::new(&read("deploy/nginx/nginx.conf"))
+    Nginx::new(&nginx_rendered())
 }
 
 /// A path template with each `{parameter}` filled in (numbers suit every id here).

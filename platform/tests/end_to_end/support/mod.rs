@@ -16,6 +16,7 @@ pub(crate) mod processes;
 pub(crate) mod prompts;
 pub(crate) mod sentry;
 pub(crate) mod smtp;
+pub(crate) mod stack;
 pub(crate) mod webhook;
 
 use std::time::Duration;
@@ -115,6 +116,32 @@ impl TestApp {
             client,
             db,
             transport_args,
+            mail_dir,
+            stop,
+            server,
+        }
+    }
+
+    /// A client of a platform that runs elsewhere (the native stack) on `db`: `server`
+    /// ends once it has stopped that platform after `stop` is sent.
+    pub(crate) fn elsewhere(
+        base: String,
+        metrics_base: String,
+        db: TestDatabase,
+        mail_dir: std::path::PathBuf,
+        stop: oneshot::Sender<()>,
+        server: JoinHandle<()>,
+    ) -> Self {
+        let client = Client::builder()
+            .timeout(Duration::from_secs(30))
+            .build()
+            .unwrap();
+        Self {
+            base,
+            metrics_base,
+            client,
+            db,
+            transport_args: Vec::new(),
             mail_dir,
             stop,
             server,
