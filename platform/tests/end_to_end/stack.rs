@@ -50,9 +50,7 @@ async fn the_native_stack_serves_every_capability_through_nginx_and_outlives_los
     routes::every_documented_operation_reaches_the_service_that_documents_it(&stack).await;
     flows::every_capability_works_through_nginx(&stack).await;
     routes::reads_are_spread_over_both_query_apis(&stack).await;
-    takeover::a_projector_killed_under_writes_is_taken_over_without_loss_or_repeat(&stack)
-        .await;
-    streams::a_chat_stream_resumes_on_the_other_query_api_after_its_own_is_killed(&stack)
-        .await;
+    takeover::a_projector_killed_under_writes_is_taken_over_without_loss_or_repeat(&stack).await;
+    streams::a_chat_stream_resumes_on_the_other_query_api_after_its_own_is_killed(&stack).await;
     stack.stop().await;
 }

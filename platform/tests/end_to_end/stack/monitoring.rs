@@ -19,12 +19,26 @@ pub(super) async fn prometheus_sees_every_target_up(stack: &Stack) {
     let url = format!("{}/api/v1/targets", stack.env["PROMETHEUS_URL"]);
     let expected: Vec<String> = SERVICES
         .iter()
-        .map(|name| stack.metrics_of(name).trim_start_matches("http://").to_owned())
+        .map(|name| {
+            stack
+                .metrics_of(name)
+                .trim_start_matches("http://")
+                .to_owned()
+        })
         .collect();
     // The first scrapes come within one interval (5 s) of the start.
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
-        let body: Value = stack.app.client.get(&url).send().await.unwrap().json().await.unwrap();
+        let body: Value = stack
+            .app
+            .client
+            .get(&url)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
         let targets = body["data"]["activeTargets"].as_array().unwrap().clone();
         let up: Vec<String> = targets
             .iter()
@@ -32,7 +46,11 @@ pub(super) async fn prometheus_sees_every_target_up(stack: &Stack) {
             .map(|target| target["labels"]["instance"].as_str().unwrap().to_owned())
             .collect();
         if expected.iter().all(|instance| up.contains(instance)) {
-            assert_eq!(targets.len(), expected.len(), "one target per service: {targets:?}");
+            assert_eq!(
+                targets.len(),
+                expected.len(),
+                "one target per service: {targets:?}"
+            );
             return;
         }
         assert!(
@@ -47,8 +65,19 @@ pub(super) async fn prometheus_sees_every_target_up(stack: &Stack) {
 pub(super) async fn alertmanager_notifies_the_webhook(stack: &Stack) {
     let url = format!("{}/api/v2/alerts", stack.env["ALERTMANAGER_URL"]);
     let alert = json!([{ "labels": { "alertname": "StackTestAlert", "severity": "info" } }]);
-    let response = stack.app.client.post(&url).json(&alert).send().await.unwrap();
-    assert!(response.status().is_success(), "Alertmanager refused: {}", response.status());
+    let response = stack
+        .app
+        .client
+        .post(&url)
+        .json(&alert)
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        response.status().is_success(),
+        "Alertmanager refused: {}",
+        response.status()
+    );
     let log = std::path::PathBuf::from(&stack.env["ALERT_LOG"]);
     // group_wait is 10 s.
     let deadline = Instant::now() + Duration::from_secs(40);

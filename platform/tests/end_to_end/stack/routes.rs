@@ -23,7 +23,13 @@ async fn counts(stack: &Stack) -> [BTreeMap<(String, String), u64>; 2] {
 fn example(template: &str) -> String {
     template
         .split('/')
-        .map(|segment| if segment.starts_with('{') { "1" } else { segment })
+        .map(|segment| {
+            if segment.starts_with('{') {
+                "1"
+            } else {
+                segment
+            }
+        })
         .collect::<Vec<_>>()
         .join("/")
 }
@@ -41,13 +47,13 @@ pub(super) async fn every_documented_operation_reaches_the_service_that_document
         for (method, path) in operations(serde_json::to_value(document).unwrap()) {
             let method = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
             // Anonymous and without a body: refused mostly, but by the service it reached.
-            let response = stack
+            // (A 404 may be the service's: no such resource. The counts below tell.)
+            stack
                 .app
                 .request(method.clone(), &example(&path))
                 .send()
                 .await
                 .unwrap_or_else(|err| panic!("{method} {path}: {err}"));
-            assert_ne!(response.status(), 404, "{method} {path} found no route through nginx");
             sent.push((service, method.to_string(), path));
         }
     }
@@ -57,9 +63,19 @@ pub(super) async fn every_documented_operation_reaches_the_service_that_document
     };
     for (service, method, path) in sent {
         let key = (method.clone(), path.clone());
-        let (own, other) = if service == "command-api" { (0, 1) } else { (1, 0) };
-        assert!(grew(own, &key), "{method} {path} did not reach {service}, which documents it");
-        assert!(!grew(other, &key), "{method} {path} reached the other API as well");
+        let (own, other) = if service == "command-api" {
+            (0, 1)
+        } else {
+            (1, 0)
+        };
+        assert!(
+            grew(own, &key),
+            "{method} {path} did not reach {service}, which documents it"
+        );
+        assert!(
+            !grew(other, &key),
+            "{method} {path} reached the other API as well"
+        );
     }
 }
 
@@ -79,7 +95,11 @@ pub(super) async fn reads_are_spread_over_both_query_apis(stack: &Stack) {
         count(&stack.metrics("query-api-1").await) - before[0],
         count(&stack.metrics("query-api-2").await) - before[1],
     ];
-    assert_eq!(served[0] + served[1], READS, "every read reached a query-api");
+    assert_eq!(
+        served[0] + served[1],
+        READS,
+        "every read reached a query-api"
+    );
     assert!(
         served.iter().all(|&n| n >= READS / 4),
         "reads are not spread over both query-api instances: {served:?}"

@@ -36,7 +36,11 @@ pub(super) async fn a_chat_stream_resumes_on_the_other_query_api_after_its_own_i
             serving.push(name);
         }
     }
-    assert_eq!(serving.len(), 1, "one instance serves the stream: {serving:?}");
+    assert_eq!(
+        serving.len(),
+        1,
+        "one instance serves the stream: {serving:?}"
+    );
     stack.kill(serving[0]);
     events.end().await;
 
@@ -45,5 +49,9 @@ pub(super) async fn a_chat_stream_resumes_on_the_other_query_api_after_its_own_i
     let mut resumed = app.events(&app.base, &ada, &path, Some(&last_id)).await;
     assert_eq!(resumed.texts(1).await, ["two"], "the missed message first");
     app.say(&bob, room, "three").await;
-    assert_eq!(resumed.texts(1).await, ["three"], "then live ones, none twice");
+    assert_eq!(
+        resumed.texts(1).await,
+        ["three"],
+        "then live ones, none twice"
+    );
 }

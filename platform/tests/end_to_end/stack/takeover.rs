@@ -11,7 +11,7 @@ use futures::{StreamExt, stream};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::support::{accounts::Account, id, json, position, stack::Stack};
+use crate::support::{accounts::Account, id, json, position, position_of, stack::Stack};
 
 /// Comments written under load, and after how many the active projector is killed.
 const COMMENTS: usize = 240;
@@ -51,11 +51,15 @@ pub(super) async fn a_projector_killed_under_writes_is_taken_over_without_loss_o
     let app = &stack.app;
     let author = app.sign_up("writer@stack.test").await;
     let post = app
-        .create_as(&author, "/api/v1/posts", &json!({ "title": "Load", "content": "-" }))
+        .create_as(
+            &author,
+            "/api/v1/posts",
+            &json!({ "title": "Load", "content": "-" }),
+        )
         .await;
-    let post = id(&post);
+    let (post, at) = (id(&post), position_of(&post));
     let path = format!("/api/v1/posts/{post}");
-    app.read_as(&author, &path, 0).await;
+    app.read_as(&author, &path, at).await;
     let names = ["projector-1", "projector-2"];
     let before = [
         applied(stack, names[0], "board").await,
@@ -93,7 +97,11 @@ pub(super) async fn a_projector_killed_under_writes_is_taken_over_without_loss_o
         );
         tokio::time::sleep(Duration::from_millis(500)).await;
     };
-    assert_eq!(read["comment_count"], json!(COMMENTS), "comments counted: {read}");
+    assert_eq!(
+        read["comment_count"],
+        json!(COMMENTS),
+        "comments counted: {read}"
+    );
     let listed: Value = app
         .read_as(&author, &format!("{path}/comments?size=1"), last)
         .await;

@@ -158,24 +158,24 @@ impl Drop for Script {
 }
 
 impl Script {
-/// SIGTERM to the script, which stops what it started; SIGKILL after [`STOP_LIMIT`].
+    /// SIGTERM to the script, which stops what it started; SIGKILL after [`STOP_LIMIT`].
     fn terminate(&mut self) {
         let script = &mut self.0;
-    if script.try_wait().ok().flatten().is_some() {
-        return;
-    }
-    signal(&script.id().to_string(), "TERM");
-    let deadline = Instant::now() + STOP_LIMIT;
-    while Instant::now() < deadline {
         if script.try_wait().ok().flatten().is_some() {
             return;
         }
-        std::thread::sleep(Duration::from_millis(100));
+        signal(&script.id().to_string(), "TERM");
+        let deadline = Instant::now() + STOP_LIMIT;
+        while Instant::now() < deadline {
+            if script.try_wait().ok().flatten().is_some() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let _ = script.kill();
+        let _ = script.wait();
+        eprintln!("scripts/run-stack did not stop within {STOP_LIMIT:?}: killed");
     }
-    let _ = script.kill();
-    let _ = script.wait();
-    eprintln!("scripts/run-stack did not stop within {STOP_LIMIT:?}: killed");
-}
 }
 
 fn key(name: &str) -> String {
