@@ -78,7 +78,10 @@ async fn board(app: &TestApp, ada: &Account, bob: &Account) {
 }
 
 async fn chat(app: &TestApp, ada: &Account, bob: &Account) {
-    let room = room_id(&app.create_group(ada, "stack", &[bob.id.clone()]).await);
+    let room = room_id(
+        &app.create_group(ada, "stack", std::slice::from_ref(&bob.id))
+            .await,
+    );
     let said = app.say(bob, room, "hello through nginx").await;
     let path = format!("/api/v1/chats/{room}/messages");
     let history = app.read_as(ada, &path, position_of(&said)).await;

@@ -20,7 +20,9 @@ pub(super) async fn a_chat_stream_resumes_on_the_other_query_api_after_its_own_i
     let app = &stack.app;
     let ada = app.sign_up("listener@stack.test").await;
     let bob = app.sign_up("talker@stack.test").await;
-    let room = app.create_group(&ada, "streams", &[bob.id.clone()]).await;
+    let room = app
+        .create_group(&ada, "streams", std::slice::from_ref(&bob.id))
+        .await;
     let (room, at) = (room_id(&room), position_of(&room));
     let path = format!("/api/v1/chats/{room}/stream");
 
