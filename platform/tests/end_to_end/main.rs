@@ -32,6 +32,7 @@ mod errors_levels;
 mod errors_masking;
 mod errors_sentry_sdk;
 mod faults_broker_outage;
+mod faults_broker_restart;
 mod faults_postgres_restart;
 mod faults_process_kill;
 mod faults_slow_stream;

@@ -3,6 +3,7 @@
 
 pub(crate) mod accounts;
 pub(crate) mod authorization;
+pub(crate) mod broker;
 pub(crate) mod browser;
 pub(crate) mod chat;
 pub(crate) mod email;
