@@ -35,6 +35,7 @@ mod faults_broker_outage;
 mod faults_postgres_restart;
 mod faults_process_kill;
 mod faults_slow_stream;
+mod fresh_machine;
 mod housekeeping;
 mod identity_auth;
 mod identity_authorization;
