@@ -36,6 +36,7 @@ mod faults_broker_restart;
 mod faults_postgres_restart;
 mod faults_process_kill;
 mod faults_slow_stream;
+mod fresh_machine;
 mod housekeeping;
 mod identity_auth;
 mod identity_authorization;
