@@ -47,7 +47,11 @@ impl TestApp {
 
     /// Spawns with extra command-line settings (e.g. `--read-wait-timeout-ms=300`).
     pub(crate) async fn spawn_with(extra: &[&str]) -> Self {
-        let db = TestDatabase::new().await;
+        Self::spawn_on(TestDatabase::new().await, extra).await
+    }
+
+    /// Spawns on `db` (a database a test prepared, e.g. restored from a backup).
+    pub(crate) async fn spawn_on(db: TestDatabase, extra: &[&str]) -> Self {
         let mail_dir = std::env::temp_dir().join(format!("platform-mail-{}", db.name));
         let mut args = vec![
             "platform".to_owned(),
