@@ -1,6 +1,7 @@
 //! The Markdown document: a Mermaid `erDiagram` per group of tables (GitHub renders
 //! them), each followed by the exact constraints and indexes the diagram cannot show.
 
+// Writing into a String cannot fail: the results of `write!` are discarded.
 use std::fmt::Write;
 
 use crate::catalog::{Column, Table};
@@ -24,13 +25,13 @@ pub(crate) fn render(groups: &[Group<'_>], sequences: &[String]) -> String {
          [operations.md](operations.md)). Keys: `PK` primary, `UK` unique, `FK` foreign.\n",
     );
     for group in groups {
-        write!(out, "\n## {}\n\n{}\n\n", group.heading, group.about).unwrap();
+        let _ = write!(out, "\n## {}\n\n{}\n\n", group.heading, group.about);
         diagram(&mut out, &group.tables);
         details(&mut out, &group.tables);
     }
     out.push_str("\n## Sequences\n\nNumbers the command side hands out (ids of items, orders, posts, rooms ...):\n");
     for sequence in sequences {
-        write!(out, "\n* `{sequence}`").unwrap();
+        let _ = write!(out, "\n* `{sequence}`");
     }
     out.push('\n');
     out
@@ -39,7 +40,7 @@ pub(crate) fn render(groups: &[Group<'_>], sequences: &[String]) -> String {
 fn diagram(out: &mut String, tables: &[&Table]) {
     out.push_str("```mermaid\nerDiagram\n");
     for table in tables {
-        writeln!(out, "    {} {{", table.name).unwrap();
+        let _ = writeln!(out, "    {} {{", table.name);
         for column in &table.columns {
             attribute(out, column);
         }
@@ -47,27 +48,25 @@ fn diagram(out: &mut String, tables: &[&Table]) {
     }
     for table in tables {
         for key in &table.foreign_keys {
-            writeln!(
+            let _ = writeln!(
                 out,
                 "    {} ||--o{{ {} : \"{}\"",
                 key.references,
                 table.name,
                 key.columns.join(", ")
-            )
-            .unwrap();
+            );
         }
     }
     out.push_str("```\n");
 }
 
 fn attribute(out: &mut String, column: &Column) {
-    write!(
+    let _ = write!(
         out,
         "        {} {}",
         mermaid_type(&column.data_type),
         column.name
-    )
-    .unwrap();
+    );
     let keys: Vec<&str> = [
         (column.primary_key, "PK"),
         (column.foreign_key, "FK"),
@@ -77,7 +76,7 @@ fn attribute(out: &mut String, column: &Column) {
     .filter_map(|(has, key)| has.then_some(key))
     .collect();
     if !keys.is_empty() {
-        write!(out, " {}", keys.join(", ")).unwrap();
+        let _ = write!(out, " {}", keys.join(", "));
     }
     if column.nullable {
         out.push_str(" \"nullable\"");
@@ -125,12 +124,11 @@ fn details(out: &mut String, tables: &[&Table]) {
             .map(|c| (&c.name, &c.definition))
             .chain(table.indexes.iter().map(|i| (&i.name, &i.definition)));
         for (item, definition) in rows {
-            writeln!(
+            let _ = writeln!(
                 out,
                 "| {name} | `{item}` | `{}` |",
                 definition.replace('|', "\\|")
-            )
-            .unwrap();
+            );
         }
     }
 }

@@ -89,7 +89,11 @@ impl TestApp {
             args.push("--platform-mail-enabled=false".to_owned());
         }
         let mut transport_args = Vec::new();
-        if testing::transport() == Transport::Kafka {
+        // Topics a test names (another instance's, kept across a restore) win.
+        let topics_given = extra
+            .iter()
+            .any(|arg| arg.starts_with("--kafka-topic-prefix"));
+        if testing::transport() == Transport::Kafka && !topics_given {
             let kafka = testing::kafka_config();
             transport_args.push(format!("--kafka-brokers={}", kafka.brokers));
             transport_args.push(format!("--kafka-topic-prefix={}", kafka.topic_prefix));
