@@ -5,10 +5,12 @@
 //! interface, and the mail server the email worker sends to. In modules of their own:
 //! nginx's routes ([`nginx_routes`], over the [`nginx_conf`] model), the collection of
 //! logs by Alloy into Loki ([`log_collection`], reading [`alloy_syntax`]) and Grafana's
-//! data sources and dashboards ([`grafana`]).
+//! data sources and dashboards ([`grafana`]); the image's user and healthcheck
+//! ([`image`]).
 
 mod alloy_syntax;
 mod grafana;
+mod image;
 mod log_collection;
 mod nginx_conf;
 mod nginx_routes;

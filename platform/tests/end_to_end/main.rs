@@ -6,6 +6,7 @@
 
 mod support;
 
+mod backup_restore;
 mod bad_input;
 mod board_authorization;
 mod board_posts;
