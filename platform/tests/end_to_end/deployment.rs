@@ -4,14 +4,16 @@
 //! reach (Prometheus on their metrics listeners), what is published beyond the loopback
 //! interface, and the mail server the email worker sends to. In modules of their own:
 //! nginx's routes ([`nginx_routes`], over the [`nginx_conf`] model), the collection of
-//! logs by Alloy into Loki ([`log_collection`], reading [`alloy_syntax`]) and Grafana's
-//! data sources and dashboards ([`grafana`]).
+//! logs by Alloy into Loki ([`log_collection`], reading [`alloy_syntax`]), Grafana's
+//! data sources and dashboards ([`grafana`]), and the alert rules and the metrics the
+//! dashboards and rules query ([`prometheus`]).
 
 mod alloy_syntax;
 mod grafana;
 mod log_collection;
 mod nginx_conf;
 mod nginx_routes;
+mod prometheus;
 
 use std::{
     collections::{BTreeMap, BTreeSet},
