@@ -435,6 +435,16 @@ async fn metrics_report_the_process_cpu_and_memory_and_database_connections_in_u
     assert!(cpu > 0.0, "{cpu} s of CPU");
     let main = [r#"pool="main""#];
     assert_eq!(sample(&text, "db_pool_connections_max", &main), Some(8.0));
+    // Exported before the first hit, so a rate over it counts that hit.
+    assert_eq!(
+        sample(
+            &text,
+            "cache_requests_total",
+            &[r#"cache="order_pages""#, r#"outcome="hit""#]
+        ),
+        Some(0.0),
+        "{text}"
+    );
     // Exported before the first drop, so an alert on its increase sees that drop.
     assert_eq!(
         sample(&text, "chat_streams_dropped_total", &[r#"reason="slow""#]),
