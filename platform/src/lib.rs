@@ -110,10 +110,12 @@ pub async fn build(config: Config) -> anyhow::Result<Server> {
         services.push(command_api::start(&command, pool.clone(), tokens.clone(), &shutdown).await?);
     }
     if runs(Part::Query) {
-        services.push(query_api::start(&query, pool, Some(source), tokens, &shutdown).await?);
+        services
+            .push(query_api::start(&query, pool.clone(), Some(source), tokens, &shutdown).await?);
     }
     services.push(service_kit::server::Service {
         tasks,
+        pools: vec![(service_kit::sampled::MAIN_POOL, pool)],
         ..Default::default()
     });
     Ok(Server::bind(common.listen(8080), services, shutdown).await?)

@@ -214,7 +214,8 @@ async fn run(config: &Config, pool: PgPool) -> anyhow::Result<()> {
     )?);
     let service = Service {
         tasks,
-        checks: vec![("postgres", health::postgres(pool))],
+        checks: vec![("postgres", health::postgres(pool.clone()))],
+        pools: vec![(service_kit::sampled::MAIN_POOL, pool)],
         ..Service::default()
     };
     Server::bind(config.common.listen(8083), vec![service], shutdown)

@@ -4,8 +4,9 @@
 //! reach (Prometheus on their metrics listeners), what is published beyond the loopback
 //! interface, and the mail server the email worker sends to. In modules of their own:
 //! nginx's routes ([`nginx_routes`], over the [`nginx_conf`] model), the collection of
-//! logs by Alloy into Loki ([`log_collection`], reading [`alloy_syntax`]) and Grafana's
-//! data sources and dashboards ([`grafana`]); the image's user and healthcheck
+//! logs by Alloy into Loki ([`log_collection`], reading [`alloy_syntax`]), Grafana's
+//! data sources and dashboards ([`grafana`]), the alert rules and the metrics the
+//! dashboards and rules query ([`prometheus`]); the image's user and healthcheck
 //! ([`image`]).
 
 mod alloy_syntax;
@@ -14,6 +15,7 @@ mod image;
 mod log_collection;
 mod nginx_conf;
 mod nginx_routes;
+mod prometheus;
 
 use std::{
     collections::{BTreeMap, BTreeSet},
