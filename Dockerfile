@@ -32,5 +32,9 @@ USER app
 ENV HTTP_ADDR=0.0.0.0:8080 \
     LOG_FORMAT=json
 EXPOSE 8080
+# Unhealthy while /readyz fails (PostgreSQL, or Kafka when configured, out of reach) or the
+# process does not answer; the port follows HTTP_ADDR. Exit status 1, as Docker expects.
+HEALTHCHECK --interval=5s --timeout=3s --start-period=30s --retries=12 \
+    CMD curl -fsS -o /dev/null "http://127.0.0.1:${HTTP_ADDR##*:}/readyz" || exit 1
 # All-in-one by default; compose overrides with command-api, query-api or projector.
 CMD ["platform"]

@@ -44,6 +44,11 @@ pub struct CommandSettings {
     #[arg(long, env = "RELAY_ENABLED", default_value_t = true, action = clap::ArgAction::Set)]
     pub relay_enabled: bool,
 
+    /// Milliseconds the broker has to acknowledge a relayed event; past them the relay's
+    /// batch fails and is sent again from the relay's checkpoint.
+    #[arg(long, env = "RELAY_DELIVERY_TIMEOUT_MS", default_value_t = 30_000, value_parser = clap::value_parser!(u64).range(1..=3_600_000))]
+    pub relay_delivery_timeout_ms: u64,
+
     #[command(flatten)]
     pub identity: IdentityConfig,
 
@@ -259,7 +264,8 @@ pub async fn start(
         let probe = event_log::kafka::probe(kafka.clone());
         service.checks.push(("kafka", health::check(probe)));
         if settings.relay_enabled {
-            let relay = Relay::new(pool, kafka)?;
+            let timeout = Duration::from_millis(settings.relay_delivery_timeout_ms);
+            let relay = Relay::with_delivery_timeout(pool, kafka, timeout)?;
             service
                 .tasks
                 .push(tokio::spawn(relay.run(shutdown.clone())));
@@ -283,8 +289,9 @@ pub async fn build(config: Config) -> anyhow::Result<Server> {
     .await?;
     let shutdown = CancellationToken::new();
     let telemetry = service_kit::telemetry::start(&pool, &shutdown);
-    let mut service = start(&config, pool, tokens, &shutdown).await?;
+    let mut service = start(&config, pool.clone(), tokens, &shutdown).await?;
     service.tasks.extend(telemetry);
+    service.pools.push((service_kit::sampled::MAIN_POOL, pool));
     Ok(Server::bind(common.listen(PORT), vec![service], shutdown).await?)
 }
 

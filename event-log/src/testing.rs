@@ -69,6 +69,30 @@ impl TestDatabase {
         }
     }
 
+    /// A database of its own with nothing in it, not even the migrations (a restore's
+    /// target).
+    pub async fn empty() -> Self {
+        let server = server_url();
+        let name = format!("t_{}", Uuid::new_v4().simple());
+        let mut admin = PgConnection::connect(&format!("{server}/postgres"))
+            .await
+            .expect("connect to the postgres database");
+        sqlx::query(&format!("CREATE DATABASE {name}"))
+            .execute(&mut admin)
+            .await
+            .expect("create an empty test database");
+        let url = format!("{server}/{name}");
+        let pool = database::connect(&url, 10)
+            .await
+            .unwrap_or_else(|err| panic!("cannot connect to {url}: {err}"));
+        Self {
+            name,
+            url,
+            pool,
+            server,
+        }
+    }
+
     /// Closes the pool and drops the database (with any connection still open).
     pub async fn drop(self) {
         // A listener still holding a pooled connection would make close() wait forever.

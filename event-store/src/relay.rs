@@ -34,38 +34,62 @@ const CHECKPOINT: &str = "kafka";
 pub const LOCK_CHECK: Duration = Duration::from_secs(1);
 /// The longest an idle leader waits for news before it reads the log anyway.
 const IDLE: Duration = Duration::from_secs(30);
+/// How long the broker has to acknowledge an event before its batch fails by default.
+pub const DELIVERY_TIMEOUT: Duration = Duration::from_secs(30);
 
 pub struct Relay {
     pool: PgPool,
     kafka: KafkaConfig,
     producer: FutureProducer,
+    delivery_timeout: Duration,
 }
 
 impl Relay {
     pub fn new(pool: PgPool, kafka: KafkaConfig) -> Result<Self, StoreError> {
+        Self::with_delivery_timeout(pool, kafka, DELIVERY_TIMEOUT)
+    }
+
+    /// A relay whose batch fails when the broker has not acknowledged every event of it
+    /// within `delivery_timeout`; the relay then starts again from its checkpoint.
+    pub fn with_delivery_timeout(
+        pool: PgPool,
+        kafka: KafkaConfig,
+        delivery_timeout: Duration,
+    ) -> Result<Self, StoreError> {
         let producer = kafka
             .client_config()
             .set("enable.idempotence", "true")
             .set("acks", "all")
             .set("linger.ms", "2")
             .set("compression.type", "lz4")
-            .set("message.timeout.ms", "30000")
+            .set(
+                "message.timeout.ms",
+                delivery_timeout.as_millis().to_string(),
+            )
             .create()?;
         Ok(Self {
             pool,
             kafka,
             producer,
+            delivery_timeout,
         })
     }
 
     /// Relays until cancelled, retrying with backoff after any failure.
-    pub async fn run(self, shutdown: CancellationToken) {
+    pub async fn run(mut self, shutdown: CancellationToken) {
         let mut backoff = Duration::from_millis(200);
         while !shutdown.is_cancelled() {
             match self.lead(&shutdown).await {
                 Ok(()) => return,
                 Err(err) => {
                     tracing::error!(error = %err, "relay failed; restarting from its checkpoint");
+                    // An idempotent producer whose messages timed out in flight is left
+                    // waiting for a new producer epoch, which not every broker grants; a
+                    // new producer starts clean (consumers skip what it sends twice).
+                    match producer(&self.kafka, self.delivery_timeout) {
+                        Ok(producer) => self.producer = producer,
+                        Err(err) => tracing::error!(error = %err, "relay producer not recreated"),
+                    }
                     tokio::select! {
                         _ = tokio::time::sleep(backoff) => {}
                         _ = shutdown.cancelled() => return,
@@ -141,7 +165,7 @@ impl Relay {
                 .key(&event.stream_id)
                 .payload(payload)
                 .headers(headers);
-            deliveries.push(self.producer.send(record, Duration::from_secs(30)));
+            deliveries.push(self.producer.send(record, self.delivery_timeout));
         }
         try_join_all(deliveries)
             .await
@@ -164,6 +188,22 @@ impl Relay {
                 .await?,
         )
     }
+}
+
+/// An idempotent producer that gives up on an event the broker has not acknowledged
+/// within `delivery_timeout`.
+fn producer(kafka: &KafkaConfig, delivery_timeout: Duration) -> Result<FutureProducer, StoreError> {
+    Ok(kafka
+        .client_config()
+        .set("enable.idempotence", "true")
+        .set("acks", "all")
+        .set("linger.ms", "2")
+        .set("compression.type", "lz4")
+        .set(
+            "message.timeout.ms",
+            delivery_timeout.as_millis().to_string(),
+        )
+        .create()?)
 }
 
 /// Waits for news of appends (at most [`IDLE`], in case a notice was missed), checking

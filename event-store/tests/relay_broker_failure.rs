@@ -1,7 +1,9 @@
 //! The relay with a broker that stops answering part-way through a batch: the checkpoint
 //! never passes what Kafka acknowledged, so a relay that takes over after the failure
 //! publishes every event the broker did not get. (A relay that moved its checkpoint when
-//! it sent, before the acknowledgements, loses the rest of the batch here.)
+//! it sent, before the acknowledgements, loses the rest of the batch here.) A relay whose
+//! batch fails, the broker having acknowledged nothing within the delivery timeout,
+//! starts again from its checkpoint and sends the batch again.
 
 // Test support code unwraps too: a panic there is the test failing, with its cause.
 #![allow(clippy::unwrap_used)]
@@ -27,11 +29,16 @@ const EVENTS: i64 = 3000;
 /// sockets between relay and broker can hold, so a batch is never wholly on its way when
 /// the broker stops.
 const PADDING: usize = 16 * 1024;
+/// The delivery timeout of the relay that outlives the broker's absence: long enough for
+/// a batch of [`SMALL_PADDING`] events, far shorter than the absence.
+const DELIVERY_TIMEOUT: Duration = Duration::from_secs(2);
+/// Its events' padding: a batch of them the broker takes well within the timeout.
+const SMALL_PADDING: usize = 2 * 1024;
 
-/// An event carrying `PADDING` pseudo-random hexadecimal digits.
-fn large_event(n: i64) -> NewEvent {
+/// An event carrying `padding` pseudo-random hexadecimal digits.
+fn padded_event(n: i64, padding: usize) -> NewEvent {
     let mut state = (n as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    let padding: String = (0..PADDING)
+    let padding: String = (0..padding)
         .map(|_| {
             state = state
                 .wrapping_mul(6_364_136_223_846_793_005)
@@ -87,7 +94,7 @@ async fn a_broker_failing_mid_batch_loses_no_event_of_the_relay() {
         .map(|n| {
             let store = store.clone();
             async move {
-                let events = vec![large_event(n)];
+                let events = vec![padded_event(n, PADDING)];
                 let appended = request(&format!("item-{n}"), ExpectedVersion::NoStream, events);
                 store.append(appended).await.unwrap();
             }
@@ -137,6 +144,80 @@ async fn a_broker_failing_mid_batch_loses_no_event_of_the_relay() {
     })
     .await
     .expect("the relay that took over reached the head of the log");
+    let published = positions_in_topic(&kafka, "items", EVENTS as usize).await;
+    let missing: Vec<i64> = (1..=EVENTS).filter(|p| !published.contains(p)).collect();
+    assert!(
+        missing.is_empty(),
+        "{} events lost, from position {:?}",
+        missing.len(),
+        missing.first()
+    );
+    stop.cancel();
+    db.drop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_broker_away_past_the_delivery_timeout_fails_the_batch_and_the_relay_resends_it() {
+    let db = TestDatabase::new().await;
+    let store = EventStore::new(db.pool.clone());
+    stream::iter(1..=EVENTS)
+        .map(|n| {
+            let store = store.clone();
+            async move {
+                let events = vec![padded_event(n, SMALL_PADDING)];
+                let appended = request(&format!("item-{n}"), ExpectedVersion::NoStream, events);
+                store.append(appended).await.unwrap();
+            }
+        })
+        .buffer_unordered(64)
+        .collect::<()>()
+        .await;
+    let broker = FrozenBroker::start();
+    let kafka = KafkaConfig::new(
+        broker.brokers.clone(),
+        format!("t{}.", uuid::Uuid::new_v4().simple()),
+    );
+    let stop = CancellationToken::new();
+    let relay = tokio::spawn(
+        Relay::with_delivery_timeout(db.pool.clone(), kafka.clone(), DELIVERY_TIMEOUT)
+            .unwrap()
+            .run(stop.clone()),
+    );
+
+    tokio::time::timeout(Duration::from_secs(60), async {
+        while relay_checkpoint(&db.pool).await == 0 {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    })
+    .await
+    .expect("the relay published a first batch");
+    // Away for several delivery timeouts: the batch in flight fails, and so do the
+    // relay's tries to start again while the broker is gone.
+    broker.freeze();
+    let at_failure = relay_checkpoint(&db.pool).await;
+    tokio::time::sleep(DELIVERY_TIMEOUT * 4).await;
+    assert_eq!(
+        relay_checkpoint(&db.pool).await,
+        at_failure,
+        "the checkpoint moved while the broker acknowledged nothing"
+    );
+    assert!(
+        at_failure < EVENTS,
+        "the whole log went out before the broker froze"
+    );
+    broker.thaw();
+
+    tokio::time::timeout(Duration::from_secs(120), async {
+        while relay_checkpoint(&db.pool).await < EVENTS {
+            assert!(
+                !relay.is_finished(),
+                "the relay gave up after a failed batch"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await
+    .expect("the same relay reached the head of the log");
     let published = positions_in_topic(&kafka, "items", EVENTS as usize).await;
     let missing: Vec<i64> = (1..=EVENTS).filter(|p| !published.contains(p)).collect();
     assert!(

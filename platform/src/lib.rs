@@ -40,6 +40,26 @@ pub struct Config {
 
     #[command(flatten)]
     pub projector: projector::ProjectorSettings,
+
+    /// The projector's operator commands (replay, list, tables) on this database; without
+    /// one (or with `run`) the process serves
+    #[command(subcommand)]
+    pub operation: Option<projector::Command>,
+}
+
+impl Config {
+    /// The operator command asked for, as the projector binary would run it; `None` when
+    /// the process is to serve.
+    pub fn operator_command(&self) -> Option<projector::Config> {
+        match self.operation.clone()? {
+            projector::Command::Run => None,
+            command => Some(projector::Config {
+                common: self.common.clone(),
+                settings: self.projector.clone(),
+                command: Some(command),
+            }),
+        }
+    }
 }
 
 /// One of the services the all-in-one process may run.
@@ -90,10 +110,12 @@ pub async fn build(config: Config) -> anyhow::Result<Server> {
         services.push(command_api::start(&command, pool.clone(), tokens.clone(), &shutdown).await?);
     }
     if runs(Part::Query) {
-        services.push(query_api::start(&query, pool, Some(source), tokens, &shutdown).await?);
+        services
+            .push(query_api::start(&query, pool.clone(), Some(source), tokens, &shutdown).await?);
     }
     services.push(service_kit::server::Service {
         tasks,
+        pools: vec![(service_kit::sampled::MAIN_POOL, pool)],
         ..Default::default()
     });
     Ok(Server::bind(common.listen(8080), services, shutdown).await?)

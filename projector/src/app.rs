@@ -58,6 +58,9 @@ pub enum Command {
     },
     /// List the projections and how far each has applied the log.
     List,
+    /// Print the read models' tables, one a line: what a backup of the store of record
+    /// leaves out, since `replay` rebuilds them from the events.
+    Tables,
 }
 
 /// The event source the configuration asks for.
@@ -145,17 +148,10 @@ fn spawn_followers(
 
 /// Runs the chosen command to completion.
 pub async fn main(config: Config) -> anyhow::Result<()> {
-    let common = &config.common;
-    // No statement timeout unless one is set: batches and replays may run long.
-    let pool = database::connect_and_migrate_limited(
-        &common.database_url,
-        common.db_pool_size,
-        common.statement_timeout(0),
-    )
-    .await?;
     match config.command.clone().unwrap_or(Command::Run) {
-        Command::Run => run(&config, pool).await,
+        Command::Run => run(&config, connect(&config.common).await?).await,
         Command::Replay { projection } => {
+            let pool = connect(&config.common).await?;
             let projection = crate::projections()
                 .into_iter()
                 .find(|p| p.name() == projection)
@@ -172,6 +168,7 @@ pub async fn main(config: Config) -> anyhow::Result<()> {
             Ok(())
         }
         Command::List => {
+            let pool = connect(&config.common).await?;
             for projection in crate::projections() {
                 let (behind, seconds) = crate::lag::measure(&pool, projection.as_ref()).await?;
                 println!(
@@ -182,7 +179,26 @@ pub async fn main(config: Config) -> anyhow::Result<()> {
             }
             Ok(())
         }
+        // Known without a database: a backup asks before it connects.
+        Command::Tables => {
+            for projection in crate::projections() {
+                for table in projection.tables() {
+                    println!("{table}");
+                }
+            }
+            Ok(())
+        }
     }
+}
+
+async fn connect(common: &CommonConfig) -> anyhow::Result<PgPool> {
+    // No statement timeout unless one is set: batches and replays may run long.
+    Ok(database::connect_and_migrate_limited(
+        &common.database_url,
+        common.db_pool_size,
+        common.statement_timeout(0),
+    )
+    .await?)
 }
 
 async fn run(config: &Config, pool: PgPool) -> anyhow::Result<()> {
@@ -198,7 +214,8 @@ async fn run(config: &Config, pool: PgPool) -> anyhow::Result<()> {
     )?);
     let service = Service {
         tasks,
-        checks: vec![("postgres", health::postgres(pool))],
+        checks: vec![("postgres", health::postgres(pool.clone()))],
+        pools: vec![(service_kit::sampled::MAIN_POOL, pool)],
         ..Service::default()
     };
     Server::bind(config.common.listen(8083), vec![service], shutdown)

@@ -297,7 +297,8 @@ pub async fn build(config: Config) -> anyhow::Result<Server> {
     .await?;
     let shutdown = CancellationToken::new();
     let telemetry = service_kit::telemetry::start(&pool, &shutdown);
-    let mut service = start(&config, pool, None, tokens, &shutdown).await?;
+    let mut service = start(&config, pool.clone(), None, tokens, &shutdown).await?;
     service.tasks.extend(telemetry);
+    service.pools.push((service_kit::sampled::MAIN_POOL, pool));
     Ok(Server::bind(common.listen(PORT), vec![service], shutdown).await?)
 }

@@ -142,6 +142,12 @@ where
                 .time_to_live(TIME_TO_LIVE)
                 .build()
         });
+        // Both outcomes exported at zero from the start: a rate over a series that first
+        // appears at its nth hit would miss those n hits.
+        for outcome in ["hit", "miss"] {
+            metrics::counter!("cache_requests_total", "cache" => name, "outcome" => outcome)
+                .increment(0);
+        }
         Self {
             name,
             entries,

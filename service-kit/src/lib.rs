@@ -13,6 +13,8 @@
 //! - [`log_levels`]: the log filter and capture level admins set, followed by every
 //!   process.
 //! - [`metrics`]: the Prometheus recorder, per-route request metrics, `/metrics`.
+//! - [`sampled`]: what `/metrics` reads when scraped: the process's CPU and memory, the
+//!   database pools' connections.
 //! - [`health`]: `/healthz` and `/readyz`.
 //! - [`server`]: services merged into one server with ops routes, served until shutdown;
 //!   `/metrics` on a listener of its own.
@@ -53,6 +55,7 @@ pub mod public_url;
 pub mod rate_limit;
 pub mod response;
 pub mod restart;
+pub mod sampled;
 pub mod server;
 pub mod shutdown;
 pub mod telemetry;

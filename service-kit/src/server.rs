@@ -6,6 +6,7 @@
 use std::{future::Future, net::SocketAddr};
 
 use axum::{Router, routing::get};
+use sqlx::PgPool;
 use tokio::{net::TcpListener, task::JoinHandle};
 use tokio_util::sync::CancellationToken;
 use utoipa::openapi::OpenApi;
@@ -13,6 +14,7 @@ use utoipa::openapi::OpenApi;
 use crate::{
     connections::{self, ConnectionLimits},
     docs, health, layers,
+    sampled::Sampled,
 };
 
 /// Where a server listens, and what its connections may take.
@@ -38,6 +40,9 @@ pub struct Service {
     pub drain: Vec<CancellationToken>,
     /// Routes that take bodies larger than the default limit.
     pub larger_bodies: Vec<layers::LargerBodies>,
+    /// Database pools whose connections `/metrics` reports, by name (services of one
+    /// process sharing a pool name it once).
+    pub pools: Vec<(&'static str, PgPool)>,
 }
 
 /// A bound server for one or more services (several in the all-in-one mode).
@@ -49,6 +54,7 @@ pub struct Server {
     shutdown: CancellationToken,
     drain: Vec<CancellationToken>,
     tasks: Vec<JoinHandle<()>>,
+    sampled: Sampled,
 }
 
 impl Server {
@@ -68,6 +74,7 @@ impl Server {
         let mut documents = Vec::new();
         let mut tasks = Vec::new();
         let mut drain = Vec::new();
+        let mut pools: Vec<(&'static str, PgPool)> = Vec::new();
         let mut limits = layers::Limits::default();
         for service in services {
             router = router.merge(service.router);
@@ -80,6 +87,11 @@ impl Server {
             tasks.extend(service.tasks);
             drain.extend(service.drain);
             limits.larger_bodies.extend(service.larger_bodies);
+            for (name, pool) in service.pools {
+                if !pools.iter().any(|(known, _)| *known == name) {
+                    pools.push((name, pool));
+                }
+            }
         }
         let router = router.merge(health::routes(checks));
         let router = if documents.is_empty() {
@@ -98,6 +110,7 @@ impl Server {
             shutdown,
             drain,
             tasks,
+            sampled: Sampled::new(pools),
         })
     }
 
@@ -135,7 +148,9 @@ impl Server {
             }
             stop.cancel();
         };
-        let metrics = Router::new().route("/metrics", get(crate::metrics::render));
+        let metrics = Router::new()
+            .route("/metrics", get(crate::sampled::render))
+            .with_state(self.sampled);
         tokio::join!(
             signalled,
             connections::serve(self.listener, self.router, self.limits, stop.cancelled()),

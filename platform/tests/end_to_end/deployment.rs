@@ -3,16 +3,20 @@
 //! variable given to a service, the Kafka topics, the services nginx and Prometheus
 //! reach (Prometheus on their metrics listeners), what is published beyond the loopback
 //! interface, and the mail server the email worker sends to. In modules of their own:
-//! nginx's routes ([`nginx_routes`], over the [`nginx_conf`] model of the template as
-//! compose renders it), the collection of
-//! logs by Alloy into Loki ([`log_collection`], reading [`alloy_syntax`]) and Grafana's
-//! data sources and dashboards ([`grafana`]).
+//! nginx's routes ([`nginx_routes`], over the [`nginx_conf`] model of the
+//! template as compose renders it), the collection of
+//! logs by Alloy into Loki ([`log_collection`], reading [`alloy_syntax`]), Grafana's
+//! data sources and dashboards ([`grafana`]), the alert rules and the metrics the
+//! dashboards and rules query ([`prometheus`]); the image's user and healthcheck
+//! ([`image`]).
 
 mod alloy_syntax;
 mod grafana;
+mod image;
 mod log_collection;
 mod nginx_conf;
 mod nginx_routes;
+mod prometheus;
 
 use std::{
     collections::{BTreeMap, BTreeSet},

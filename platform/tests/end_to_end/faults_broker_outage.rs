@@ -4,15 +4,14 @@
 //! checkpoint until the broker acknowledges, and the consumers pick up where they were:
 //! every acknowledged write is readable afterwards, once.
 //!
-//! The broker is frozen (`SIGSTOP`) and thawed (`SIGCONT`) rather than restarted: the
-//! Tansu build the tests use keeps topics in memory only, so a restarted broker would
-//! come back empty, a loss no client of it could repair.
+//! The broker is frozen (`SIGSTOP`) and thawed (`SIGCONT`): its clients' connections stay
+//! open and silent, unlike a restart (`faults_broker_restart.rs`), where they are refused.
 
-use std::{path::PathBuf, process::Command, time::Duration};
+use std::time::Duration;
 
 use crate::support::{
+    broker::Broker,
     load::{self, Load},
-    private_postgres::free_port,
     processes::Processes,
 };
 
@@ -37,52 +36,4 @@ async fn a_broker_outage_under_writes_loses_and_doubles_nothing() {
     let created = load::created_in_log(&processes.db.pool).await;
     load::assert_all_readable_once(&tally, &platform.base, created).await;
     processes.stop(vec![platform]).await;
-}
-
-/// A Tansu broker of the test's own, started by `scripts/start-tansu`; killed on drop.
-struct Broker {
-    addr: String,
-    pid: String,
-    log: PathBuf,
-}
-
-impl Broker {
-    fn start() -> Self {
-        let port = free_port();
-        let log = std::env::temp_dir().join(format!("tansu-{}.log", uuid::Uuid::new_v4()));
-        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../scripts/start-tansu");
-        let output = Command::new(script)
-            .arg(port.to_string())
-            .arg(&log)
-            .output()
-            .expect("scripts/start-tansu runs");
-        assert!(
-            output.status.success(),
-            "the broker did not start: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        let pid = String::from_utf8(output.stdout).unwrap().trim().to_owned();
-        Self {
-            addr: format!("127.0.0.1:{port}"),
-            pid,
-            log,
-        }
-    }
-
-    fn signal(&self, signal: &str) {
-        let status = Command::new("kill")
-            .arg(format!("-{signal}"))
-            .arg(&self.pid)
-            .status()
-            .unwrap();
-        assert!(status.success(), "kill -{signal} {} failed", self.pid);
-    }
-}
-
-impl Drop for Broker {
-    fn drop(&mut self) {
-        // A frozen broker ignores SIGTERM until thawed; SIGKILL ends it either way.
-        let _ = Command::new("kill").args(["-KILL", &self.pid]).status();
-        let _ = std::fs::remove_file(&self.log);
-    }
 }

@@ -6,6 +6,7 @@
 
 mod support;
 
+mod backup_restore;
 mod bad_input;
 mod board_authorization;
 mod board_posts;
@@ -32,9 +33,11 @@ mod errors_levels;
 mod errors_masking;
 mod errors_sentry_sdk;
 mod faults_broker_outage;
+mod faults_broker_restart;
 mod faults_postgres_restart;
 mod faults_process_kill;
 mod faults_slow_stream;
+mod fresh_machine;
 mod housekeeping;
 mod identity_auth;
 mod identity_authorization;

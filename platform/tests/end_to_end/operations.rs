@@ -407,3 +407,87 @@ async fn the_openapi_documents_list_the_prompts_endpoints() {
     }
     app.stop().await;
 }
+
+/// The value of the sample of `metric` whose labels contain every one of `labels`.
+fn sample(text: &str, metric: &str, labels: &[&str]) -> Option<f64> {
+    text.lines()
+        .filter(|line| {
+            line.strip_prefix(metric)
+                .is_some_and(|rest| rest.starts_with(' ') || rest.starts_with('{'))
+        })
+        .find(|line| labels.iter().all(|l| line.contains(l)))
+        .and_then(|line| line.rsplit(' ').next()?.parse().ok())
+}
+
+#[tokio::test]
+async fn metrics_report_the_process_cpu_and_memory_and_database_connections_in_use() {
+    let app = TestApp::spawn().await;
+    let created = app.create_item("lamp").await;
+    json(
+        app.get_at(&item_path(1), position_of(&created)).await,
+        StatusCode::OK,
+    )
+    .await;
+    let text = metrics(&app).await;
+    let memory = sample(&text, "process_resident_memory_bytes", &[]).expect("memory");
+    assert!(memory > 1_048_576.0, "{memory} bytes resident");
+    let cpu = sample(&text, "process_cpu_seconds_total", &[]).expect("CPU time");
+    assert!(cpu > 0.0, "{cpu} s of CPU");
+    let main = [r#"pool="main""#];
+    assert_eq!(sample(&text, "db_pool_connections_max", &main), Some(8.0));
+    // Exported before the first hit, so a rate over it counts that hit.
+    assert_eq!(
+        sample(
+            &text,
+            "cache_requests_total",
+            &[r#"cache="order_pages""#, r#"outcome="hit""#]
+        ),
+        Some(0.0),
+        "{text}"
+    );
+    // Exported before the first drop, so an alert on its increase sees that drop.
+    assert_eq!(
+        sample(&text, "chat_streams_dropped_total", &[r#"reason="slow""#]),
+        Some(0.0),
+        "{text}"
+    );
+
+    // Reads waiting on a lock each hold a connection of the pool until it is released.
+    let mut lock = app.db.pool.begin().await.unwrap();
+    sqlx::query("LOCK TABLE items IN ACCESS EXCLUSIVE MODE")
+        .execute(&mut *lock)
+        .await
+        .unwrap();
+    let waiting: Vec<_> = (1..=3)
+        .map(|size| {
+            let read = app
+                .client
+                .get(format!("{}/api/v1/items?page=1&size={size}", app.base));
+            tokio::spawn(async move { read.send().await.unwrap() })
+        })
+        .collect();
+    let in_use = || async { sample(&metrics(&app).await, "db_pool_connections_in_use", &main) };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(3);
+    while in_use().await.is_none_or(|n| n < 3.0) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "three blocked reads, {:?} connections in use",
+            in_use().await
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    lock.rollback().await.unwrap();
+    for read in waiting {
+        assert_eq!(read.await.unwrap().status(), StatusCode::OK);
+    }
+    let text = metrics(&app).await;
+    let (in_use, idle) = (
+        sample(&text, "db_pool_connections_in_use", &main).unwrap(),
+        sample(&text, "db_pool_connections_idle", &main).unwrap(),
+    );
+    assert!(
+        in_use < 3.0 && in_use + idle <= 8.0,
+        "{in_use} in use, {idle} idle"
+    );
+    app.stop().await;
+}

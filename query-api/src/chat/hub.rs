@@ -92,6 +92,10 @@ pub enum RegisterError {
 
 impl Hub {
     pub fn new(max_streams_per_user: usize) -> Self {
+        // Exported at zero from the start: an alert on its increase then sees the first
+        // drop too, which a series first scraped at 1 would hide.
+        metrics::counter!("chat_streams_dropped_total", "reason" => "slow").increment(0);
+        metrics::gauge!("chat_streams_open").increment(0.0);
         Self {
             state: Mutex::new(State {
                 rooms: HashMap::new(),

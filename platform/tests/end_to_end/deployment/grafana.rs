@@ -18,7 +18,7 @@ use super::{
 };
 
 /// Every file of a directory of the repository with the extension `ext`.
-fn files(dir: &str, ext: &str) -> Vec<PathBuf> {
+pub(super) fn files(dir: &str, ext: &str) -> Vec<PathBuf> {
     let mut found: Vec<PathBuf> = fs::read_dir(repository().join(dir))
         .unwrap_or_else(|err| panic!("reading {dir}: {err}"))
         .map(|entry| entry.unwrap().path())
@@ -28,7 +28,7 @@ fn files(dir: &str, ext: &str) -> Vec<PathBuf> {
     found
 }
 
-fn relative(path: &Path) -> String {
+pub(super) fn relative(path: &Path) -> String {
     path.strip_prefix(repository())
         .unwrap()
         .to_string_lossy()
@@ -78,7 +78,7 @@ fn grafana_queries_the_loki_of_the_stack() {
 }
 
 /// The provisioned dashboards, by file.
-fn dashboards() -> Vec<(String, Value)> {
+pub(super) fn dashboards() -> Vec<(String, Value)> {
     let compose = compose();
     let (_, grafana) = running(&compose, "grafana/grafana");
     let providers: Vec<Value> = files("deploy/grafana/provisioning/dashboards", "yml")

@@ -3,6 +3,7 @@
 
 pub(crate) mod accounts;
 pub(crate) mod authorization;
+pub(crate) mod broker;
 pub(crate) mod browser;
 pub(crate) mod chat;
 pub(crate) mod email;
@@ -48,7 +49,11 @@ impl TestApp {
 
     /// Spawns with extra command-line settings (e.g. `--read-wait-timeout-ms=300`).
     pub(crate) async fn spawn_with(extra: &[&str]) -> Self {
-        let db = TestDatabase::new().await;
+        Self::spawn_on(TestDatabase::new().await, extra).await
+    }
+
+    /// Spawns on `db` (a database a test prepared, e.g. restored from a backup).
+    pub(crate) async fn spawn_on(db: TestDatabase, extra: &[&str]) -> Self {
         let mail_dir = std::env::temp_dir().join(format!("platform-mail-{}", db.name));
         let mut args = vec![
             "platform".to_owned(),
@@ -86,7 +91,11 @@ impl TestApp {
             args.push("--platform-mail-enabled=false".to_owned());
         }
         let mut transport_args = Vec::new();
-        if testing::transport() == Transport::Kafka {
+        // Topics a test names (another instance's, kept across a restore) win.
+        let topics_given = extra
+            .iter()
+            .any(|arg| arg.starts_with("--kafka-topic-prefix"));
+        if testing::transport() == Transport::Kafka && !topics_given {
             let kafka = testing::kafka_config();
             transport_args.push(format!("--kafka-brokers={}", kafka.brokers));
             transport_args.push(format!("--kafka-topic-prefix={}", kafka.topic_prefix));

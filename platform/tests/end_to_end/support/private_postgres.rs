@@ -5,7 +5,12 @@
 //!
 //! The binaries are the newest `/usr/lib/postgresql/<version>/bin` (where Debian's
 //! packages, which `scripts/ensure-postgres` starts, put them), or the folder named by
-//! `TEST_POSTGRES_BIN`. Missing binaries fail the test.
+//! `TEST_POSTGRES_BIN` (scripts/test names the wheel's of `scripts/install-postgres` on a
+//! machine without them). Missing binaries fail the test.
+//!
+//! `initdb` and `postgres` refuse to run as root. As root they run as the `postgres` user
+//! Debian's packages create, or, on a machine without it, as `nobody` in a user namespace
+//! (as `scripts/ensure-postgres` runs its private server).
 
 use std::{
     path::{Path, PathBuf},
@@ -96,13 +101,8 @@ impl PrivatePostgres {
         self.dir.join("server.log").display().to_string()
     }
 
-    fn as_root() -> bool {
-        let uid = Command::new("id").arg("-u").output().expect("`id -u` runs");
-        String::from_utf8_lossy(&uid.stdout).trim() == "0"
-    }
-
     fn chown(&self) {
-        if Self::as_root() {
+        if owner() == Owner::PostgresUser {
             let status = Command::new("chown")
                 .args(["-R", "postgres:postgres"])
                 .arg(&self.dir)
@@ -116,14 +116,7 @@ impl PrivatePostgres {
     /// succeeded.
     fn run(&self, program: &str, args: &[&str]) {
         let program = self.bin.join(program);
-        let mut command = if Self::as_root() {
-            let mut command = Command::new("runuser");
-            command.args(["-u", "postgres", "--"]).arg(&program);
-            command
-        } else {
-            Command::new(&program)
-        };
-        let output = command
+        let output = as_owner(&program)
             .args(args)
             .current_dir(&self.dir)
             .output()
@@ -141,18 +134,57 @@ impl PrivatePostgres {
 
 impl Drop for PrivatePostgres {
     fn drop(&mut self) {
-        let program = self.bin.join("pg_ctl");
-        let mut command = if Self::as_root() {
-            let mut command = Command::new("runuser");
-            command.args(["-u", "postgres", "--"]).arg(&program);
-            command
-        } else {
-            Command::new(&program)
-        };
-        let _ = command
+        let _ = as_owner(&self.bin.join("pg_ctl"))
             .args(["-D", &self.data(), "-m", "immediate", "-w", "stop"])
             .output();
         let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// Whom the server's programs run as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Owner {
+    /// This user, not root.
+    Me,
+    /// Root: the `postgres` user (the cluster's directory is given to it).
+    PostgresUser,
+    /// Root on a machine without a `postgres` user: `nobody` in a user namespace, where
+    /// root's files are its own.
+    Namespace,
+}
+
+fn owner() -> Owner {
+    let uid = Command::new("id").arg("-u").output().expect("`id -u` runs");
+    if String::from_utf8_lossy(&uid.stdout).trim() != "0" {
+        return Owner::Me;
+    }
+    let postgres = Command::new("id")
+        .arg("postgres")
+        .output()
+        .expect("`id` runs");
+    if postgres.status.success() {
+        Owner::PostgresUser
+    } else {
+        Owner::Namespace
+    }
+}
+
+/// A command that runs `program` as [`owner`].
+fn as_owner(program: &Path) -> Command {
+    match owner() {
+        Owner::Me => Command::new(program),
+        Owner::PostgresUser => {
+            let mut command = Command::new("runuser");
+            command.args(["-u", "postgres", "--"]).arg(program);
+            command
+        }
+        Owner::Namespace => {
+            let mut command = Command::new("unshare");
+            command
+                .args(["--user", "--map-user=65534", "--map-group=65534"])
+                .arg(program);
+            command
+        }
     }
 }
 

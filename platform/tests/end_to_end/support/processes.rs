@@ -9,7 +9,10 @@ use std::{
     time::{Duration, Instant},
 };
 
-use event_log::testing::{self, TestDatabase, Transport};
+use event_log::{
+    kafka::KafkaConfig,
+    testing::{self, TestDatabase, Transport},
+};
 use reqwest::Client;
 use serde_json::Value;
 
@@ -22,6 +25,8 @@ const START_LIMIT: Duration = Duration::from_secs(60);
 pub(crate) struct Processes {
     pub db: TestDatabase,
     pub client: Client,
+    /// The broker and topics events move through, in Kafka mode.
+    pub kafka: Option<KafkaConfig>,
     transport_args: Vec<String>,
 }
 
@@ -34,6 +39,13 @@ pub(crate) struct PlatformProcess {
     child: Child,
 }
 
+fn kafka_args(kafka: &KafkaConfig) -> Vec<String> {
+    vec![
+        format!("--kafka-brokers={}", kafka.brokers),
+        format!("--kafka-topic-prefix={}", kafka.topic_prefix),
+    ]
+}
+
 impl Processes {
     pub(crate) async fn new() -> Self {
         Self::on(TestDatabase::new().await)
@@ -41,12 +53,8 @@ impl Processes {
 
     /// Processes on `db`, wherever it lives.
     pub(crate) fn on(db: TestDatabase) -> Self {
-        let mut transport_args = Vec::new();
-        if testing::transport() == Transport::Kafka {
-            let kafka = testing::kafka_config();
-            transport_args.push(format!("--kafka-brokers={}", kafka.brokers));
-            transport_args.push(format!("--kafka-topic-prefix={}", kafka.topic_prefix));
-        }
+        let kafka = (testing::transport() == Transport::Kafka).then(testing::kafka_config);
+        let transport_args = kafka.as_ref().map(kafka_args).unwrap_or_default();
         let client = Client::builder()
             .timeout(Duration::from_secs(30))
             .build()
@@ -54,17 +62,16 @@ impl Processes {
         Self {
             db,
             client,
+            kafka,
             transport_args,
         }
     }
 
     /// The same, moving events through the broker at `brokers` (topics of their own).
     pub(crate) fn with_kafka(mut self, brokers: &str) -> Self {
-        let prefix = format!("t{}.", uuid::Uuid::new_v4().simple());
-        self.transport_args = vec![
-            format!("--kafka-brokers={brokers}"),
-            format!("--kafka-topic-prefix={prefix}"),
-        ];
+        let kafka = KafkaConfig::new(brokers, format!("t{}.", uuid::Uuid::new_v4().simple()));
+        self.transport_args = kafka_args(&kafka);
+        self.kafka = Some(kafka);
         self
     }
 
