@@ -83,7 +83,9 @@ use utoipa::OpenApi;
 struct CommandApiDoc;
 
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    CommandApiDoc::openapi()
+    let mut document = CommandApiDoc::openapi();
+    service_kit::docs::aliases::document(&mut document, crate::seed_paths::ALIASES);
+    document
 }
 
 #[cfg(test)]
