@@ -23,6 +23,7 @@ use utoipa::OpenApi;
         crate::orders::handlers::move_order,
         crate::board::posts::create_post,
         crate::board::posts::update_post,
+        crate::board::post_patch::patch_post,
         crate::board::posts::delete_post,
         crate::board::comments::add_comment,
         crate::board::comments::delete_comment,

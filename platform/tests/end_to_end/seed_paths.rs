@@ -20,6 +20,7 @@ use crate::support::{
 enum Who {
     Nobody,
     Ada,
+    Bob,
     Admin,
 }
 
@@ -32,6 +33,8 @@ enum Expect {
     Status(u16),
     /// This error status and code, in the error envelope.
     Error(u16, &'static str),
+    /// `200` with these fields (JSON) of `data` at these values.
+    Fields(&'static str),
 }
 
 /// One call of the walk. `{name}` in the path and body is a value of the fixture.
@@ -63,8 +66,8 @@ const fn case(
     }
 }
 
-use Expect::{Error, Same, Status};
-use Who::{Ada, Admin, Nobody};
+use Expect::{Error, Fields, Same, Status};
+use Who::{Ada, Admin, Bob, Nobody};
 
 /// Every seed path, in an order where each deletion comes after the rest of its target's
 /// calls and the logout after every call of the session it ends.
@@ -73,6 +76,7 @@ fn cases() -> Vec<Case> {
     let post = || Method::POST;
     let put = || Method::PUT;
     let delete = || Method::DELETE;
+    let patch = || Method::PATCH;
     vec![
         // Seed 000.
         case(
@@ -373,6 +377,63 @@ fn cases() -> Vec<Case> {
             None,
             Status(200),
         ),
+        // Absent fields keep their value.
+        case(
+            "`PATCH /api/v1/posts/{id}`",
+            Ada,
+            patch(),
+            "/api/v1/posts/{post2}",
+            Some(r#"{"title":"Renamed"}"#),
+            Fields(r#"{"title":"Renamed","content":"Text","version":2}"#),
+        ),
+        case(
+            "`PATCH /api/v1/posts/{id}`",
+            Admin,
+            patch(),
+            "/api/v1/posts/{post2}",
+            Some(r#"{"content":"New"}"#),
+            Fields(r#"{"title":"Renamed","content":"New","version":3}"#),
+        ),
+        case(
+            "`PATCH /api/v1/posts/{id}`",
+            Ada,
+            patch(),
+            "/api/v1/posts/{post2}",
+            Some(r#"{}"#),
+            Fields(r#"{"title":"Renamed","content":"New"}"#),
+        ),
+        case(
+            "`PATCH /api/v1/posts/{id}`",
+            Ada,
+            patch(),
+            "/api/v1/posts/{post2}",
+            Some(r#"{"title":" "}"#),
+            Error(422, "INVALID_INPUT"),
+        ),
+        case(
+            "`PATCH /api/v1/posts/{id}`",
+            Ada,
+            patch(),
+            "/api/v1/posts/{post2}",
+            Some(r#"{"title":"A","author":"x"}"#),
+            Error(422, "INVALID_INPUT"),
+        ),
+        case(
+            "`PATCH /api/v1/posts/{id}`",
+            Bob,
+            patch(),
+            "/api/v1/posts/{post2}",
+            Some(r#"{"title":"Mine"}"#),
+            Error(403, "FORBIDDEN"),
+        ),
+        case(
+            "`PATCH /api/v1/posts/{id}`",
+            Nobody,
+            patch(),
+            "/api/v1/posts/{post2}",
+            Some(r#"{"title":"Mine"}"#),
+            Error(401, "UNAUTHORIZED"),
+        ),
         case(
             "`POST /api/v1/posts/{id}/comments`",
             Ada,
@@ -563,6 +624,7 @@ fn cases() -> Vec<Case> {
 /// What the cases act on, made through the canonical paths.
 struct Fixture {
     ada: Account,
+    bob: Account,
     admin: Account,
     values: HashMap<&'static str, String>,
 }
@@ -593,7 +655,7 @@ impl Fixture {
         .await;
         let values = HashMap::from([
             ("ada", ada.id.clone()),
-            ("bob", bob.id),
+            ("bob", bob.id.clone()),
             ("item", item.to_string()),
             ("post", first.to_string()),
             ("post2", second.to_string()),
@@ -602,7 +664,12 @@ impl Fixture {
             ("text", text.to_string()),
             ("profile", profile.to_string()),
         ]);
-        Self { ada, admin, values }
+        Self {
+            ada,
+            bob,
+            admin,
+            values,
+        }
     }
 
     fn fill(&self, template: &str) -> String {
@@ -617,6 +684,7 @@ impl Fixture {
         match who {
             Nobody => None,
             Ada => Some(&self.ada),
+            Bob => Some(&self.bob),
             Admin => Some(&self.admin),
         }
     }
@@ -662,6 +730,13 @@ async fn check(app: &TestApp, fixture: &Fixture, case: &Case, response: reqwest:
             let status = StatusCode::from_u16(status).unwrap();
             let body = support::json(response, status).await;
             assert_eq!(body["status"], "ok", "{what}: {body}");
+        }
+        Fields(fields) => {
+            let data = support::json(response, StatusCode::OK).await["data"].clone();
+            let fields: Value = serde_json::from_str(fields).unwrap();
+            for (name, value) in fields.as_object().unwrap() {
+                assert_eq!(&data[name], value, "{what}: {name} of {data}");
+            }
         }
         Error(status, code) => {
             let status = StatusCode::from_u16(status).unwrap();
