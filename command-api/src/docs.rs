@@ -15,6 +15,7 @@ use utoipa::OpenApi;
         crate::identity::sessions::refresh,
         crate::identity::sessions::logout,
         crate::identity::members::change_profile,
+        crate::seed_paths::change_user,
         crate::identity::members::change_password,
         crate::identity::members::delete_member,
         crate::identity::members::block_member,
@@ -86,6 +87,7 @@ struct CommandApiDoc;
 pub fn openapi() -> utoipa::openapi::OpenApi {
     let mut document = CommandApiDoc::openapi();
     service_kit::docs::aliases::document(&mut document, crate::seed_paths::ALIASES);
+    crate::seed_paths::deprecate(&mut document);
     document
 }
 

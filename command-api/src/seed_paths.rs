@@ -4,17 +4,29 @@
 //! deprecated copies of the canonical operations.
 
 use axum::{
-    Router, middleware,
-    routing::{post, put},
+    Router,
+    extract::State,
+    http::HeaderMap,
+    middleware,
+    response::Response,
+    routing::{patch, post, put},
 };
 use service_kit::{
+    ApiError, Json, Path,
+    auth::Caller,
     docs::aliases::Alias,
+    error::{ErrorBody, Unauthorized},
     rate_limit::{self, RateLimit},
 };
 use utoipa::openapi::HttpMethod;
+use uuid::Uuid;
 
 use crate::{
-    AppState, board, chat, email, identity,
+    AppState, board, chat, email,
+    identity::{
+        self,
+        members::{ProfileInput, change_profile},
+    },
     items::handlers as items,
     prompts::{books, data, profiles, public_scripts::handlers as scripts},
 };
@@ -147,6 +159,35 @@ pub fn router(auth_limit: RateLimit, item_limit: Option<RateLimit>) -> Router<Ap
         .route("/send-email", post(email::handlers::request_email))
         .route("/api/users/logout", post(identity::sessions::logout))
         .route("/api/chats", post(chat::rooms::create_room))
+        .route("/api/v1/users/{id}", patch(change_user))
+}
+
+/// The production API's `PATCH /users/{id}`: `PATCH /api/v1/users/me` when `id` is the
+/// caller's own; no one changes another's account (403).
+#[utoipa::path(
+    patch, path = "/api/v1/users/{id}", tag = "users",
+    summary = "Deprecated: use PATCH /api/v1/users/me",
+    params(("id" = Uuid, Path, description = "The caller's own user id")),
+    request_body = ProfileInput,
+    responses(
+        (status = 200, description = "Changed", body = inline(service_kit::Envelope<identity::handlers::AccountWritten>), headers(("X-Position" = i64))),
+        Unauthorized,
+        (status = 403, description = "Another user's account", body = ErrorBody),
+        (status = 422, description = "Invalid name", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn change_user(
+    state: State<AppState>,
+    caller: Caller,
+    Path(id): Path<Uuid>,
+    headers: HeaderMap,
+    input: Json<ProfileInput>,
+) -> Result<Response, ApiError> {
+    if id != caller.user_id {
+        return Err(ApiError::forbidden("only one's own account is changed"));
+    }
+    change_profile(state, caller, headers, input).await
 }
 
 /// The GPT Supporter's paths of profiles, reference books and texts, and public scripts.
@@ -177,4 +218,13 @@ fn prompts() -> Router<AppState> {
             "/api/v1/public-script/create",
             post(scripts::create_public_script),
         )
+}
+
+/// Marks the seed paths documented by their own handlers (not copies) as deprecated.
+pub fn deprecate(document: &mut utoipa::openapi::OpenApi) {
+    let user = document.paths.paths.get_mut("/api/v1/users/{id}");
+    let operation = user.and_then(|item| item.patch.as_mut());
+    operation
+        .expect("PATCH /api/v1/users/{id} is documented")
+        .deprecated = Some(utoipa::openapi::Deprecated::True);
 }

@@ -377,6 +377,38 @@ fn cases() -> Vec<Case> {
             None,
             Status(200),
         ),
+        case(
+            "`PATCH /api/v1/users/{id}`",
+            Ada,
+            patch(),
+            "/api/v1/users/{ada}",
+            Some(r#"{"name":"Ada L"}"#),
+            Fields(r#"{"name":"Ada L","email":"ada@example.com"}"#),
+        ),
+        case(
+            "`PATCH /api/v1/users/{id}`",
+            Ada,
+            patch(),
+            "/api/v1/users/{bob}",
+            Some(r#"{"name":"Not Bob"}"#),
+            Error(403, "FORBIDDEN"),
+        ),
+        case(
+            "`PATCH /api/v1/users/{id}`",
+            Ada,
+            patch(),
+            "/api/v1/users/{ada}",
+            Some(r#"{"name":""}"#),
+            Error(422, "INVALID_INPUT"),
+        ),
+        case(
+            "`PATCH /api/v1/users/{id}`",
+            Nobody,
+            patch(),
+            "/api/v1/users/{ada}",
+            Some(r#"{"name":"Ada"}"#),
+            Error(401, "UNAUTHORIZED"),
+        ),
         // Absent fields keep their value.
         case(
             "`PATCH /api/v1/posts/{id}`",
