@@ -110,6 +110,15 @@ pub const ALIASES: &[Alias] = &[
         "/api/v1/public-script/create",
         "/api/v1/public-scripts",
     ),
+    // The account's one changeable field is its name: the seed's PUT of the profile
+    // replaces just what the canonical PATCH changes.
+    Alias {
+        method: HttpMethod::Put,
+        path: "/api/v1/users/me",
+        canonical: "/api/v1/users/me",
+        canonical_method: Some(HttpMethod::Patch),
+        fixed: &[],
+    },
 ];
 
 const fn alias(method: HttpMethod, path: &'static str, canonical: &'static str) -> Alias {
@@ -117,6 +126,7 @@ const fn alias(method: HttpMethod, path: &'static str, canonical: &'static str) 
         method,
         path,
         canonical,
+        canonical_method: None,
         fixed: &[],
     }
 }
@@ -160,6 +170,7 @@ pub fn router(auth_limit: RateLimit, item_limit: Option<RateLimit>) -> Router<Ap
         .route("/api/users/logout", post(identity::sessions::logout))
         .route("/api/chats", post(chat::rooms::create_room))
         .route("/api/v1/users/{id}", patch(change_user))
+        .route("/api/v1/users/me", put(change_profile))
 }
 
 /// The production API's `PATCH /users/{id}`: `PATCH /api/v1/users/me` when `id` is the

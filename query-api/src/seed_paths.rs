@@ -58,6 +58,7 @@ const fn alias(
         method: HttpMethod::Get,
         path,
         canonical,
+        canonical_method: None,
         fixed,
     }
 }

@@ -136,6 +136,8 @@ fn cases() -> Vec<Case> {
         case("`users/signup` (POST)", Nobody, post(), "/api/v1/users/signup", Some(r#"{"email":"fay@example.com","password":"Analytical1","name":"Fay"}"#), Status(201)),
         case("`users/signin` (POST)", Nobody, post(), "/api/v1/users/signin", Some(r#"{"email":"fay@example.com","password":"Analytical1"}"#), Status(200)),
         case("`users/me` (GET)", Ada, get(), "/api/v1/users/me", None, Status(200)),
+        case("`users/me` (PUT)", Ada, put(), "/api/v1/users/me", Some(r#"{"name":"Ada Lovelace"}"#), Fields(r#"{"name":"Ada Lovelace"}"#)),
+        case("`users/me` (PUT)", Ada, put(), "/api/v1/users/me", Some(r#"{"name":""}"#), Error(422, "INVALID_INPUT")),
         case("`gpt-sys-infos?page=` (GET)", Ada, get(), "/api/v1/gpt-sys-infos?page=1", None, Same("/api/v1/profiles?page=1")),
         case("`gpt-sys-infos/create` (POST)", Ada, post(), "/api/v1/gpt-sys-infos/create", Some( r#"{"language":"en","major":"Physics","understanding_level":2,"ref_book_ids":[],"ref_data_ids":[]}"#),
             Status(201),

@@ -12,8 +12,11 @@ pub struct Alias {
     pub method: HttpMethod,
     /// The seed's path, with the canonical operation's parameter names.
     pub path: &'static str,
-    /// The canonical operation's path (same method).
+    /// The canonical operation's path.
     pub canonical: &'static str,
+    /// The canonical operation's method, when it is not the seed's (a seed's `PUT` that
+    /// replaces what the canonical `PATCH` changes).
+    pub canonical_method: Option<HttpMethod>,
     /// Query parameters the alias fixes (e.g. `type=direct`), left out of its document.
     pub fixed: &'static [&'static str],
 }
@@ -43,11 +46,12 @@ pub fn document(openapi: &mut OpenApi, aliases: &[Alias]) {
 
 fn canonical<'a>(openapi: &'a mut OpenApi, alias: &Alias) -> Option<&'a Operation> {
     let item = openapi.paths.paths.get_mut(alias.canonical)?;
-    slot(item, &alias.method).as_ref()
+    let method = alias.canonical_method.as_ref().unwrap_or(&alias.method);
+    slot(item, method).as_ref()
 }
 
 fn mark(operation: &mut Operation, alias: &Alias) {
-    let method = method_name(&alias.method);
+    let method = method_name(alias.canonical_method.as_ref().unwrap_or(&alias.method));
     let fixed = if alias.fixed.is_empty() {
         String::new()
     } else {
@@ -116,6 +120,7 @@ mod tests {
             method: HttpMethod::Get,
             path: "/things",
             canonical: "/api/v1/things",
+            canonical_method: None,
             fixed: &[],
         }];
         document(&mut openapi, &aliases);
