@@ -233,23 +233,24 @@ pub async fn start(
     if let Some(admin) = settings.identity.admin.account() {
         crate::identity::admin::ensure(&state, &admin).await?;
     }
+    let item_limit = NonZeroU32::new(settings.identity.anonymous_write_rate_limit_per_minute)
+        .map(|limit| RateLimit::per_minute(limit, settings.identity.trust_proxy_headers));
+    let auth_limit = RateLimit::per_minute(
+        settings.identity.auth_rate_limit_per_minute,
+        settings.identity.trust_proxy_headers,
+    );
     let mut service = Service {
-        router: crate::items::router(
-            NonZeroU32::new(settings.identity.anonymous_write_rate_limit_per_minute)
-                .map(|limit| RateLimit::per_minute(limit, settings.identity.trust_proxy_headers)),
-        )
-        .merge(crate::orders::router())
-        .merge(crate::board::router())
-        .merge(crate::chat::router())
-        .merge(crate::email::router())
-        .merge(crate::errors::router())
-        .merge(crate::errors::levels::router())
-        .merge(crate::prompts::router())
-        .merge(crate::identity::router(RateLimit::per_minute(
-            settings.identity.auth_rate_limit_per_minute,
-            settings.identity.trust_proxy_headers,
-        )))
-        .with_state(state),
+        router: crate::items::router(item_limit.clone())
+            .merge(crate::orders::router())
+            .merge(crate::board::router())
+            .merge(crate::chat::router())
+            .merge(crate::email::router())
+            .merge(crate::errors::router())
+            .merge(crate::errors::levels::router())
+            .merge(crate::prompts::router())
+            .merge(crate::identity::router(auth_limit.clone()))
+            .merge(crate::seed_paths::router(auth_limit, item_limit))
+            .with_state(state),
         checks: vec![("postgres", health::postgres(pool.clone()))],
         tasks: revocations
             .into_iter()

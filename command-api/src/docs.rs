@@ -15,6 +15,7 @@ use utoipa::OpenApi;
         crate::identity::sessions::refresh,
         crate::identity::sessions::logout,
         crate::identity::members::change_profile,
+        crate::seed_paths::change_user,
         crate::identity::members::change_password,
         crate::identity::members::delete_member,
         crate::identity::members::block_member,
@@ -23,6 +24,7 @@ use utoipa::OpenApi;
         crate::orders::handlers::move_order,
         crate::board::posts::create_post,
         crate::board::posts::update_post,
+        crate::board::post_patch::patch_post,
         crate::board::posts::delete_post,
         crate::board::comments::add_comment,
         crate::board::comments::delete_comment,
@@ -83,7 +85,10 @@ use utoipa::OpenApi;
 struct CommandApiDoc;
 
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    CommandApiDoc::openapi()
+    let mut document = CommandApiDoc::openapi();
+    service_kit::docs::aliases::document(&mut document, crate::seed_paths::ALIASES);
+    crate::seed_paths::deprecate(&mut document);
+    document
 }
 
 #[cfg(test)]

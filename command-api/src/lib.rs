@@ -20,6 +20,7 @@
 //! - [`housekeeping`]: answered idempotency keys and ended sessions deleted once lapsed.
 //! - [`prompts`]: users' prompt profiles, reference books and texts (each the owner's
 //!   alone; at most 50 profiles a user), and the public scripts admins write.
+//! - [`seed_paths`]: the commands at the paths the original assignments named.
 //! - [`text`]: the rules of free-text fields.
 //! - [`docs`]: the OpenAPI document.
 
@@ -35,6 +36,7 @@ pub mod identity;
 pub mod items;
 pub mod orders;
 pub mod prompts;
+pub mod seed_paths;
 pub mod text;
 
 pub use app::{AppState, CommandSettings, Config, build, start};

@@ -273,6 +273,7 @@ pub async fn start(
             .merge(crate::errors::levels::router())
             .merge(crate::prompts::router())
             .merge(crate::pages::router())
+            .merge(crate::seed_paths::router())
             .with_state(state),
         checks,
         tasks,

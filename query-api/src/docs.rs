@@ -72,7 +72,9 @@ use utoipa::OpenApi;
 struct QueryApiDoc;
 
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    QueryApiDoc::openapi()
+    let mut document = QueryApiDoc::openapi();
+    service_kit::docs::aliases::document(&mut document, crate::seed_paths::ALIASES);
+    document
 }
 
 /// Declares the OpenAPI schema of a status type from `schemas`, whose crate knows nothing

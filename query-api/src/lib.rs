@@ -24,6 +24,7 @@
 //! - [`prompts`]: one's own prompt profiles (now, or as they were at a position, with
 //!   their history and dialogues), reference books and texts; the public scripts.
 //! - [`pages`]: the chat page, the errors dashboard and the session script they share.
+//! - [`seed_paths`]: the reads at the paths the original assignments named.
 //! - [`respond`]: responses rendered once, so cached bodies are sent as they are.
 //! - [`docs`]: the OpenAPI document.
 
@@ -44,6 +45,7 @@ pub mod pages;
 pub mod prompts;
 pub mod read_model;
 pub mod respond;
+pub mod seed_paths;
 pub mod snapshot;
 
 pub use app::{AppState, Config, QuerySettings, build, start};

@@ -1,9 +1,10 @@
 //! The board: posts with sequential ids, edited or deleted by their author or an admin,
-//! and comments on them.
+//! whole (`PUT`) or in part (`PATCH`, [`post_patch`]), and comments on them.
 
 pub mod aggregate;
 pub mod comments;
 pub mod input;
+pub mod post_patch;
 pub mod posts;
 
 use axum::{
@@ -20,7 +21,9 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/posts", post(posts::create_post))
         .route(
             "/api/v1/posts/{id}",
-            put(posts::update_post).delete(posts::delete_post),
+            put(posts::update_post)
+                .patch(post_patch::patch_post)
+                .delete(posts::delete_post),
         )
         .route("/api/v1/posts/{id}/comments", post(comments::add_comment))
         .route(

@@ -147,7 +147,7 @@ pub async fn update_post(
         by: Actor::of(&caller),
         at: command::now(),
     };
-    change(&state, &headers, context, id, command).await
+    change(&state, &headers, context, id, |_| Ok(command)).await
 }
 
 /// Delete a post and its comments (its author or an admin).
@@ -178,17 +178,18 @@ pub async fn delete_post(
     let command = PostCommand::DeletePost {
         by: Actor::of(&caller),
     };
-    change(&state, &headers, context, id, command).await
+    change(&state, &headers, context, id, |_| Ok(command)).await
 }
 
-/// Changes an existing post: replays a retry, or loads, checks `If-Match`, decides,
-/// appends and answers.
-async fn change(
+/// Changes an existing post: replays a retry, or loads, checks `If-Match`, makes the
+/// command from the post as loaded, decides, appends (expecting that version, so a change
+/// in between is a 409) and answers.
+pub(super) async fn change(
     state: &AppState,
     headers: &HeaderMap,
     context: CommandContext,
     id: i64,
-    command: PostCommand,
+    command: impl FnOnce(&Post) -> Result<PostCommand, ApiError>,
 ) -> Result<Response, ApiError> {
     let if_match = command::if_match(headers)?;
     let respond = |post, appended: &Appended| respond(post, appended, false);
@@ -197,6 +198,7 @@ async fn change(
     }
     let post = load_live(state, id).await?;
     let expected = command::expected_version(post.version, if_match)?;
+    let command = command(&post)?;
     let events = aggregate::decide_post(Some(&post), command).map_err(board_error)?;
     let target = Target::Stream(board::post_stream(id), expected);
     command::append(&state.store, &context, target, &events)

@@ -67,6 +67,7 @@ mod profiles_public_scripts;
 mod profiles_references;
 mod profiles_validation;
 mod query_restarts;
+mod seed_paths;
 mod smoke;
 mod smtp_server;
 mod stack;

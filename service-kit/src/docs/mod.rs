@@ -2,10 +2,12 @@
 //! so it works without internet access, and what every document holds to.
 //!
 //! Layout:
+//! - [`aliases`]: the seeds' own paths, documented as deprecated copies of canonical ones.
 //! - [`rejections`]: the statuses the shared extractors answer, documented everywhere.
 //! - [`refs`]: every `$ref` leads somewhere.
 //! - [`events`]: the schema of one event of a `text/event-stream` response.
 
+pub mod aliases;
 pub mod events;
 pub mod refs;
 pub mod rejections;
