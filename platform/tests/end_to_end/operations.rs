@@ -198,7 +198,10 @@ async fn the_openapi_documents_describe_the_bearer_scheme_and_the_identity_endpo
     ] {
         assert_eq!(operations(&command, path), ["post"], "{path}");
     }
-    assert_eq!(operations(&command, "/api/v1/users/me"), ["patch"]);
+    // PUT is the GPT supporter's (seed 004) path, kept as a deprecated alias of PATCH.
+    assert_eq!(operations(&command, "/api/v1/users/me"), ["patch", "put"]);
+    let put_me = &command["paths"]["/api/v1/users/me"]["put"];
+    assert_eq!(put_me["deprecated"], true, "{put_me}");
     assert_eq!(operations(&command, "/api/v1/members/{id}"), ["delete"]);
     assert_eq!(operations(&query, "/api/v1/users/me"), ["get"]);
     assert_eq!(operations(&query, "/api/v1/members"), ["get"]);
@@ -219,7 +222,7 @@ async fn the_openapi_documents_list_the_order_and_board_endpoints() {
         ("/api/v1/orders", vec!["post"]),
         ("/api/v1/orders/{number}/{action}", vec!["post"]),
         ("/api/v1/posts", vec!["post"]),
-        ("/api/v1/posts/{id}", vec!["delete", "put"]),
+        ("/api/v1/posts/{id}", vec!["delete", "patch", "put"]),
         ("/api/v1/posts/{id}/comments", vec!["post"]),
         ("/api/v1/posts/{id}/comments/{comment_id}", vec!["delete"]),
     ] {
