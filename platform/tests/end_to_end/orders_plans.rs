@@ -19,6 +19,10 @@ const MEMBERS: i64 = 10_000;
 /// sorting all of a busy member's orders would.
 const BUSY: i64 = 50_000;
 const BY_MEMBER: &[&str] = &["orders_by_member"];
+/// A busy member's orders (one in twenty) are found about as soon by walking the dates and
+/// skipping the others' as by their own index: the planner's pick between the two turns
+/// on its sample of the table, and either reads about a page's worth of rows.
+const BY_BUSY_MEMBER: &[&str] = &["orders_by_member", "orders_by_date"];
 const BY_DATE: &[&str] = &["orders_by_date"];
 const BY_STATUS_OR_DATE: &[&str] = &["orders_by_status", "orders_by_date"];
 
@@ -156,10 +160,10 @@ async fn every_listing_shape_walks_an_index_on_a_million_orders() {
     }
     .encode();
     let cases = [
-        (Role::User, "".to_owned(), BY_MEMBER),
-        (Role::User, "status=PAID".to_owned(), BY_MEMBER),
-        (Role::User, "sort=oldest&page=3".to_owned(), BY_MEMBER),
-        (Role::User, format!("cursor={deep}"), BY_MEMBER),
+        (Role::User, "".to_owned(), BY_BUSY_MEMBER),
+        (Role::User, "status=PAID".to_owned(), BY_BUSY_MEMBER),
+        (Role::User, "sort=oldest&page=3".to_owned(), BY_BUSY_MEMBER),
+        (Role::User, format!("cursor={deep}"), BY_BUSY_MEMBER),
         (Role::Admin, "".to_owned(), BY_DATE),
         (Role::Admin, "sort=oldest".to_owned(), BY_DATE),
         (Role::Admin, format!("cursor={deep}"), BY_DATE),
