@@ -56,17 +56,7 @@ impl Relay {
         kafka: KafkaConfig,
         delivery_timeout: Duration,
     ) -> Result<Self, StoreError> {
-        let producer = kafka
-            .client_config()
-            .set("enable.idempotence", "true")
-            .set("acks", "all")
-            .set("linger.ms", "2")
-            .set("compression.type", "lz4")
-            .set(
-                "message.timeout.ms",
-                delivery_timeout.as_millis().to_string(),
-            )
-            .create()?;
+        let producer = producer(&kafka, delivery_timeout)?;
         Ok(Self {
             pool,
             kafka,

@@ -86,15 +86,15 @@ async fn positions_in_topic(kafka: &KafkaConfig, context: &str, count: usize) ->
     seen
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn a_broker_failing_mid_batch_loses_no_event_of_the_relay() {
+/// A database whose log holds [`EVENTS`] item events carrying `padding` digits each.
+async fn log_of_padded_events(padding: usize) -> TestDatabase {
     let db = TestDatabase::new().await;
     let store = EventStore::new(db.pool.clone());
     stream::iter(1..=EVENTS)
         .map(|n| {
             let store = store.clone();
             async move {
-                let events = vec![padded_event(n, PADDING)];
+                let events = vec![padded_event(n, padding)];
                 let appended = request(&format!("item-{n}"), ExpectedVersion::NoStream, events);
                 store.append(appended).await.unwrap();
             }
@@ -102,11 +102,45 @@ async fn a_broker_failing_mid_batch_loses_no_event_of_the_relay() {
         .buffer_unordered(64)
         .collect::<()>()
         .await;
-    let broker = FrozenBroker::start();
-    let kafka = KafkaConfig::new(
+    db
+}
+
+/// Topics of their own on `broker`.
+fn topics_on(broker: &FrozenBroker) -> KafkaConfig {
+    KafkaConfig::new(
         broker.brokers.clone(),
         format!("t{}.", uuid::Uuid::new_v4().simple()),
+    )
+}
+
+/// Waits until the relay's checkpoint has moved: a first batch was acknowledged.
+async fn first_batch_published(pool: &PgPool) {
+    tokio::time::timeout(Duration::from_secs(60), async {
+        while relay_checkpoint(pool).await == 0 {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    })
+    .await
+    .expect("the relay published a first batch");
+}
+
+/// Every position of the log is in the items topic.
+async fn assert_topic_holds_the_log(kafka: &KafkaConfig) {
+    let published = positions_in_topic(kafka, "items", EVENTS as usize).await;
+    let missing: Vec<i64> = (1..=EVENTS).filter(|p| !published.contains(p)).collect();
+    assert!(
+        missing.is_empty(),
+        "{} events lost, from position {:?}",
+        missing.len(),
+        missing.first()
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_broker_failing_mid_batch_loses_no_event_of_the_relay() {
+    let db = log_of_padded_events(PADDING).await;
+    let broker = FrozenBroker::start();
+    let kafka = topics_on(&broker);
     let relay = tokio::spawn(
         Relay::new(db.pool.clone(), kafka.clone())
             .unwrap()
@@ -114,13 +148,7 @@ async fn a_broker_failing_mid_batch_loses_no_event_of_the_relay() {
     );
 
     // A first batch acknowledged; the broker fails while the relay sends the next one.
-    tokio::time::timeout(Duration::from_secs(60), async {
-        while relay_checkpoint(&db.pool).await == 0 {
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
-    })
-    .await
-    .expect("the relay published a first batch");
+    first_batch_published(&db.pool).await;
     broker.freeze();
     let at_failure = relay_checkpoint(&db.pool).await;
     assert!(
@@ -144,39 +172,16 @@ async fn a_broker_failing_mid_batch_loses_no_event_of_the_relay() {
     })
     .await
     .expect("the relay that took over reached the head of the log");
-    let published = positions_in_topic(&kafka, "items", EVENTS as usize).await;
-    let missing: Vec<i64> = (1..=EVENTS).filter(|p| !published.contains(p)).collect();
-    assert!(
-        missing.is_empty(),
-        "{} events lost, from position {:?}",
-        missing.len(),
-        missing.first()
-    );
+    assert_topic_holds_the_log(&kafka).await;
     stop.cancel();
     db.drop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_broker_away_past_the_delivery_timeout_fails_the_batch_and_the_relay_resends_it() {
-    let db = TestDatabase::new().await;
-    let store = EventStore::new(db.pool.clone());
-    stream::iter(1..=EVENTS)
-        .map(|n| {
-            let store = store.clone();
-            async move {
-                let events = vec![padded_event(n, SMALL_PADDING)];
-                let appended = request(&format!("item-{n}"), ExpectedVersion::NoStream, events);
-                store.append(appended).await.unwrap();
-            }
-        })
-        .buffer_unordered(64)
-        .collect::<()>()
-        .await;
+    let db = log_of_padded_events(SMALL_PADDING).await;
     let broker = FrozenBroker::start();
-    let kafka = KafkaConfig::new(
-        broker.brokers.clone(),
-        format!("t{}.", uuid::Uuid::new_v4().simple()),
-    );
+    let kafka = topics_on(&broker);
     let stop = CancellationToken::new();
     let relay = tokio::spawn(
         Relay::with_delivery_timeout(db.pool.clone(), kafka.clone(), DELIVERY_TIMEOUT)
@@ -184,13 +189,7 @@ async fn a_broker_away_past_the_delivery_timeout_fails_the_batch_and_the_relay_r
             .run(stop.clone()),
     );
 
-    tokio::time::timeout(Duration::from_secs(60), async {
-        while relay_checkpoint(&db.pool).await == 0 {
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
-    })
-    .await
-    .expect("the relay published a first batch");
+    first_batch_published(&db.pool).await;
     // Away for several delivery timeouts: the batch in flight fails, and so do the
     // relay's tries to start again while the broker is gone.
     broker.freeze();
@@ -218,14 +217,7 @@ async fn a_broker_away_past_the_delivery_timeout_fails_the_batch_and_the_relay_r
     })
     .await
     .expect("the same relay reached the head of the log");
-    let published = positions_in_topic(&kafka, "items", EVENTS as usize).await;
-    let missing: Vec<i64> = (1..=EVENTS).filter(|p| !published.contains(p)).collect();
-    assert!(
-        missing.is_empty(),
-        "{} events lost, from position {:?}",
-        missing.len(),
-        missing.first()
-    );
+    assert_topic_holds_the_log(&kafka).await;
     stop.cancel();
     db.drop().await;
 }

@@ -115,10 +115,7 @@ impl TestApp {
                 .await
                 .expect("server runs");
         });
-        let client = Client::builder()
-            .timeout(Duration::from_secs(30))
-            .build()
-            .unwrap();
+        let client = test_client();
         Self {
             base,
             metrics_base,
@@ -141,10 +138,7 @@ impl TestApp {
         stop: oneshot::Sender<()>,
         server: JoinHandle<()>,
     ) -> Self {
-        let client = Client::builder()
-            .timeout(Duration::from_secs(30))
-            .build()
-            .unwrap();
+        let client = test_client();
         Self {
             base,
             metrics_base,
@@ -412,5 +406,13 @@ pub(crate) fn position(response: &Response) -> i64 {
         .to_str()
         .unwrap()
         .parse()
+        .unwrap()
+}
+
+/// The client tests call a platform with: no request waits longer than 30 s.
+fn test_client() -> Client {
+    Client::builder()
+        .timeout(Duration::from_secs(30))
+        .build()
         .unwrap()
 }
