@@ -24,11 +24,20 @@ pub struct Account {
 /// What can be done to an existing account.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AccountCommand {
-    ChangeName { name: Name },
+    /// `None` keeps the current name (a partial update that changes nothing).
+    ChangeName {
+        name: Option<Name>,
+    },
     ChangePassword,
-    Block { by: Uuid },
-    Unblock { by: Uuid },
-    Delete { by: Uuid },
+    Block {
+        by: Uuid,
+    },
+    Unblock {
+        by: Uuid,
+    },
+    Delete {
+        by: Uuid,
+    },
 }
 
 /// Who holds an email address, from the address's stream, and its version.
@@ -64,7 +73,7 @@ pub fn decide(
         AccountCommand::ChangeName { name } => {
             IdentityEvent::UserProfileChanged(UserProfileChanged {
                 user_id,
-                name: name.into_inner(),
+                name: name.map_or_else(|| account.name.clone(), Name::into_inner),
             })
         }
         AccountCommand::ChangePassword => {

@@ -33,8 +33,8 @@ use crate::{
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ProfileInput {
-    /// 1 to 100 characters.
-    pub name: String,
+    /// 1 to 100 characters; absent keeps the current name.
+    pub name: Option<String>,
 }
 
 /// `PUT /api/v1/users/me/password`.
@@ -63,9 +63,15 @@ pub async fn change_profile(
     headers: HeaderMap,
     Json(input): Json<ProfileInput>,
 ) -> Result<Response, ApiError> {
-    let name = Name::parse(&input.name).map_err(|message| {
-        ApiError::invalid(message.clone()).with_details(json!({ "fields": { "name": message } }))
-    })?;
+    let name = input
+        .name
+        .as_deref()
+        .map(Name::parse)
+        .transpose()
+        .map_err(|message| {
+            ApiError::invalid(message.clone())
+                .with_details(json!({ "fields": { "name": message } }))
+        })?;
     let context = CommandContext::new(&headers, None, "ChangeProfile", &())?;
     let command = AccountCommand::ChangeName { name };
     let (account, appended) = change(&state, &context, &caller, caller.user_id, command).await?;

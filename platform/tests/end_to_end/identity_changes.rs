@@ -11,7 +11,7 @@ use support::{
 };
 
 #[tokio::test]
-async fn a_changed_name_shows_in_the_profile() {
+async fn a_changed_name_shows_in_the_profile_and_an_absent_one_is_kept() {
     let app = TestApp::spawn().await;
     let ada = app.sign_up("ada@example.com").await;
     let body = json!({ "name": "  Countess Lovelace " });
@@ -26,6 +26,19 @@ async fn a_changed_name_shows_in_the_profile() {
     let me = app.get_as(Some(&ada), "/api/v1/users/me", at).await;
     assert_eq!(
         json(me, StatusCode::OK).await["data"]["name"],
+        "Countess Lovelace"
+    );
+    // A partial update without the name keeps it.
+    let nothing = app
+        .send_as(
+            Some(&ada),
+            Method::PATCH,
+            "/api/v1/users/me",
+            Some(&json!({})),
+        )
+        .await;
+    assert_eq!(
+        json(nothing, StatusCode::OK).await["data"]["name"],
         "Countess Lovelace"
     );
     let empty = app

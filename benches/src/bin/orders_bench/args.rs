@@ -38,6 +38,16 @@ pub(crate) struct Args {
     #[arg(long, default_value = "http://127.0.0.1:9082")]
     pub uncached_metrics_url: Url,
 
+    /// Base URL of nginx in front of two or more query-api instances with their caches
+    /// (the deployment's load balancer), measured as a third target beside the other two.
+    #[arg(long, requires = "balanced_metrics_urls")]
+    pub balanced_url: Option<Url>,
+
+    /// The metrics listeners of the query-api instances behind `--balanced-url`,
+    /// comma-separated: their cache counters are added, and each must have served.
+    #[arg(long, value_delimiter = ',', requires = "balanced_url")]
+    pub balanced_metrics_urls: Vec<Url>,
+
     /// The platform's database: the seed writes its event log.
     #[arg(long, default_value = "postgres://postgres@127.0.0.1:5432/platform")]
     pub database_url: String,
@@ -83,6 +93,11 @@ pub(crate) struct Args {
     /// throughput, at most --rate].
     #[arg(long, value_parser = positive_rate)]
     pub uncached_rate: Option<f64>,
+
+    /// Requests per second of the latency phase through nginx [default: 80 % of its
+    /// measured throughput, at most --rate].
+    #[arg(long, value_parser = positive_rate)]
+    pub balanced_rate: Option<f64>,
 
     /// Most requests in flight in the latency phase (also the connection pool size).
     #[arg(long, default_value_t = 512, value_parser = clap::value_parser!(u32).range(1..=16_384))]

@@ -12,6 +12,11 @@
 //!    coordinated omission): uncached at `--uncached-rate` (default 80 % of its measured
 //!    throughput), cached at `--rate`.
 //!
+//! With `--balanced-url`, a third target, `nginx`, takes both phases after the cached one:
+//! the deployment's load balancer in front of two query-api instances with their caches,
+//! whose `/metrics` (`--balanced-metrics-urls`) show how the requests were spread; its
+//! open loop runs at `--balanced-rate` (default 80 % of its throughput, at most `--rate`).
+//!
 //! Every request is one of a fixed mix (70 % page 1, 15 % page 2, 10 % paid orders, 5 %
 //! oldest first) for one of the members, both chosen from the request number. Reports
 //! requests/s, p50/p99/p99.9/max latency, the cache hit ratio from the cached target's
@@ -53,8 +58,9 @@ const GOAL_PER_SECOND: f64 = 20_000.0;
 const GOAL_P99_US: u64 = 5_000;
 /// Orders placed through the API after the seed, as member 0.
 const SANITY_ORDERS: u32 = 5;
-/// Default uncached open-loop rate: this share of the uncached throughput.
-const UNCACHED_RATE_SHARE: f64 = 0.8;
+/// Default open-loop rate of the uncached and the load-balanced target: this share of its
+/// throughput.
+const OPEN_LOOP_RATE_SHARE: f64 = 0.8;
 
 /// How long the setup took.
 #[derive(Debug, Default, Serialize)]
@@ -96,8 +102,12 @@ pub struct Summary {
     throughput_cached: Option<PhaseResult>,
     latency_uncached: Option<PhaseResult>,
     latency_cached: Option<PhaseResult>,
+    throughput_balanced: Option<PhaseResult>,
+    latency_balanced: Option<PhaseResult>,
     /// Cached ÷ uncached requests/s of the throughput phase.
     cached_per_uncached: Option<f64>,
+    /// Through nginx ÷ cached direct requests/s of the throughput phase.
+    balanced_per_cached: Option<f64>,
     goal: Goal,
     failures: Vec<String>,
     passed: bool,
@@ -129,7 +139,10 @@ async fn main() -> ExitCode {
         throughput_cached: None,
         latency_uncached: None,
         latency_cached: None,
+        throughput_balanced: None,
+        latency_balanced: None,
         cached_per_uncached: None,
+        balanced_per_cached: None,
         goal: Goal {
             per_second: GOAL_PER_SECOND,
             p99_us: GOAL_P99_US,
@@ -158,6 +171,7 @@ async fn run(args: &Args, summary: &mut Summary) -> anyhow::Result<()> {
     let pool_size = args.concurrency.max(args.max_in_flight) as usize;
     let cached_client = api::client(pool_size)?;
     let uncached_client = api::client(pool_size)?;
+    let balanced_client = api::client(pool_size)?;
 
     eprintln!(
         "setup: registering and logging in {} members at {}",
@@ -239,10 +253,13 @@ async fn run(args: &Args, summary: &mut Summary) -> anyhow::Result<()> {
     seed::wait_projected(&db, last, last, seed_timeout)
         .await
         .context("waiting for the orders placed through the API")?;
-    let targets = [
+    let mut targets = vec![
         ("uncached", &uncached_client, &args.uncached_url),
         ("cached", &cached_client, &args.cached_url),
     ];
+    if let Some(url) = &args.balanced_url {
+        targets.push(("nginx", &balanced_client, url));
+    }
     let mismatches = check::verify_totals(
         &targets,
         &members,
@@ -262,17 +279,27 @@ async fn run(args: &Args, summary: &mut Summary) -> anyhow::Result<()> {
     let uncached = Arc::new(Target::new(
         "uncached",
         &args.uncached_url,
-        &args.uncached_metrics_url,
+        std::slice::from_ref(&args.uncached_metrics_url),
         uncached_client,
         &members,
     )?);
     let cached = Arc::new(Target::new(
         "cached",
         &args.cached_url,
-        &args.cached_metrics_url,
+        std::slice::from_ref(&args.cached_metrics_url),
         cached_client,
         &members,
     )?);
+    let balanced = match &args.balanced_url {
+        Some(url) => Some(Arc::new(Target::new(
+            "nginx",
+            url,
+            &args.balanced_metrics_urls,
+            balanced_client,
+            &members,
+        )?)),
+        None => None,
+    };
     let limits = args.limits();
     if args.phases.contains(&Phase::Throughput) {
         let concurrency = args.concurrency as usize;
@@ -286,6 +313,13 @@ async fn run(args: &Args, summary: &mut Summary) -> anyhow::Result<()> {
             "throughput",
             phases::throughput(&cached, concurrency, limits).await,
         );
+        if let Some(balanced) = &balanced {
+            summary.throughput_balanced = record(
+                &mut summary.failures,
+                "throughput",
+                phases::throughput(balanced, concurrency, limits).await,
+            );
+        }
     }
     if args.phases.contains(&Phase::Latency) {
         let in_flight = args.max_in_flight as usize;
@@ -295,7 +329,7 @@ async fn run(args: &Args, summary: &mut Summary) -> anyhow::Result<()> {
             .map(|t| t.measured.per_second);
         match args
             .uncached_rate
-            .or(measured.map(|m| (m * UNCACHED_RATE_SHARE).min(args.rate)))
+            .or(measured.map(|m| (m * OPEN_LOOP_RATE_SHARE).min(args.rate)))
         {
             Some(rate) if rate > 0.0 => {
                 summary.latency_uncached = record(
@@ -314,6 +348,21 @@ async fn run(args: &Args, summary: &mut Summary) -> anyhow::Result<()> {
             "latency",
             phases::latency(&cached, args.rate, in_flight, limits).await,
         );
+        if let Some(balanced) = &balanced {
+            let measured = summary
+                .throughput_balanced
+                .as_ref()
+                .map(|t| t.measured.per_second);
+            let rate = args
+                .balanced_rate
+                .or(measured.map(|m| (m * OPEN_LOOP_RATE_SHARE).min(args.rate)))
+                .unwrap_or(args.rate);
+            summary.latency_balanced = record(
+                &mut summary.failures,
+                "latency",
+                phases::latency(balanced, rate, in_flight, limits).await,
+            );
+        }
     }
     Ok(())
 }
@@ -339,14 +388,21 @@ fn record(
             result.measured.errors
         ));
     }
-    let lookups = result.cache.map_or(0, |c| c.hits + c.misses);
+    let lookups = result.cache.as_ref().map_or(0, |c| c.hits + c.misses);
+    let hits = result.cache.as_ref().map_or(0, |c| c.hits);
+    let spread = result
+        .cache
+        .as_ref()
+        .map_or(&[][..], |c| &c.lookups_per_instance[..]);
     match result.target {
-        "cached" if lookups == 0 => failures.push(format!(
+        "cached" | "nginx" if lookups == 0 => failures.push(format!(
             "{name}: /metrics counted no cache_requests_total{{cache=\"order_pages\"}} lookups"
         )),
-        "uncached" if result.cache.is_some_and(|c| c.hits > 0) => failures.push(format!(
-            "{name}: {} cache hits on the uncached target (CACHE_CAPACITY=0 should disable its cache)",
-            result.cache.map_or(0, |c| c.hits)
+        "nginx" if spread.contains(&0) => failures.push(format!(
+            "{name}: not every query-api instance served (lookups per instance {spread:?})"
+        )),
+        "uncached" if hits > 0 => failures.push(format!(
+            "{name}: {hits} cache hits on the uncached target (CACHE_CAPACITY=0 should disable its cache)"
         )),
         _ => {}
     }
@@ -361,6 +417,13 @@ fn finish(summary: &mut Summary) {
     {
         summary.cached_per_uncached =
             Some(cached.measured.per_second / uncached.measured.per_second);
+    }
+    if let (Some(cached), Some(balanced)) =
+        (&summary.throughput_cached, &summary.throughput_balanced)
+        && cached.measured.per_second > 0.0
+    {
+        summary.balanced_per_cached =
+            Some(balanced.measured.per_second / cached.measured.per_second);
     }
     let closed = summary
         .throughput_cached

@@ -30,8 +30,8 @@ const OK_PREFIX: &[u8] = br#"{"status":"ok""#;
 /// members' pre-formatted `Authorization` values.
 pub(crate) struct Target {
     pub name: &'static str,
-    /// Where its `/metrics` is served.
-    pub metrics: Url,
+    /// Where the `/metrics` of its query-api instances are served (several behind nginx).
+    pub metrics: Vec<Url>,
     client: Client,
     urls: Vec<Url>,
     auth: Vec<HeaderValue>,
@@ -41,7 +41,7 @@ impl Target {
     pub(crate) fn new(
         name: &'static str,
         base: &Url,
-        metrics: &Url,
+        metrics: &[Url],
         client: Client,
         members: &[Member],
     ) -> anyhow::Result<Self> {
@@ -51,7 +51,7 @@ impl Target {
             .collect::<anyhow::Result<_>>()?;
         Ok(Self {
             name,
-            metrics: metrics.clone(),
+            metrics: metrics.to_vec(),
             client,
             urls,
             auth: members.iter().map(|m| m.auth.clone()).collect(),
@@ -102,27 +102,43 @@ fn splitmix64(n: u64) -> u64 {
     z ^ (z >> 31)
 }
 
-/// Order page cache lookups during a phase's measured window.
-#[derive(Debug, Clone, Copy, Serialize)]
+/// Order page cache lookups during a phase's measured window, added over the target's
+/// instances.
+#[derive(Debug, Clone, Serialize)]
 pub(crate) struct CacheDelta {
     pub hits: u64,
     pub misses: u64,
     /// hits ÷ (hits + misses); None without lookups.
     pub hit_ratio: Option<f64>,
+    /// Each instance's lookups, in the order of its metrics URL: how the load was spread.
+    pub lookups_per_instance: Vec<u64>,
 }
 
 impl CacheDelta {
-    fn between(before: CacheCounts, after: CacheCounts) -> Option<Self> {
-        if !after.present {
+    /// The counters of each instance when the window opened and when it closed; None when
+    /// no instance has the counter.
+    fn between(before: &[CacheCounts], after: &[CacheCounts]) -> Option<Self> {
+        if !after.iter().any(|counts| counts.present) {
             return None;
         }
-        let hits = after.hits.saturating_sub(before.hits);
-        let misses = after.misses.saturating_sub(before.misses);
-        let lookups = hits + misses;
+        let deltas: Vec<(u64, u64)> = before
+            .iter()
+            .zip(after)
+            .map(|(b, a)| {
+                (
+                    a.hits.saturating_sub(b.hits),
+                    a.misses.saturating_sub(b.misses),
+                )
+            })
+            .collect();
+        let hits = deltas.iter().map(|d| d.0).sum();
+        let misses = deltas.iter().map(|d| d.1).sum();
+        let lookups: u64 = hits + misses;
         Some(Self {
             hits,
             misses,
             hit_ratio: (lookups > 0).then(|| hits as f64 / lookups as f64),
+            lookups_per_instance: deltas.iter().map(|(h, m)| h + m).collect(),
         })
     }
 }
@@ -223,12 +239,21 @@ async fn with_cache_counts<T>(
     let (client, metrics) = (target.client.clone(), target.metrics.clone());
     let before = tokio::spawn(async move {
         sleep_until(measure_from).await;
-        api::cache_counts(&client, &metrics).await
+        cache_counts(&client, &metrics).await
     });
     let report = phase.await;
-    let after = api::cache_counts(&target.client, &target.metrics).await?;
+    let after = cache_counts(&target.client, &target.metrics).await?;
     let before = before.await??;
-    Ok((report, CacheDelta::between(before, after)))
+    Ok((report, CacheDelta::between(&before, &after)))
+}
+
+/// The cache counters of every instance, in order.
+async fn cache_counts(client: &Client, metrics: &[Url]) -> anyhow::Result<Vec<CacheCounts>> {
+    let mut counts = Vec::with_capacity(metrics.len());
+    for url in metrics {
+        counts.push(api::cache_counts(client, url).await?);
+    }
+    Ok(counts)
 }
 
 #[cfg(test)]

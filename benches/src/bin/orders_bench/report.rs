@@ -35,8 +35,10 @@ pub(crate) fn print_table(args: &Args, summary: &Summary) {
     let phases = [
         &summary.throughput_uncached,
         &summary.throughput_cached,
+        &summary.throughput_balanced,
         &summary.latency_uncached,
         &summary.latency_cached,
+        &summary.latency_balanced,
     ];
     if phases.iter().any(|p| p.is_some()) {
         println!();
@@ -56,6 +58,30 @@ pub(crate) fn print_table(args: &Args, summary: &Summary) {
     if let Some(ratio) = summary.cached_per_uncached {
         println!();
         println!("cached ÷ uncached throughput = {ratio:.2}");
+    }
+    if let Some(ratio) = summary.balanced_per_cached {
+        println!("through nginx ÷ cached throughput = {ratio:.2}");
+    }
+    for phase in phases.into_iter().flatten() {
+        if let Some(cache) = phase
+            .cache
+            .as_ref()
+            .filter(|c| c.lookups_per_instance.len() > 1)
+        {
+            let total: u64 = cache.lookups_per_instance.iter().sum();
+            let shares: Vec<String> = cache
+                .lookups_per_instance
+                .iter()
+                .map(|n| format!("{:.1} %", 100.0 * *n as f64 / total.max(1) as f64))
+                .collect();
+            println!(
+                "{} {}: lookups per query-api instance {:?} ({})",
+                phase.mode,
+                phase.target,
+                cache.lookups_per_instance,
+                shares.join(", ")
+            );
+        }
     }
 
     println!();
@@ -95,6 +121,7 @@ fn row(phase: &PhaseResult) {
     };
     let hit_ratio = phase
         .cache
+        .as_ref()
         .and_then(|c| c.hit_ratio)
         .map_or_else(|| "-".to_owned(), |r| format!("{:.2} %", r * 100.0));
     let l = phase.measured.latency_us;
