@@ -171,7 +171,7 @@ impl DomainEvent for ChatEvent {
         value.expect("chat events serialize")
     }
 
-    fn decode(event_type: &str, schema_version: i32, data: Value) -> Result<Self, DecodeError> {
+    fn decode(event_type: &str, schema_version: i32, data: &Value) -> Result<Self, DecodeError> {
         first_version_only(event_type, schema_version)?;
         match event_type {
             "RoomCreated" => payload(event_type, data).map(Self::RoomCreated),

@@ -17,7 +17,7 @@ pub trait DomainEvent: Sized {
     fn payload(&self) -> Value;
 
     /// Decodes a stored payload, upcasting it first when it has an older schema version.
-    fn decode(event_type: &str, schema_version: i32, data: Value) -> Result<Self, DecodeError>;
+    fn decode(event_type: &str, schema_version: i32, data: &Value) -> Result<Self, DecodeError>;
 }
 
 /// Why a stored payload could not become a domain event.
@@ -49,9 +49,10 @@ pub fn first_version_only(event_type: &str, schema_version: i32) -> Result<(), D
 /// Deserializes a payload whose version is current, naming the event in errors.
 pub fn payload<T: serde::de::DeserializeOwned>(
     event_type: &str,
-    data: Value,
+    data: &Value,
 ) -> Result<T, DecodeError> {
-    serde_json::from_value(data).map_err(|source| DecodeError::Payload {
+    // From the borrowed tree: no copy of it is made.
+    T::deserialize(data).map_err(|source| DecodeError::Payload {
         event_type: event_type.to_owned(),
         source,
     })

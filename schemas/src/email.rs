@@ -275,7 +275,7 @@ impl DomainEvent for EmailEvent {
         value.expect("email events serialize")
     }
 
-    fn decode(event_type: &str, schema_version: i32, data: Value) -> Result<Self, DecodeError> {
+    fn decode(event_type: &str, schema_version: i32, data: &Value) -> Result<Self, DecodeError> {
         first_version_only(event_type, schema_version)?;
         match event_type {
             "EmailRequested" => payload(event_type, data).map(Self::Requested),
@@ -317,7 +317,7 @@ mod tests {
             source_event_id: None,
             requested_at: OffsetDateTime::from_unix_timestamp(1_700_000_000).unwrap(),
         });
-        let decoded = EmailEvent::decode("EmailRequested", 1, event.payload()).unwrap();
+        let decoded = EmailEvent::decode("EmailRequested", 1, &event.payload()).unwrap();
         assert_eq!(decoded, event);
         assert_eq!(decoded.status(), EmailStatus::Queued);
     }

@@ -69,7 +69,7 @@ impl NewEvent {
             context: E::CONTEXT,
             event_type: event.event_type(),
             schema_version: E::schema_version(event.event_type()),
-            data: serde_json::to_value(event.payload()).expect("domain events serialize to JSON"),
+            data: event.payload(),
         }
     }
 }
@@ -77,6 +77,6 @@ impl NewEvent {
 impl RecordedEvent {
     /// Decodes the payload into the context's event type, upcasting old versions.
     pub fn decode<E: crate::DomainEvent>(&self) -> Result<E, crate::DecodeError> {
-        E::decode(&self.event_type, self.schema_version, self.data.clone())
+        E::decode(&self.event_type, self.schema_version, &self.data)
     }
 }

@@ -581,7 +581,7 @@ impl DomainEvent for ErrorsEvent {
         value.expect("errors events serialize")
     }
 
-    fn decode(event_type: &str, schema_version: i32, data: Value) -> Result<Self, DecodeError> {
+    fn decode(event_type: &str, schema_version: i32, data: &Value) -> Result<Self, DecodeError> {
         first_version_only(event_type, schema_version)?;
         match event_type {
             "ProjectCreated" => payload(event_type, data).map(Self::ProjectCreated),
@@ -678,7 +678,7 @@ mod tests {
             occurred_at: at,
             received_at: at,
         }));
-        let decoded = ErrorsEvent::decode("ErrorLogged", 1, event.payload()).unwrap();
+        let decoded = ErrorsEvent::decode("ErrorLogged", 1, &event.payload()).unwrap();
         assert_eq!(decoded, event);
     }
 }

@@ -205,7 +205,7 @@ impl DomainEvent for IdentityEvent {
         value.expect("identity events serialize")
     }
 
-    fn decode(event_type: &str, schema_version: i32, data: Value) -> Result<Self, DecodeError> {
+    fn decode(event_type: &str, schema_version: i32, data: &Value) -> Result<Self, DecodeError> {
         first_version_only(event_type, schema_version)?;
         match event_type {
             "EmailClaimed" => payload(event_type, data).map(Self::EmailClaimed),

@@ -85,7 +85,7 @@ impl DomainEvent for ItemEvent {
         value.expect("item events serialize")
     }
 
-    fn decode(event_type: &str, schema_version: i32, data: Value) -> Result<Self, DecodeError> {
+    fn decode(event_type: &str, schema_version: i32, data: &Value) -> Result<Self, DecodeError> {
         first_version_only(event_type, schema_version)?;
         match event_type {
             "ItemCreated" => payload(event_type, data).map(Self::Created),

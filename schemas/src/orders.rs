@@ -138,7 +138,7 @@ impl DomainEvent for OrderEvent {
         value.expect("order events serialize")
     }
 
-    fn decode(event_type: &str, schema_version: i32, data: Value) -> Result<Self, DecodeError> {
+    fn decode(event_type: &str, schema_version: i32, data: &Value) -> Result<Self, DecodeError> {
         first_version_only(event_type, schema_version)?;
         match event_type {
             "OrderPlaced" => payload(event_type, data).map(Self::Placed),
@@ -186,7 +186,7 @@ mod tests {
             note: String::new(),
             placed_at: OffsetDateTime::from_unix_timestamp(1_700_000_000).unwrap(),
         });
-        let decoded = OrderEvent::decode("OrderPlaced", 1, event.payload()).unwrap();
+        let decoded = OrderEvent::decode("OrderPlaced", 1, &event.payload()).unwrap();
         assert_eq!(decoded, event);
     }
 }

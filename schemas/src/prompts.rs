@@ -414,7 +414,7 @@ impl DomainEvent for PromptsEvent {
         value.expect("prompts events serialize")
     }
 
-    fn decode(event_type: &str, schema_version: i32, data: Value) -> Result<Self, DecodeError> {
+    fn decode(event_type: &str, schema_version: i32, data: &Value) -> Result<Self, DecodeError> {
         first_version_only(event_type, schema_version)?;
         let event = match event_type {
             "PromptProfileCreated" => Self::PromptProfileCreated(payload(event_type, data)?),
@@ -480,7 +480,7 @@ mod tests {
         ];
         for event in events {
             let stored = event.payload();
-            let read = PromptsEvent::decode(event.event_type(), 1, stored).unwrap();
+            let read = PromptsEvent::decode(event.event_type(), 1, &stored).unwrap();
             assert_eq!(read, event);
         }
     }

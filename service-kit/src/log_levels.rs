@@ -53,7 +53,7 @@ pub async fn follow(log: EventLog, telemetry: &'static Telemetry, shutdown: Canc
                         match ErrorsEvent::decode(
                             &event.event_type,
                             event.schema_version,
-                            event.data,
+                            &event.data,
                         ) {
                             Ok(ErrorsEvent::LogLevelsChanged(change)) => Some(change),
                             _ => None,

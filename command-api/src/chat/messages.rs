@@ -166,7 +166,7 @@ async fn answer_earlier(state: &AppState, earlier: Earlier) -> Result<Response, 
         .map_err(ApiError::failure)?;
     let sent = stored
         .first()
-        .map(|e| ChatEvent::decode(&e.event_type, e.schema_version, e.data.clone()))
+        .map(|e| ChatEvent::decode(&e.event_type, e.schema_version, &e.data))
         .transpose()
         .map_err(ApiError::failure)?;
     match sent {

@@ -48,7 +48,7 @@ pub async fn load_events<E: DomainEvent>(
     recorded
         .iter()
         .map(|event| {
-            E::decode(&event.event_type, event.schema_version, event.data.clone())
+            E::decode(&event.event_type, event.schema_version, &event.data)
                 .map(|decoded| (decoded, event.stream_version))
                 .map_err(ApiError::failure)
         })

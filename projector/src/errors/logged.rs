@@ -63,7 +63,7 @@ impl Columns {
     }
 }
 
-/// Every error whole. Strict on purpose: an error applied twice fails the batch (primary
+/// Every error, by its position in the log, which holds its payload. Strict on purpose: an error applied twice fails the batch (primary
 /// key) instead of being absorbed, so a delivery bug cannot hide.
 async fn insert_events(
     conn: &mut PgConnection,
@@ -75,13 +75,12 @@ async fn insert_events(
     let issue: Vec<Uuid> = errors.iter().map(|(e, _)| e.issue_id).collect();
     let title: Vec<&str> = errors.iter().map(|(e, _)| e.title.as_str()).collect();
     let occurred: Vec<OffsetDateTime> = errors.iter().map(|(e, _)| e.occurred_at).collect();
-    let payload: Vec<&Value> = errors.iter().map(|(_, r)| &r.data).collect();
     let position: Vec<i64> = errors.iter().map(|(_, r)| r.position).collect();
     sqlx::query(&format!(
         "INSERT INTO {} (project, event_id, issue, level, title, received_at, occurred_at, \
-         payload, position) \
+         position) \
          SELECT * FROM UNNEST($1::bigint[], $2::uuid[], $3::uuid[], $4::smallint[], \
-         $5::text[], $6::timestamptz[], $7::timestamptz[], $8::jsonb[], $9::bigint[])",
+         $5::text[], $6::timestamptz[], $7::timestamptz[], $8::bigint[])",
         tables.name("error_events")
     ))
     .bind(&columns.project)
@@ -91,7 +90,6 @@ async fn insert_events(
     .bind(title)
     .bind(&columns.received)
     .bind(occurred)
-    .bind(payload)
     .bind(position)
     .execute(conn)
     .await?;

@@ -60,7 +60,7 @@ async fn newest_first(
     Ok(rows
         .into_iter()
         .filter_map(|(position, event_type, version, data)| {
-            Record::decode(position, &event_type, version, data)
+            Record::decode(position, &event_type, version, &data)
         })
         .filter(|record| filter.admits(record))
         .collect())

@@ -66,7 +66,7 @@ impl Record {
             event.position,
             &event.event_type,
             event.schema_version,
-            event.data.clone(),
+            &event.data,
         )
     }
 
@@ -75,7 +75,7 @@ impl Record {
         position: i64,
         event_type: &str,
         schema_version: i32,
-        data: serde_json::Value,
+        data: &serde_json::Value,
     ) -> Option<Self> {
         if event_type != "ErrorLogged" {
             return None;
@@ -152,6 +152,15 @@ impl Tail {
 
     /// Broadcasts a batch of the errors context, delivered through `through`.
     fn publish(&self, events: &[RecordedEvent], through: i64) {
+        {
+            // Nobody watching: nothing to decode. Checked under the lock `subscribe` takes,
+            // so a receiver either counts here or starts after `through`.
+            let mut at = self.through.lock().expect("tail lock");
+            if self.sender.receiver_count() == 0 {
+                *at = (*at).max(through);
+                return;
+            }
+        }
         let records: Vec<_> = events.iter().filter_map(Record::of).collect();
         let mut at = self.through.lock().expect("tail lock");
         for record in records {
@@ -281,5 +290,17 @@ mod tests {
             "a redelivered record is not sent twice"
         );
         assert_eq!(tail.through(), 6);
+    }
+
+    #[test]
+    fn an_unwatched_batch_moves_the_position_and_the_next_watcher_starts_after_it() {
+        let tail = Tail::new();
+        tail.publish(&[logged(2, "unwatched")], 4);
+        let (mut receiver, through) = tail.subscribe();
+        assert_eq!(through, 4);
+        tail.publish(&[logged(7, "watched")], 7);
+        let record = receiver.try_recv().unwrap();
+        assert_eq!((record.position, record.title.as_str()), (7, "watched"));
+        assert!(receiver.try_recv().is_err());
     }
 }

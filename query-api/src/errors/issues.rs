@@ -184,8 +184,9 @@ fn filters<'a>(query: &mut QueryBuilder<'a, Postgres>, listing: &'a Listing) {
 /// One issue with its latest error, if it exists.
 pub async fn issue(pool: &PgPool, id: Uuid) -> Result<Option<IssueView>, sqlx::Error> {
     let row = sqlx::query(&format!(
-        "SELECT {COLUMNS}, i.fingerprint, e.payload FROM error_issues i \
+        "SELECT {COLUMNS}, i.fingerprint, l.data AS payload FROM error_issues i \
          LEFT JOIN error_events e ON e.project = i.project AND e.event_id = i.last_event_id \
+         LEFT JOIN events l ON l.position = e.position \
          WHERE i.id = $1"
     ))
     .bind(id)
@@ -210,11 +211,12 @@ pub async fn errors(
 ) -> Result<Option<(i64, Vec<ErrorView>)>, sqlx::Error> {
     let rows = sqlx::query(
         "SELECT t.total, e.event_id, e.level, e.title, e.received_at, e.occurred_at, \
-         e.payload, e.position \
+         l.data AS payload, e.position \
          FROM (SELECT count(*) AS total FROM error_events WHERE issue = $1) t \
          CROSS JOIN (SELECT 1 FROM error_issues WHERE id = $1) i \
          LEFT JOIN LATERAL (SELECT * FROM error_events WHERE issue = $1 \
                             ORDER BY position DESC LIMIT $2 OFFSET $3) e ON true \
+         LEFT JOIN events l ON l.position = e.position \
          ORDER BY e.position DESC",
     )
     .bind(issue)

@@ -81,7 +81,7 @@ pub async fn log_levels(
     let changes: Vec<LogLevelsChanged> = events
         .into_iter()
         .filter_map(|event| {
-            match ErrorsEvent::decode(&event.event_type, event.schema_version, event.data) {
+            match ErrorsEvent::decode(&event.event_type, event.schema_version, &event.data) {
                 Ok(ErrorsEvent::LogLevelsChanged(change)) => Some(change),
                 _ => None,
             }
