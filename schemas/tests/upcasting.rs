@@ -14,7 +14,8 @@ fn an_item_event_round_trips_through_its_stored_payload() {
     let stored = NewEvent::from_domain(&event);
     assert_eq!(stored.context, "items");
     assert_eq!(stored.event_type, "ItemCreated");
-    let decoded = ItemEvent::decode(stored.event_type, stored.schema_version, &stored.data).unwrap();
+    let decoded =
+        ItemEvent::decode(stored.event_type, stored.schema_version, &stored.data).unwrap();
     assert_eq!(decoded, event);
 }
 
