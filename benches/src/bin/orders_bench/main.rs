@@ -12,6 +12,11 @@
 //!    coordinated omission): uncached at `--uncached-rate` (default 80 % of its measured
 //!    throughput), cached at `--rate`.
 //!
+//! The latency phase starts with `GET /healthz` of the cached target at `--rate` (the
+//! `trivial` row): the same client, loop and machine against an endpoint that does nothing,
+//! so that the tail the load generator and the machine add is told apart from the
+//! platform's.
+//!
 //! With `--balanced-url`, a third target, `nginx`, takes both phases after the cached one:
 //! the deployment's load balancer in front of two query-api instances with their caches,
 //! whose `/metrics` (`--balanced-metrics-urls`) show how the requests were spread; its
@@ -101,6 +106,7 @@ pub struct Summary {
     throughput_uncached: Option<PhaseResult>,
     throughput_cached: Option<PhaseResult>,
     latency_uncached: Option<PhaseResult>,
+    latency_trivial: Option<PhaseResult>,
     latency_cached: Option<PhaseResult>,
     throughput_balanced: Option<PhaseResult>,
     latency_balanced: Option<PhaseResult>,
@@ -138,6 +144,7 @@ async fn main() -> ExitCode {
         throughput_uncached: None,
         throughput_cached: None,
         latency_uncached: None,
+        latency_trivial: None,
         latency_cached: None,
         throughput_balanced: None,
         latency_balanced: None,
@@ -170,6 +177,7 @@ async fn run(args: &Args, summary: &mut Summary) -> anyhow::Result<()> {
     // One client and connection pool per target, as large as the most requests in flight.
     let pool_size = args.concurrency.max(args.max_in_flight) as usize;
     let cached_client = api::client(pool_size)?;
+    let trivial_client = api::client(pool_size)?;
     let uncached_client = api::client(pool_size)?;
     let balanced_client = api::client(pool_size)?;
 
@@ -343,6 +351,16 @@ async fn run(args: &Args, summary: &mut Summary) -> anyhow::Result<()> {
                     .into(),
             ),
         }
+        let trivial = Arc::new(Target::trivial(
+            "trivial",
+            &args.cached_url,
+            trivial_client,
+        )?);
+        summary.latency_trivial = record(
+            &mut summary.failures,
+            "latency",
+            phases::latency(&trivial, args.rate, in_flight, limits).await,
+        );
         summary.latency_cached = record(
             &mut summary.failures,
             "latency",

@@ -37,6 +37,7 @@ pub(crate) fn print_table(args: &Args, summary: &Summary) {
         &summary.throughput_cached,
         &summary.throughput_balanced,
         &summary.latency_uncached,
+        &summary.latency_trivial,
         &summary.latency_cached,
         &summary.latency_balanced,
     ];
