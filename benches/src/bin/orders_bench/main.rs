@@ -5,7 +5,8 @@
 //! 1. Setup: registers and logs in `--members` members, writes `--orders` OrderPlaced
 //!    events of `--order-members` members (the real ones first) straight into the event log
 //!    in one transaction (plus a status change to PAID for every second order of each
-//!    member), waits for the projector to build the read model, checks a few orders placed
+//!    member), waits for the projector to build the read model, flushes it all to disk
+//!    (`VACUUM (ANALYZE)`, `CHECKPOINT`), checks a few orders placed
 //!    through the API and the listing totals against the seed, and prints the query plans.
 //! 2. `throughput`: `--concurrency` clients in a closed loop, uncached then cached.
 //! 3. `latency`: an open loop at a fixed rate, timed from each request's intended start (no
@@ -78,6 +79,8 @@ pub struct Setup {
     pub projection_seconds: Option<f64>,
     pub projection_events_per_second: Option<f64>,
     pub vacuum_seconds: Option<f64>,
+    /// The `CHECKPOINT` that flushed the seed's writes before the loads.
+    pub checkpoint_seconds: Option<f64>,
     /// The seed left the log's statistics stale (`--stale-statistics`).
     pub stale_statistics: bool,
 }
@@ -246,6 +249,9 @@ async fn run(args: &Args, summary: &mut Summary) -> anyhow::Result<()> {
         let vacuum = seed::vacuum_analyze(&db).await?.as_secs_f64();
         eprintln!("setup: VACUUM (ANALYZE) orders in {vacuum:.1} s");
         summary.setup.vacuum_seconds = Some(vacuum);
+        let checkpoint = seed::checkpoint(&db).await?.as_secs_f64();
+        eprintln!("setup: CHECKPOINT in {checkpoint:.1} s");
+        summary.setup.checkpoint_seconds = Some(checkpoint);
     }
 
     let placed = check::place_orders(

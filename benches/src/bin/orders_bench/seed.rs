@@ -215,6 +215,18 @@ pub(crate) async fn vacuum_analyze(pool: &PgPool) -> anyhow::Result<Duration> {
     Ok(started.elapsed())
 }
 
+/// Flushes what the seed and the projection wrote (a `CHECKPOINT`), so that the loads do
+/// not meet PostgreSQL writing gigabytes back in the background. Needs a superuser or the
+/// `pg_checkpoint` role.
+pub(crate) async fn checkpoint(pool: &PgPool) -> anyhow::Result<Duration> {
+    let started = Instant::now();
+    sqlx::raw_sql("CHECKPOINT")
+        .execute(pool)
+        .await
+        .context("CHECKPOINT")?;
+    Ok(started.elapsed())
+}
+
 /// Orders 1..=`orders` whose index among their member's orders (i / members) is odd: the
 /// ones the seed pays.
 pub(crate) fn paid_orders(orders: i64, members: i64) -> i64 {
