@@ -21,23 +21,15 @@ pub struct Account {
     pub version: i64,
 }
 
-/// What can be done to an existing account.
+/// What can be done to an existing account. A name change without a name keeps the
+/// current one (a partial update that changes nothing).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AccountCommand {
-    /// `None` keeps the current name (a partial update that changes nothing).
-    ChangeName {
-        name: Option<Name>,
-    },
+    ChangeName { name: Option<Name> },
     ChangePassword,
-    Block {
-        by: Uuid,
-    },
-    Unblock {
-        by: Uuid,
-    },
-    Delete {
-        by: Uuid,
-    },
+    Block { by: Uuid },
+    Unblock { by: Uuid },
+    Delete { by: Uuid },
 }
 
 /// Who holds an email address, from the address's stream, and its version.

@@ -337,14 +337,7 @@ async fn run(args: &Args, summary: &mut Summary) -> anyhow::Result<()> {
     }
     if args.phases.contains(&Phase::Latency) {
         let in_flight = args.max_in_flight as usize;
-        let measured = summary
-            .throughput_uncached
-            .as_ref()
-            .map(|t| t.measured.per_second);
-        match args
-            .uncached_rate
-            .or(measured.map(|m| (m * OPEN_LOOP_RATE_SHARE).min(args.rate)))
-        {
+        match open_loop_rate(args.uncached_rate, &summary.throughput_uncached, args.rate) {
             Some(rate) if rate > 0.0 => {
                 summary.latency_uncached = record(
                     &mut summary.failures,
@@ -373,13 +366,7 @@ async fn run(args: &Args, summary: &mut Summary) -> anyhow::Result<()> {
             phases::latency(&cached, args.rate, in_flight, limits).await,
         );
         if let Some(balanced) = &balanced {
-            let measured = summary
-                .throughput_balanced
-                .as_ref()
-                .map(|t| t.measured.per_second);
-            let rate = args
-                .balanced_rate
-                .or(measured.map(|m| (m * OPEN_LOOP_RATE_SHARE).min(args.rate)))
+            let rate = open_loop_rate(args.balanced_rate, &summary.throughput_balanced, args.rate)
                 .unwrap_or(args.rate);
             summary.latency_balanced = record(
                 &mut summary.failures,
@@ -389,6 +376,18 @@ async fn run(args: &Args, summary: &mut Summary) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// The rate of a target's open loop: the one given, else a share of the throughput it
+/// measured, at most `ceiling`; None when neither is known.
+fn open_loop_rate(
+    given: Option<f64>,
+    throughput: &Option<PhaseResult>,
+    ceiling: f64,
+) -> Option<f64> {
+    given.or(throughput
+        .as_ref()
+        .map(|t| (t.measured.per_second * OPEN_LOOP_RATE_SHARE).min(ceiling)))
 }
 
 /// Keeps a phase's result, recording its failed requests and a cache that does not behave
