@@ -37,20 +37,21 @@ free_port() {
     return 1
 }
 
-# Waits until http://$2/readyz answers 200, as long as process $1 lives; $3 names it.
+# Waits until http://$2$4 answers 200 ($4 default /readyz), as long as process $1 lives;
+# $3 names it.
 wait_ready() {
-    local pid=$1 addr=$2 name=$3 i
+    local pid=$1 addr=$2 name=$3 path=${4:-/readyz} i
     for ((i = 0; i < ready_timeout * 5; i++)); do
         if ! kill -0 "$pid" 2>/dev/null; then
             say "$name exited before it was ready"
             return 1
         fi
-        if [[ $(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "http://$addr/readyz" || true) == 200 ]]; then
+        if [[ $(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "http://$addr$path" || true) == 200 ]]; then
             return 0
         fi
         sleep 0.2
     done
-    say "$name's /readyz did not answer 200 within ${ready_timeout}s"
+    say "$name's $path did not answer 200 within ${ready_timeout}s"
     return 1
 }
 
