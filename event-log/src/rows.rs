@@ -36,7 +36,7 @@ impl From<EventRow> for RecordedEvent {
             occurred_at: row.occurred_at,
             correlation_id: row.correlation_id,
             actor: row.actor,
-            data: row.data,
+            data: row.data.into(),
         }
     }
 }

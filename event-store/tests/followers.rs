@@ -106,7 +106,7 @@ async fn a_follower_finds_its_start_in_a_topic_with_republished_runs() {
             occurred_at: time::OffsetDateTime::now_utc(),
             correlation_id: "test".into(),
             actor: None,
-            data: serde_json::json!({}),
+            data: serde_json::json!({}).into(),
         };
         let payload = serde_json::to_string(&event).unwrap();
         let topic = kafka.topic("items");

@@ -291,3 +291,66 @@ async fn a_follower_far_behind_the_notices_still_gets_every_event() {
     assert!(events.iter().all(|e| e.context == "items"));
     fixture.finish().await;
 }
+
+/// Followers of one log source read each announced batch from one shared read: those of
+/// several contexts and event types, caught up or starting behind what it keeps, each get
+/// every event of theirs once, in order, while writers append concurrently.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn followers_sharing_the_reads_of_one_source_each_get_all_their_events() {
+    const TASKS: usize = 8;
+    const APPENDS: i64 = 700;
+    let fixture = Fixture::new(false).await;
+    // Written before anyone follows, and more than the shared stretch holds.
+    for n in 0..20 {
+        let events = (0..250).map(|k| event("items", n * 250 + k)).collect();
+        let request = request(&format!("early-{n}"), ExpectedVersion::NoStream, events);
+        fixture.store.append(request).await.unwrap();
+    }
+    let early = 20 * 250;
+    let group = "shared";
+    let mut items = fixture.source.subscribe("items", group, 0).await.unwrap();
+    let mut deleted = fixture
+        .source
+        .subscribe_types("items", Some(&["ItemDeleted"]), group, 0)
+        .await
+        .unwrap();
+    let mut others = fixture.source.subscribe("other", group, 0).await.unwrap();
+    let writers = (0..TASKS).map(|task| {
+        let store = fixture.store.clone();
+        tokio::spawn(async move {
+            for n in 0..APPENDS {
+                let mut event = event(if n % 4 == 0 { "other" } else { "items" }, n);
+                if n % 4 == 1 {
+                    event.event_type = "ItemDeleted";
+                }
+                let stream = format!("w{task}-{n}");
+                let request = request(&stream, ExpectedVersion::NoStream, vec![event]);
+                store.append(request).await.unwrap();
+            }
+        })
+    });
+    let writers = tokio::spawn(join_all(writers));
+    let per_kind = TASKS * APPENDS as usize / 4;
+    let (items, deleted, others) = tokio::join!(
+        collect(&mut items, early + 3 * per_kind),
+        collect(&mut deleted, per_kind),
+        collect(&mut others, per_kind),
+    );
+    for result in writers.await.unwrap() {
+        result.unwrap();
+    }
+    assert_once_in_order(&items, early + 3 * per_kind);
+    assert!(items.iter().all(|e| e.context == "items"));
+    assert_once_in_order(&deleted, per_kind);
+    assert!(deleted.iter().all(|e| e.event_type == "ItemDeleted"));
+    assert_once_in_order(&others, per_kind);
+    assert!(others.iter().all(|e| e.context == "other"));
+    // A follower starting now, far behind, still gets everything.
+    let mut late = fixture.source.subscribe("items", group, 0).await.unwrap();
+    let late = collect(&mut late, early + 3 * per_kind).await;
+    assert_eq!(
+        late.iter().map(|e| e.event_id).collect::<Vec<_>>(),
+        items.iter().map(|e| e.event_id).collect::<Vec<_>>()
+    );
+    fixture.finish().await;
+}

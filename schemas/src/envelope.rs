@@ -1,5 +1,7 @@
 //! The envelope every stored event travels in.
 
+use std::sync::Arc;
+
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -32,8 +34,9 @@ pub struct RecordedEvent {
     pub correlation_id: String,
     /// The acting user, when the command was authenticated.
     pub actor: Option<String>,
-    /// The payload, shaped by the schema of `event_type` at `schema_version`.
-    pub data: Value,
+    /// The payload, shaped by the schema of `event_type` at `schema_version`. Shared:
+    /// every follower of a process is handed the same payload, not a copy of it.
+    pub data: Arc<Value>,
 }
 
 /// Who caused an append and in answer to which request.

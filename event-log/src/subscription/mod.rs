@@ -7,6 +7,7 @@
 
 mod kafka;
 mod pg_log;
+mod recent;
 
 use async_trait::async_trait;
 use schemas::RecordedEvent;

@@ -2,16 +2,24 @@
 //!
 //! Every follower of one [`PgLog`] shares one `LISTEN` connection, whose append notices
 //! fan out in-process: PostgreSQL wakes every listening backend of a database for every
-//! notice, so each listener costs it work per append batch, whatever it listens to.
+//! notice, so each listener costs it work per append batch, whatever it listens to. The
+//! relay of those notices also reads each announced batch once, into [`Recent`], where
+//! caught-up followers find their events without a read of their own.
 
-use std::{sync::Arc, time::Duration};
+use std::{
+    sync::{Arc, Mutex, PoisonError},
+    time::Duration,
+};
 
 use async_trait::async_trait;
 use sqlx::PgPool;
 use tokio::sync::{OnceCell, broadcast};
 use tokio_util::sync::{CancellationToken, DropGuard};
 
-use super::{Batch, Subscription};
+use super::{
+    Batch, Subscription,
+    recent::{self, Recent},
+};
 use crate::{StoreError, database, read};
 
 pub(super) const SOURCE: &str = "log";
@@ -37,6 +45,7 @@ struct Shared {
     notices: broadcast::Sender<Notice>,
     /// Reads of the log only, planned as [`database::log_readers`] says.
     readers: PgPool,
+    recent: Arc<Mutex<Recent>>,
     /// Stops the listening task when the last clone of the source is dropped.
     _listening: DropGuard,
 }
@@ -73,6 +82,7 @@ impl PgLog {
         let shared = self.shared.get_or_try_init(|| self.start()).await?;
         Ok(PgLogSubscription {
             readers: shared.readers.clone(),
+            recent: shared.recent.clone(),
             // Subscribed before the first read: a commit between the two still wakes it.
             notices: shared.notices.subscribe(),
             contexts,
@@ -87,43 +97,119 @@ impl PgLog {
         listener.listen("events").await?;
         let readers = database::log_readers(&self.pool, READERS).await?;
         let (notices, _) = broadcast::channel(NOTICE_BACKLOG);
+        let recent = Arc::new(Mutex::new(Recent::default()));
         let stop = CancellationToken::new();
-        tokio::spawn(relay_notices(listener, notices.clone(), stop.clone()));
+        let relay = Relay {
+            notices: notices.clone(),
+            readers: readers.clone(),
+            recent: recent.clone(),
+        };
+        tokio::spawn(relay.run(listener, stop.clone()));
         Ok(Shared {
             notices,
             readers,
+            recent,
             _listening: stop.drop_guard(),
         })
     }
 }
 
-/// Passes every append notice on to the followers until stopped.
-async fn relay_notices(
-    mut listener: sqlx::postgres::PgListener,
+/// Locks the recent stretch; a panic elsewhere cannot leave it inconsistent (every change
+/// is made under one lock), so a poisoned lock is taken as it is.
+fn lock(recent: &Mutex<Recent>) -> std::sync::MutexGuard<'_, Recent> {
+    recent.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Passes append notices on to the followers, each after reading its batch into the
+/// recent stretch.
+struct Relay {
     notices: broadcast::Sender<Notice>,
-    stop: CancellationToken,
-) {
-    loop {
-        let received = tokio::select! {
-            received = listener.try_recv() => received,
-            _ = stop.cancelled() => return,
-        };
-        // A send fails only while no follower is subscribed: nothing to tell then.
-        match received {
-            Ok(Some(notice)) => {
-                let _ = notices.send(BatchNotice::parse(notice.payload()).map(Arc::new));
+    readers: PgPool,
+    recent: Arc<Mutex<Recent>>,
+}
+
+impl Relay {
+    async fn run(self, mut listener: sqlx::postgres::PgListener, stop: CancellationToken) {
+        loop {
+            let received = tokio::select! {
+                received = listener.try_recv() => received,
+                _ = stop.cancelled() => return,
+            };
+            match received {
+                Ok(Some(first)) => {
+                    // The notices already received are read in one go.
+                    let notices: Vec<_> = std::iter::once(first)
+                        .chain(std::iter::from_fn(|| listener.next_buffered()))
+                        .map(|notice| BatchNotice::parse(notice.payload()))
+                        .collect();
+                    self.remember(&notices).await;
+                    for notice in notices {
+                        self.announce(notice.map(Arc::new));
+                    }
+                }
+                // Reconnected: what was appended meanwhile was not announced.
+                Ok(None) => self.missed(),
+                Err(err) => {
+                    tracing::warn!(error = %err, "log listener failed; retrying");
+                    self.missed();
+                    tokio::select! {
+                        _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+                        _ = stop.cancelled() => return,
+                    }
+                }
             }
-            // Reconnected: what was appended meanwhile was not announced.
-            Ok(None) => {
-                let _ = notices.send(None);
+        }
+    }
+
+    fn announce(&self, notice: Notice) {
+        // A send fails only while no follower is subscribed: nothing to tell then.
+        let _ = self.notices.send(notice);
+    }
+
+    /// Notices may have been lost: the stretch can no longer vouch for what follows it.
+    fn missed(&self) {
+        lock(&self.recent).forget();
+        self.announce(None);
+    }
+
+    /// Reads the announced batches (and anything between the stretch and them) into the
+    /// recent stretch, before the followers hear of them. Batches too large to keep, an
+    /// unreadable notice or a failed read leave the followers to read the log themselves.
+    async fn remember(&self, notices: &[Option<BatchNotice>]) {
+        let Some(batches) = notices
+            .iter()
+            .map(Option::as_ref)
+            .collect::<Option<Vec<_>>>()
+        else {
+            lock(&self.recent).forget();
+            return;
+        };
+        let (Some(first), Some(last)) = (
+            batches.iter().map(|b| b.first).min(),
+            batches.iter().map(|b| b.last).max(),
+        ) else {
+            return;
+        };
+        let after = match lock(&self.recent).end() {
+            Some(end) if end >= last => return,
+            Some(end) => end,
+            None => first - 1,
+        };
+        if self.notices.receiver_count() == 0 || last - after > recent::CAPACITY as i64 {
+            lock(&self.recent).forget();
+            return;
+        }
+        match read::read_all(&self.readers, after, last - after, None).await {
+            Ok(events) => {
+                let mut recent = lock(&self.recent);
+                if recent.end() != Some(after) {
+                    recent.restart(after);
+                }
+                recent.extend(events, last);
             }
             Err(err) => {
-                tracing::warn!(error = %err, "log listener failed; retrying");
-                let _ = notices.send(None);
-                tokio::select! {
-                    _ = tokio::time::sleep(Duration::from_secs(1)) => {}
-                    _ = stop.cancelled() => return,
-                }
+                tracing::warn!(error = %err, "cannot read announced batches; followers read them themselves");
+                lock(&self.recent).forget();
             }
         }
     }
@@ -131,6 +217,7 @@ async fn relay_notices(
 
 pub struct PgLogSubscription {
     readers: PgPool,
+    recent: Arc<Mutex<Recent>>,
     notices: broadcast::Receiver<Notice>,
     contexts: Option<Vec<String>>,
     event_types: Option<&'static [&'static str]>,
@@ -143,10 +230,22 @@ pub struct PgLogSubscription {
 }
 
 impl PgLogSubscription {
-    /// Reads after the cursor. Positions commit in order, so everything at or below the
-    /// head read in the same snapshot (one statement) is visible: nothing can appear
-    /// behind the cursor.
+    /// Reads after the cursor: from the recent stretch when it holds the cursor, from the
+    /// log otherwise. Positions commit in order, so everything at or below the head read
+    /// in the same snapshot (one statement) is visible: nothing can appear behind the
+    /// cursor.
     async fn read(&self, max: usize) -> Result<Batch, StoreError> {
+        let recent = lock(&self.recent).batch_after(
+            self.after,
+            max,
+            self.contexts.as_deref(),
+            self.event_types,
+        );
+        if let Some(batch) = recent {
+            metrics::counter!("event_log_follower_reads_total", "from" => "recent").increment(1);
+            return Ok(batch);
+        }
+        metrics::counter!("event_log_follower_reads_total", "from" => "log").increment(1);
         let (head, events) = read::read_to_head(
             &self.readers,
             self.after,

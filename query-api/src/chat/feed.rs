@@ -142,7 +142,7 @@ mod tests {
             occurred_at: OffsetDateTime::UNIX_EPOCH,
             correlation_id: "test".into(),
             actor: None,
-            data: serde_json::Value::Null,
+            data: serde_json::Value::Null.into(),
         }
     }
 

@@ -320,7 +320,7 @@ mod tests {
             occurred_at: OffsetDateTime::UNIX_EPOCH,
             correlation_id: "test".into(),
             actor: None,
-            data: event.payload(),
+            data: event.payload().into(),
         }
     }
 

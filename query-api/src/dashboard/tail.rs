@@ -271,7 +271,7 @@ mod tests {
             occurred_at: OffsetDateTime::UNIX_EPOCH,
             correlation_id: "test".into(),
             actor: None,
-            data: error.payload(),
+            data: error.payload().into(),
         }
     }
 

@@ -177,7 +177,7 @@ mod tests {
             occurred_at: OffsetDateTime::UNIX_EPOCH,
             correlation_id: format!("request-{version}"),
             actor: Some(ADA.to_string()),
-            data: event.payload(),
+            data: event.payload().into(),
         }
     }
 
