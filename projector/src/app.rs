@@ -159,11 +159,25 @@ pub async fn main(config: Config) -> anyhow::Result<()> {
                     format!("no projection named {projection:?} (try `projector list`)")
                 })?;
             let replayed = crate::replay::replay(&pool, projection.as_ref()).await?;
+            let t = replayed.timings;
             println!(
-                "{}: replayed {} events; serving position {}",
+                "{}: replayed {} events in {:.1} s ({:.0} events/s); serving position {}",
                 projection.name(),
                 replayed.events,
+                t.total.as_secs_f64(),
+                replayed.events_per_second(),
                 replayed.position
+            );
+            println!(
+                "{}: reading {:.1} s (waited for {:.1} s), applying {:.1} s, committing {:.1} s, \
+                 indexing {:.1} s, swapping {:.1} s",
+                projection.name(),
+                t.reading.as_secs_f64(),
+                t.waiting.as_secs_f64(),
+                t.applying.as_secs_f64(),
+                t.committing.as_secs_f64(),
+                t.indexing.as_secs_f64(),
+                t.swapping.as_secs_f64()
             );
             Ok(())
         }

@@ -150,10 +150,16 @@ async fn the_replay_command_reports_progress_and_the_rebuilt_position() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(output.status.success(), "{stderr}");
     let events = head(&db.pool).await;
+    let mut lines = stdout.lines();
+    let summary = lines.next().unwrap_or_default();
     assert!(
-        stdout.contains(&format!(
-            "items: replayed {events} events; serving position {events}"
-        )),
+        summary.starts_with(&format!("items: replayed {events} events in "))
+            && summary.ends_with(&format!(" events/s); serving position {events}")),
+        "{stdout}"
+    );
+    let split = lines.next().unwrap_or_default();
+    assert!(
+        split.starts_with("items: reading ") && split.contains(", applying "),
         "{stdout}"
     );
     // Not a terminal: plain progress lines rather than a bar.

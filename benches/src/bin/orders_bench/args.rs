@@ -73,6 +73,11 @@ pub(crate) struct Args {
     #[arg(long)]
     pub stale_statistics: bool,
 
+    /// Stop after the setup (the seed, the projection catching it up, the checks): no load
+    /// phase runs. For measuring how fast the log is projected, live and by a replay.
+    #[arg(long)]
+    pub setup_only: bool,
+
     /// Clients of the throughput phase.
     #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..=4096))]
     pub concurrency: u32,

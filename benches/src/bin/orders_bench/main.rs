@@ -289,6 +289,9 @@ async fn run(args: &Args, summary: &mut Summary) -> anyhow::Result<()> {
         Err(error) => summary.failures.push(format!("query plans: {error:#}")),
     }
     db.close().await;
+    if args.setup_only {
+        return Ok(());
+    }
 
     let uncached = Arc::new(Target::new(
         "uncached",
