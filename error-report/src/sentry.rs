@@ -60,7 +60,7 @@ pub struct Received {
 
 /// Reads a Sentry event payload into the error to record.
 pub fn error_logged(payload: &[u8], received: Received) -> Result<ErrorLogged, InvalidEvent> {
-    let event = match serde_json::from_slice::<Value>(payload) {
+    let event = match shape::EVENT.parse(payload) {
         Ok(Value::Object(event)) => event,
         Ok(other) => return Err(InvalidEvent::NotAnObject(format!("found {}", kind(&other)))),
         Err(err) => return Err(InvalidEvent::NotAnObject(err.to_string())),
@@ -348,5 +348,6 @@ fn extra(event: &Map<String, Value>) -> Value {
     Value::Object(kept)
 }
 
+mod shape;
 #[cfg(test)]
 mod tests;
