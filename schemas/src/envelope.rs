@@ -34,8 +34,8 @@ pub struct RecordedEvent {
     pub correlation_id: String,
     /// The acting user, when the command was authenticated.
     pub actor: Option<String>,
-    /// The payload, shaped by the schema of `event_type` at `schema_version`. Shared:
-    /// every follower of a process is handed the same payload, not a copy of it.
+    /// The payload, shaped by the schema of `event_type` at `schema_version`.
+    // Shared: every follower of a process is handed the same payload, not a copy of it.
     pub data: Arc<Value>,
 }
 

@@ -9,11 +9,15 @@
 use std::collections::VecDeque;
 
 use schemas::RecordedEvent;
+use serde_json::Value;
 
 use super::Batch;
 
 /// Events kept; a follower further behind than this reads the log.
 pub(super) const CAPACITY: usize = 4096;
+/// Payload bytes kept, about: events may be large (an error with its stack traces and
+/// request), and the stretch must stay small beside the process whatever they hold.
+const BUDGET_BYTES: usize = 16 << 20;
 
 /// Every event of the log at positions `(start, end]`, in order, with no gap, once
 /// started: every batch committed after `start` is announced by a notice the relay has
@@ -22,6 +26,9 @@ pub(super) const CAPACITY: usize = 4096;
 #[derive(Debug, Default)]
 pub(super) struct Recent {
     events: VecDeque<RecordedEvent>,
+    /// Each event's [`weight`], in the same order.
+    weights: VecDeque<usize>,
+    bytes: usize,
     start: i64,
     end: i64,
     started: bool,
@@ -36,7 +43,7 @@ impl Recent {
 
     /// Starts the stretch afresh after `after`.
     pub(super) fn restart(&mut self, after: i64) {
-        self.events.clear();
+        self.clear();
         self.start = after;
         self.end = after;
         self.started = true;
@@ -45,8 +52,14 @@ impl Recent {
     /// Forgets everything, when notices may have been missed; the next notice starts it
     /// again.
     pub(super) fn forget(&mut self) {
-        self.events.clear();
+        self.clear();
         self.started = false;
+    }
+
+    fn clear(&mut self) {
+        self.events.clear();
+        self.weights.clear();
+        self.bytes = 0;
     }
 
     /// Adds the events read after [`Self::end`] through `through`. They must be every
@@ -62,10 +75,17 @@ impl Recent {
             self.restart(through);
             return;
         }
-        self.events.extend(events);
+        for event in events {
+            let weight = weight(&event.data);
+            self.bytes += weight;
+            self.weights.push_back(weight);
+            self.events.push_back(event);
+        }
         self.end = through;
-        let excess = self.events.len().saturating_sub(CAPACITY);
-        self.events.drain(..excess);
+        while self.events.len() > CAPACITY || self.bytes > BUDGET_BYTES {
+            self.events.pop_front();
+            self.bytes -= self.weights.pop_front().unwrap_or_default();
+        }
         self.start = self.end - self.events.len() as i64;
     }
 
@@ -99,6 +119,23 @@ impl Recent {
             events,
             through: self.end,
         })
+    }
+}
+
+/// About the bytes a payload holds: its texts, and a word for every other value.
+fn weight(value: &Value) -> usize {
+    const WORD: usize = 8;
+    match value {
+        Value::String(text) => text.len() + WORD,
+        Value::Array(values) => values.iter().map(weight).sum::<usize>() + WORD,
+        Value::Object(members) => {
+            members
+                .iter()
+                .map(|(key, value)| key.len() + weight(value))
+                .sum::<usize>()
+                + WORD
+        }
+        _ => WORD,
     }
 }
 
@@ -181,6 +218,25 @@ mod tests {
         assert!(recent.batch_after(9, 10, None, None).is_none());
         let kept = recent.batch_after(10, 1, None, None).unwrap();
         assert_eq!(positions(&kept), vec![11]);
+    }
+
+    #[test]
+    fn large_payloads_shorten_the_stretch_to_its_budget() {
+        let mut recent = Recent::default();
+        recent.restart(0);
+        let large = |position| {
+            let mut event = event(position, "errors", "ErrorLogged");
+            event.data = json!({ "extra": "x".repeat(1 << 20) }).into();
+            event
+        };
+        recent.extend((1..=40).map(large).collect(), 40);
+        assert!(recent.bytes <= BUDGET_BYTES);
+        assert_eq!(recent.events.len(), 15, "{} bytes", recent.bytes);
+        assert!(recent.batch_after(24, 100, None, None).is_none());
+        let kept = recent.batch_after(25, 100, None, None).unwrap();
+        assert_eq!(positions(&kept), (26..=40).collect::<Vec<_>>());
+        recent.extend(vec![event(41, "items", "ItemCreated")], 41);
+        assert_eq!(recent.end(), Some(41));
     }
 
     #[test]
