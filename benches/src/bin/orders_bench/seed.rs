@@ -206,24 +206,24 @@ pub(crate) async fn wait_projected(
 /// Fresh planner statistics and visibility map on the bulk-loaded table, so the plans and
 /// the run do not depend on when autovacuum happens to get to it.
 pub(crate) async fn vacuum_analyze(pool: &PgPool) -> anyhow::Result<Duration> {
-    let started = Instant::now();
-    // VACUUM cannot run in a transaction block: the simple protocol sends it alone.
-    sqlx::raw_sql("VACUUM (ANALYZE) orders")
-        .execute(pool)
-        .await
-        .context("VACUUM (ANALYZE) orders")?;
-    Ok(started.elapsed())
+    timed(pool, "VACUUM (ANALYZE) orders").await
 }
 
 /// Flushes what the seed and the projection wrote (a `CHECKPOINT`), so that the loads do
 /// not meet PostgreSQL writing gigabytes back in the background. Needs a superuser or the
 /// `pg_checkpoint` role.
 pub(crate) async fn checkpoint(pool: &PgPool) -> anyhow::Result<Duration> {
+    timed(pool, "CHECKPOINT").await
+}
+
+/// Runs one maintenance statement and returns how long it took. The simple protocol sends
+/// it alone, outside a transaction block, where `VACUUM` must run.
+async fn timed(pool: &PgPool, statement: &'static str) -> anyhow::Result<Duration> {
     let started = Instant::now();
-    sqlx::raw_sql("CHECKPOINT")
+    sqlx::raw_sql(statement)
         .execute(pool)
         .await
-        .context("CHECKPOINT")?;
+        .context(statement)?;
     Ok(started.elapsed())
 }
 
