@@ -256,7 +256,8 @@ async fn swap(
     let head = event_log::read::head(&mut *tx).await?;
     let mut tail = 0;
     loop {
-        let events = read(&mut *tx, projection, position, BATCH).await?;
+        let events =
+            event_log::read::read_context(&mut *tx, projection.context(), position, BATCH).await?;
         let events: Vec<_> = events.into_iter().filter(|e| e.position <= head).collect();
         let Some(last) = events.last() else { break };
         position = last.position;
@@ -291,15 +292,6 @@ async fn swap(
     checkpoint::announce_reset(&mut tx, projection.name(), position).await?;
     tx.commit().await?;
     Ok((tail, position))
-}
-
-async fn read<'e>(
-    executor: impl sqlx::PgExecutor<'e>,
-    projection: &dyn AnyProjection,
-    after: i64,
-    limit: i64,
-) -> anyhow::Result<Vec<RecordedEvent>> {
-    Ok(event_log::read::read_context(executor, projection.context(), after, limit).await?)
 }
 
 /// The projection's events at positions `(after, through]`.
