@@ -25,9 +25,9 @@ const BUDGET_BYTES: usize = 16 << 20;
 /// learns of every event past `end` by a notice.
 #[derive(Debug, Default)]
 pub(super) struct Recent {
-    events: VecDeque<RecordedEvent>,
-    /// Each event's [`weight`], in the same order.
-    weights: VecDeque<usize>,
+    /// Each event with its payload's [`weight`].
+    events: VecDeque<(RecordedEvent, usize)>,
+    /// The sum of the weights.
     bytes: usize,
     start: i64,
     end: i64,
@@ -58,7 +58,6 @@ impl Recent {
 
     fn clear(&mut self) {
         self.events.clear();
-        self.weights.clear();
         self.bytes = 0;
     }
 
@@ -78,13 +77,13 @@ impl Recent {
         for event in events {
             let weight = weight(&event.data);
             self.bytes += weight;
-            self.weights.push_back(weight);
-            self.events.push_back(event);
+            self.events.push_back((event, weight));
         }
         self.end = through;
         while self.events.len() > CAPACITY || self.bytes > BUDGET_BYTES {
-            self.events.pop_front();
-            self.bytes -= self.weights.pop_front().unwrap_or_default();
+            if let Some((_, weight)) = self.events.pop_front() {
+                self.bytes -= weight;
+            }
         }
         self.start = self.end - self.events.len() as i64;
     }
@@ -104,7 +103,7 @@ impl Recent {
         }
         let skip = usize::try_from(after - self.start).ok()?;
         let mut events = Vec::new();
-        for event in self.events.iter().skip(skip) {
+        for (event, _) in self.events.iter().skip(skip) {
             let wanted = contexts.is_none_or(|c| c.contains(&event.context))
                 && event_types.is_none_or(|t| t.contains(&event.event_type.as_str()));
             if wanted {
